@@ -1,0 +1,121 @@
+"""Real parts for integration tests: etcd processes on loopback and watchproxy processes
+running the real CLI (uvicorn + uvloop + httptools) against them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from watchproxy.etcd.server import EtcdServer, free_port
+
+
+class ProxyProcess:
+    """One `watchproxy serve` process on a free loopback port."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path, name: str = "proxy") -> None:
+        self.port = free_port()
+        self.config = {**config, "listen": f"127.0.0.1:{self.port}"}
+        self.config_path = workdir / f"{name}-{self.port}.yaml"
+        self.config_path.write_text(yaml.safe_dump(self.config))
+        self.log_path = workdir / f"{name}-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "watchproxy", "serve", "--config", str(self.config_path),
+             "--log-level", "info"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"watchproxy exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"watchproxy not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+def base_config(endpoints: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "shards": [
+            {"name": "shard-a", "endpoints": [endpoints[0]]},
+            {"name": "shard-b", "endpoints": [endpoints[1]]},
+        ],
+        "tenants": [
+            {"name": "acme", "shard": "shard-a", "namespaces": ["acme-*"]},
+            {"name": "globex", "shard": "shard-b", "namespaces": ["globex-*", "gx"]},
+        ],
+        "default_shard": "shard-a",
+        "bookmark_interval_seconds": 1,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def etcd_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdServer]]:
+    root = tmp_path_factory.mktemp("etcd")
+    servers = [EtcdServer(f"shard-{x}", root / f"shard-{x}") for x in "ab"]
+    for server in servers:
+        server.data_dir.mkdir(parents=True, exist_ok=True)
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(etcd_pair: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    p = ProxyProcess(base_config([s.endpoint for s in etcd_pair]), tmp_path_factory.mktemp("proxy"))
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture()
+def api(proxy: ProxyProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=proxy.url, timeout=30) as client:
+        yield client
+
+
+def make_namespace(api: httpx.Client, name: str) -> None:
+    r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+    assert r.status_code in (201, 409), r.text
+
+
+def pod(name: str, node: str = "", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "busybox"}]}
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {}}, "spec": spec}

@@ -1,0 +1,227 @@
+"""The cache and fan-out core with no network: exact event sequences."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from watchproxy.core.errors import ResourceExpired
+from watchproxy.core.objects import build_from_dict
+from watchproxy.core.rv import TokenCodec
+from watchproxy.core.selectors import FieldSelector, LabelSelector
+from watchproxy.core.watch_cache import ResourceCache
+from watchproxy.core.watcher import CacheWatcher, WatchFilter
+from watchproxy.resources import Registry
+
+PODS = Registry().lookup("", "v1", "pods")
+assert PODS is not None
+CODEC = TokenCodec(["a", "b"])
+
+
+def expired(message: str) -> bytes:
+    return b'{"type":"ERROR","object":{"code":410,"message":"' + message.encode() + b'"}}\n'
+
+
+def make_cache(history: int = 100) -> ResourceCache:
+    cache = ResourceCache(shard_count=2, history_size=history, expired_line=expired)
+    cache.replace(0, [], 10)
+    cache.replace(1, [], 20)
+    return cache
+
+
+def pod(name: str, ns: str = "ns", node: str = "", labels: dict[str, str] | None = None,
+        rev: int = 1) -> Any:
+    obj = {"metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+           "spec": {"nodeName": node}}
+    return build_from_dict(PODS, f"{ns}/{name}", obj, rev)
+
+
+def watcher(cache: ResourceCache, *, shards: set[int] | None = None, merged: bool = False,
+            node: str | None = None, labels: str = "", fields: str = "", queue: int = 100,
+            floor: tuple[int, ...] | None = None) -> CacheWatcher:
+    return CacheWatcher(
+        filt=WatchFilter("", "", node, LabelSelector.parse(labels), FieldSelector.parse(fields)),
+        shards=frozenset(shards if shards is not None else {0}), merged=merged,
+        floor=floor or cache.vector(), encode_token=CODEC.encode, history=cache.history,
+        max_queue=queue, bookmark_line=None,
+    )
+
+
+async def drain(w: CacheWatcher) -> list[dict[str, Any]]:
+    """Every event the watcher has ready, decoded."""
+    out: list[dict[str, Any]] = []
+    while True:
+        try:
+            async with asyncio.timeout(0.01):
+                chunk = await w.next_chunk(lambda: expired("gone"))
+        except TimeoutError:
+            return out
+        if chunk is None:
+            return out
+        out.extend(orjson.loads(line) for line in chunk.splitlines() if line)
+
+
+def summary(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(e["type"], e["object"]["metadata"].get("name", ""),
+             e["object"]["metadata"].get("resourceVersion", "")) for e in events]
+
+
+async def test_events_in_order_with_revisions() -> None:
+    cache = make_cache()
+    w = watcher(cache)
+    cache.watch_now(w)
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    cache.apply(0, "ns/a", pod("a", rev=12), 12)
+    cache.apply(0, "ns/a", None, 13)
+    assert summary(await drain(w)) == [("ADDED", "a", "11"), ("MODIFIED", "a", "12"),
+                                       ("DELETED", "a", "13")]
+
+
+async def test_selector_entry_and_exit_are_added_and_deleted() -> None:
+    cache = make_cache()
+    w = watcher(cache, labels="app=web")
+    cache.watch_now(w)
+    cache.apply(0, "ns/a", pod("a", labels={"app": "db"}, rev=11), 11)
+    cache.apply(0, "ns/a", pod("a", labels={"app": "web"}, rev=12), 12)
+    cache.apply(0, "ns/a", pod("a", labels={"app": "db"}, rev=13), 13)
+    assert summary(await drain(w)) == [("ADDED", "a", "12"), ("DELETED", "a", "13")]
+
+
+async def test_trigger_index_reaches_old_and_new_node() -> None:
+    cache = make_cache()
+    on_a = watcher(cache, node="node-a", fields="spec.nodeName=node-a")
+    on_b = watcher(cache, node="node-b", fields="spec.nodeName=node-b")
+    cache.watch_now(on_a)
+    cache.watch_now(on_b)
+    cache.apply(0, "ns/p", pod("p", node="node-a", rev=11), 11)
+    cache.apply(0, "ns/q", pod("q", node="node-c", rev=12), 12)
+    cache.apply(0, "ns/p", pod("p", node="node-b", rev=13), 13)
+    assert summary(await drain(on_a)) == [("ADDED", "p", "11"), ("DELETED", "p", "13")]
+    assert summary(await drain(on_b)) == [("ADDED", "p", "13")]
+    assert sum(1 for _ in cache.dispatcher.candidates(cache.history.after_seq(1, 1)[0])) == 0
+
+
+async def test_lagging_watcher_catches_up_from_history() -> None:
+    cache = make_cache()
+    w = watcher(cache, queue=2)
+    cache.watch_now(w)
+    for i in range(30):
+        cache.apply(0, f"ns/p{i}", pod(f"p{i}", rev=11 + i), 11 + i)
+    got = summary(await drain(w))
+    assert [g[2] for g in got] == [str(11 + i) for i in range(30)]
+    assert all(g[0] == "ADDED" for g in got)
+
+
+async def test_watcher_behind_history_gets_410() -> None:
+    cache = make_cache(history=5)
+    w = watcher(cache, queue=1)
+    cache.watch_now(w)
+    for i in range(20):
+        cache.apply(0, f"ns/p{i}", pod(f"p{i}", rev=11 + i), 11 + i)
+    events = await drain(w)
+    assert events[0]["object"]["metadata"]["resourceVersion"] == "11"
+    assert events[-1]["type"] == "ERROR"
+    assert events[-1]["object"]["code"] == 410
+
+
+async def test_resume_from_revision_replays_exactly() -> None:
+    cache = make_cache()
+    for i in range(5):
+        cache.apply(0, f"ns/p{i}", pod(f"p{i}", rev=11 + i), 11 + i)
+        cache.apply(1, f"ns/q{i}", pod(f"q{i}", rev=21 + i), 21 + i)
+    w = watcher(cache, floor=(13, 0))
+    cache.watch_from(w, (13, 0))
+    assert [g[2] for g in summary(await drain(w))] == ["14", "15"]
+
+
+async def test_resume_from_expired_revision_raises() -> None:
+    cache = make_cache(history=3)
+    for i in range(6):
+        cache.apply(0, f"ns/p{i}", pod(f"p{i}", rev=11 + i), 11 + i)
+    with pytest.raises(ResourceExpired):
+        cache.watch_from(watcher(cache, floor=(11, 0)), (11, 0))
+
+
+async def test_merged_stream_carries_vector_tokens_and_resumes() -> None:
+    cache = make_cache()
+    w = watcher(cache, shards={0, 1}, merged=True)
+    cache.watch_now(w)
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    cache.apply(1, "ns/b", pod("b", rev=21), 21)
+    cache.apply(0, "ns/c", pod("c", rev=12), 12)
+    events = await drain(w)
+    tokens = [CODEC.decode(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert tokens == [(11, 20), (11, 21), (12, 21)]
+    # A second watcher resuming from the second token gets exactly the third event.
+    w2 = watcher(cache, shards={0, 1}, merged=True, floor=tokens[1])
+    cache.watch_from(w2, tokens[1])
+    assert [e["object"]["metadata"]["name"] for e in await drain(w2)] == ["c"]
+
+
+async def test_resume_ahead_of_this_cache_keeps_client_vector() -> None:
+    cache = make_cache()
+    w = watcher(cache, shards={0, 1}, merged=True, floor=(10, 25))
+    cache.watch_from(w, (10, 25))
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    cache.apply(1, "ns/b", pod("b", rev=24), 24)  # already delivered elsewhere: skipped
+    cache.apply(1, "ns/c", pod("c", rev=26), 26)
+    events = await drain(w)
+    assert [e["object"]["metadata"]["name"] for e in events] == ["a", "c"]
+    assert CODEC.decode(events[0]["object"]["metadata"]["resourceVersion"]) == (11, 25)
+
+
+async def test_relist_closes_watchers_with_410() -> None:
+    cache = make_cache()
+    w = watcher(cache)
+    cache.watch_now(w)
+    cache.replace(0, [pod("x", rev=50)], 50)
+    events = await drain(w)
+    assert events[-1]["type"] == "ERROR" and events[-1]["object"]["code"] == 410
+    assert w.closed
+
+
+async def test_objects_at_rewinds_history() -> None:
+    cache = make_cache()
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    cache.apply(0, "ns/b", pod("b", rev=12), 12)
+    cache.apply(0, "ns/a", pod("a", labels={"v": "2"}, rev=13), 13)
+    cache.apply(0, "ns/b", None, 14)
+    at_12 = cache.objects_at(0, 12)
+    assert at_12 is not None
+    assert sorted((k, o.revision) for k, o in at_12.items()) == [("ns/a", 11), ("ns/b", 12)]
+    assert cache.objects_at(0, 9) is None
+
+
+async def test_wait_until_fresh_resolves_on_progress() -> None:
+    cache = make_cache()
+
+    async def later() -> None:
+        await asyncio.sleep(0.01)
+        cache.progress(0, 30)
+
+    task = asyncio.create_task(later())
+    async with asyncio.timeout(1):
+        await cache.wait_until_fresh({0: 30})
+    await task
+    assert cache.vector()[0] == 30
+
+
+async def test_bookmark_only_when_caught_up() -> None:
+    cache = make_cache()
+    w = CacheWatcher(
+        filt=WatchFilter("", "", None, LabelSelector.parse(""), FieldSelector.parse("")),
+        shards=frozenset({0}), merged=False, floor=cache.vector(), encode_token=CODEC.encode,
+        history=cache.history, max_queue=10,
+        bookmark_line=lambda rv, end: b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"'
+        + rv.encode() + b'"}}}\n',
+    )
+    cache.watch_now(w)
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    assert not w.offer_bookmark(cache.vector())  # an event is still queued
+    await drain(w)
+    cache.progress(0, 15)
+    assert w.offer_bookmark(cache.vector())
+    assert summary(await drain(w)) == [("BOOKMARK", "", "15")]

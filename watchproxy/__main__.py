@@ -1,0 +1,3 @@
+from watchproxy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""The ASGI application: a path router in front of everything.
+
+Discovery, list, watch, get and the write verbs are plain ASGI handlers, so the watch path never
+passes through framework middleware (measured: FastAPI's stack cost 21 us per delivered event
+against 16 us for plain ASGI). FastAPI serves the operational endpoints (/healthz, /readyz,
+/livez, /debug/stats), where validation and docs earn their keep and speed does not matter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from watchproxy.api.discovery import build_documents
+from watchproxy.api.http import JSON, Receive, Scope, Send, header, read_body, respond, respond_error
+from watchproxy.api.params import parse_bool, parse_list_options
+from watchproxy.api.reads import serve_get, serve_list, serve_watch
+from watchproxy.api.status import ApiError
+from watchproxy.api.target import Target
+from watchproxy.api.writes import serve_create, serve_delete, serve_patch, serve_update
+from watchproxy.core.errors import ProxyError
+from watchproxy.proxy import Proxy
+
+log = logging.getLogger("watchproxy.api")
+
+
+def parse_target(proxy: Proxy, path: str) -> Target | None:
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    force_watch = bool(rest) and rest[0] == "watch"
+    if force_watch:
+        rest = rest[1:]
+    registry = proxy.registry
+    namespace = ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        resource = registry.lookup(group, version, rest[2])
+        if resource is not None and resource.namespaced:
+            namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3:
+        return None
+    resource = registry.lookup(group, version, rest[0])
+    if resource is None or (resource.namespaced and not namespace and len(rest) > 1):
+        return None
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    if sub and (sub != "status" or not resource.status_subresource):
+        return None
+    return Target(resource, namespace, name, sub, force_watch)
+
+
+def _ops_app(proxy: Proxy) -> FastAPI:
+    ops = FastAPI(title="watchproxy operations", docs_url="/debug/docs", openapi_url="/debug/openapi.json")
+
+    @ops.get("/healthz")
+    @ops.get("/livez")
+    async def healthz() -> str:
+        return "ok"
+
+    @ops.get("/readyz")
+    async def readyz() -> Any:
+        from fastapi.responses import PlainTextResponse
+
+        ready = all(s.cache.ready(proxy.all_shards) for s in proxy.served.values())
+        return PlainTextResponse("ok" if ready else "caches not ready", 200 if ready else 503)
+
+    @ops.get("/debug/stats")
+    async def stats() -> dict[str, Any]:
+        return proxy.statistics()
+
+    return ops
+
+
+def create_app(proxy: Proxy) -> Any:
+    documents = build_documents(proxy.registry)
+    ops = _ops_app(proxy)
+    max_body = proxy.settings.max_body_bytes
+    stack = contextlib.AsyncExitStack()
+
+    async def lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await stack.enter_async_context(proxy.running())
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await stack.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        query: bytes = scope.get("query_string", b"")
+        target = parse_target(proxy, path)
+        if target is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        is_collection = not target.name
+        if method == "GET":
+            watching = target.force_watch or _watch_param(query)
+            if watching:
+                opts = parse_list_options(query, target.resource, name=target.name or None,
+                                          force_watch=True)
+                await serve_watch(proxy, target, opts, receive, send)
+            elif is_collection:
+                await serve_list(proxy, target, parse_list_options(query, target.resource), send)
+            else:
+                await serve_get(proxy, target, query, send)
+            return
+        content_type = header(scope, b"content-type")
+        if method == "POST" and is_collection and (target.namespace or not target.resource.namespaced):
+            await serve_create(proxy, target, await read_body(receive, max_body), content_type, send)
+        elif method == "PUT" and not is_collection:
+            await serve_update(proxy, target, await read_body(receive, max_body), content_type, send)
+        elif method == "PATCH" and not is_collection:
+            await serve_patch(proxy, target, await read_body(receive, max_body), content_type, send)
+        elif method == "DELETE" and not is_collection and not target.subresource:
+            await serve_delete(proxy, target, await read_body(receive, max_body), send)
+        else:
+            raise ApiError(405, "MethodNotAllowed",
+                           "the server does not allow this method on the requested resource")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if scope["method"] == "GET" and path in documents:
+            await respond(send, 200, documents[path], content_type=JSON)
+            return
+        if not path.startswith(("/api/", "/apis/")):
+            await ops(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await route(scope, receive, tracked_send)
+        except ProxyError as exc:
+            if not started:
+                await respond_error(send, exc)
+        except Exception:
+            log.exception("internal error serving %s %s", scope["method"], path)
+            if not started:
+                await respond_error(send, ApiError(500, "InternalError",
+                                                   "an internal error occurred; see the proxy log"))
+
+    return app
+
+
+def _watch_param(query: bytes) -> bool:
+    if b"watch" not in query:
+        return False
+    from urllib.parse import parse_qsl
+
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == "watch":
+            return parse_bool(value)
+    return False

@@ -1,0 +1,63 @@
+"""Discovery documents (/version, /api, /apis, /api/v1, /apis/<group>/<version>), built once
+from the resource registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from watchproxy import __version__
+from watchproxy.resources import Registry, ResourceType
+
+
+def _resource_entry(r: ResourceType) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
+        "kind": r.kind, "verbs": list(r.verbs),
+    }
+    if r.short_names:
+        entry["shortNames"] = list(r.short_names)
+    return entry
+
+
+def _resource_list(registry: Registry, group: str, version: str) -> dict[str, Any]:
+    resources: list[dict[str, Any]] = []
+    for r in registry.in_group_version(group, version):
+        resources.append(_resource_entry(r))
+        if r.status_subresource:
+            resources.append({"name": f"{r.plural}/status", "singularName": "",
+                              "namespaced": r.namespaced, "kind": r.kind,
+                              "verbs": ["get", "patch", "update"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+
+
+def build_documents(registry: Registry) -> dict[str, bytes]:
+    """path -> JSON body; each path is also served with a trailing slash (kr8s asks that way)."""
+    docs: dict[str, Any] = {
+        "/version": {
+            "major": "1", "minor": "35", "gitVersion": f"v1.35.0-watchproxy.{__version__}",
+            "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "python",
+            "compiler": "watchproxy", "platform": "linux/amd64",
+        },
+        "/api": {"kind": "APIVersions", "versions": ["v1"],
+                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
+                                                 "serverAddress": ""}]},
+        "/api/v1": _resource_list(registry, "", "v1"),
+    }
+    groups = []
+    for group, versions in registry.groups().items():
+        gv = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        group_doc = {"name": group, "versions": gv, "preferredVersion": gv[0]}
+        groups.append(group_doc)
+        docs[f"/apis/{group}"] = {"kind": "APIGroup", "apiVersion": "v1", **group_doc}
+        for v in versions:
+            docs[f"/apis/{group}/{v}"] = _resource_list(registry, group, v)
+    docs["/apis"] = {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    out: dict[str, bytes] = {}
+    for path, doc in docs.items():
+        body = orjson.dumps(doc)
+        out[path] = body
+        out[path + "/"] = body
+    return out

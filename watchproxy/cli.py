@@ -1,0 +1,135 @@
+"""Command line: `watchproxy serve --config FILE` and `watchproxy dev`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
+
+
+def _run_server(settings: Settings, *, workers: int = 1) -> None:
+    import uvicorn
+
+    from watchproxy.api.app import create_app
+    from watchproxy.proxy import Proxy
+
+    proxy = Proxy(settings)
+    asyncio.run(proxy.check_shards())
+    config = uvicorn.Config(
+        create_app(proxy), host=settings.host, port=settings.port, loop="uvloop",
+        http="httptools", lifespan="on", log_level="warning", access_log=False,
+        timeout_graceful_shutdown=2,
+    )
+    uvicorn.Server(config).run()
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+        _run_server(settings, workers=args.workers)
+    except ConfigError as exc:
+        print(f"watchproxy: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+DEMO_TENANTS = {
+    "acme": ["acme-web", "acme-db"],
+    "globex": ["globex-prod", "gx"],
+    "initech": ["initech-dev"],
+}
+
+
+def dev_config(endpoints: list[str], port: int) -> dict[str, object]:
+    names = [f"shard-{chr(ord('a') + i)}" for i in range(len(endpoints))]
+    globs = {"acme": ["acme-*"], "globex": ["globex-*", "gx"], "initech": ["initech-*"]}
+    tenants = [
+        {"name": t, "shard": names[i % len(names)], "namespaces": globs[t]}
+        for i, t in enumerate(globs)
+        if i < max(2, len(names))
+    ]
+    return {
+        "listen": f"127.0.0.1:{port}",
+        "shards": [{"name": n, "endpoints": [e]} for n, e in zip(names, endpoints, strict=True)],
+        "tenants": tenants,
+        "default_shard": names[0],
+    }
+
+
+def dev(args: argparse.Namespace) -> int:
+    from watchproxy.etcd.server import EtcdServer
+
+    if args.shards < 1 or args.shards > 8:
+        print("watchproxy: --shards must be between 1 and 8", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="watchproxy-dev-"))
+    fresh = not any(data_dir.glob("shard-*/etcd"))
+    servers = [EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
+               for i in range(args.shards)]
+    try:
+        for server in servers:
+            server.data_dir.mkdir(parents=True, exist_ok=True)
+            server.start()
+        settings = parse_settings(dev_config([s.endpoint for s in servers], args.port))
+        if fresh and not args.no_seed:
+            count = asyncio.run(_seed(settings))
+            print(f"watchproxy dev: seeded {count} demo objects")
+        for server in servers:
+            print(f"watchproxy dev: etcd {server.name} at {server.endpoint}")
+        url = f"http://127.0.0.1:{args.port}"
+        print(f"watchproxy dev: serving the Kubernetes API on {url} (data in {data_dir})")
+        print(f"  try: kubectl --server {url} get pods -A")
+        print("  Ctrl-C stops the proxy and every etcd it started.")
+        sys.stdout.flush()
+        _run_server(settings)
+    except ConfigError as exc:
+        print(f"watchproxy: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for server in servers:
+            server.stop()
+    return 0
+
+
+async def _seed(settings: Settings) -> int:
+    from watchproxy.proxy import Proxy
+    from watchproxy.seed import seed
+
+    proxy = Proxy(settings)
+    try:
+        present = {t["name"] for t in dev_config_tenants(settings)}
+        return await seed(proxy, {k: v for k, v in DEMO_TENANTS.items() if k in present})
+    finally:
+        for shard in proxy.shards:
+            await shard.client.close()
+
+
+def dev_config_tenants(settings: Settings) -> list[dict[str, str]]:
+    return [{"name": t.name} for t in settings.tenants]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="watchproxy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="serve against external etcd clusters")
+    p_serve.add_argument("--config", required=True, help="YAML config file")
+    p_serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    p_dev = sub.add_parser("dev", help="start local etcd shards, seed a demo, and serve")
+    p_dev.add_argument("--port", type=int, default=8080)
+    p_dev.add_argument("--shards", type=int, default=2)
+    p_dev.add_argument("--data-dir", default=None, help="keep etcd data here (default: temp)")
+    p_dev.add_argument("--no-seed", action="store_true", help="do not seed the demo cluster")
+    p_dev.add_argument("--log-level", default="warning")
+    p_serve.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return serve(args) if args.command == "serve" else dev(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

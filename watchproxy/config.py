@@ -1,0 +1,225 @@
+"""Settings: the YAML config file, its defaults and its validation.
+
+Every field has a default except `shards`, so the issue's example file alone is a working config.
+A bad field stops start-up with one `ConfigError` line that names it (`shards[1].endpoints[0]: ...`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem; str() is the one line shown at start-up."""
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    name: str
+    endpoints: tuple[str, ...]
+    key_prefix: str = "/registry"
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    name: str
+    shard: str
+    namespaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    shards: tuple[ShardSettings, ...]
+    tenants: tuple[TenantSettings, ...] = ()
+    default_shard: str = ""
+    listen: str = "127.0.0.1:8080"
+    # Events kept per resource for watch resume; kube-apiserver keeps 100..102,400 per resource.
+    history_size: int = 50_000
+    # kube-apiserver sends bookmarks about once a minute; tests shorten it.
+    bookmark_interval_seconds: float = 60.0
+    # How long a read waits for the cache to reach the requested revision (apiserver blockTimeout).
+    freshness_timeout_seconds: float = 3.0
+    # Live events queued per watcher before it is switched to catch-up from history.
+    watcher_queue_size: int = 1000
+    max_body_bytes: int = 3 * 1024 * 1024
+    # Default watch lifetime when the client sets no timeoutSeconds (apiserver: 1800 s x (1+rand)).
+    min_request_timeout_seconds: float = 1800.0
+    etcd_page_size: int = 10_000
+    connect_timeout_seconds: float = 5.0
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    def shard_names(self) -> list[str]:
+        return [s.name for s in self.shards]
+
+
+_TOP_KEYS = {f for f in Settings.__dataclass_fields__}
+
+
+def _check_keys(where: str, data: dict[str, Any], allowed: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{where}{key}: unknown field")
+
+
+def _str_list(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: must be a list of non-empty strings")
+    return tuple(value)
+
+
+def check_endpoint(where: str, url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise ConfigError(f"{where}: {url!r} is not an http(s)://host:port etcd endpoint")
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"{where}: {url!r} must not have a path")
+
+
+def _shard(i: int, data: Any) -> ShardSettings:
+    where = f"shards[{i}]"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a mapping with name and endpoints")
+    _check_keys(f"{where}.", data, {"name", "endpoints", "key_prefix", "tls"})
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name: required non-empty string")
+    endpoints = _str_list(f"{where}.endpoints", data.get("endpoints"))
+    if not endpoints:
+        raise ConfigError(f"{where}.endpoints: at least one endpoint is required")
+    for j, url in enumerate(endpoints):
+        check_endpoint(f"{where}.endpoints[{j}]", url)
+    prefix = data.get("key_prefix", "/registry")
+    if not isinstance(prefix, str) or not prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigError(f"{where}.key_prefix: must start with '/' and not end with '/'")
+    tls_data = data.get("tls") or {}
+    if not isinstance(tls_data, dict):
+        raise ConfigError(f"{where}.tls: must be a mapping")
+    _check_keys(f"{where}.tls.", tls_data, {"ca_file", "cert_file", "key_file"})
+    for key, value in tls_data.items():
+        if not isinstance(value, str) or not Path(value).is_file():
+            raise ConfigError(f"{where}.tls.{key}: file {value!r} not found")
+    return ShardSettings(name, endpoints, prefix, TlsSettings(**tls_data))
+
+
+def _tenant(i: int, data: Any, shard_names: set[str]) -> TenantSettings:
+    where = f"tenants[{i}]"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a mapping with name, shard and namespaces")
+    _check_keys(f"{where}.", data, {"name", "shard", "namespaces"})
+    name, shard = data.get("name"), data.get("shard")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}.name: required non-empty string")
+    if shard not in shard_names:
+        raise ConfigError(f"{where}.shard: unknown shard {shard!r}")
+    return TenantSettings(name, str(shard), _str_list(f"{where}.namespaces", data.get("namespaces", [])))
+
+
+def _check_overlaps(tenants: tuple[TenantSettings, ...]) -> None:
+    """Two tenants must not both claim a namespace: a literal of one matched by a glob of another,
+    or two globs that share a literal prefix that both could match (checked on a sample)."""
+    for i, a in enumerate(tenants):
+        for j, b in enumerate(tenants[:i]):
+            for pa in a.namespaces:
+                for pb in b.namespaces:
+                    if _globs_overlap(pa, pb):
+                        raise ConfigError(
+                            f"tenants[{i}].namespaces: {pa!r} overlaps {pb!r} of tenant {b.name!r}"
+                            f" (tenants[{j}])"
+                        )
+
+
+def _globs_overlap(a: str, b: str) -> bool:
+    if fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a):
+        return True
+    # Two globs overlap if some name matches both; try each glob's stem with a filler.
+    for probe in (a, b):
+        sample = probe.replace("*", "x").replace("?", "x")
+        if fnmatch.fnmatchcase(sample, a) and fnmatch.fnmatchcase(sample, b):
+            return True
+    return False
+
+
+def _positive(where: str, value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}: must be a positive number")
+    return kind(value)
+
+
+def parse_settings(data: Any) -> Settings:
+    if not isinstance(data, dict):
+        raise ConfigError("config: top level must be a mapping")
+    _check_keys("", data, _TOP_KEYS)
+    raw_shards = data.get("shards")
+    if not isinstance(raw_shards, list) or not raw_shards:
+        raise ConfigError("shards: at least one shard is required")
+    shards = tuple(_shard(i, s) for i, s in enumerate(raw_shards))
+    names = [s.name for s in shards]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"shards[{i}].name: duplicate shard name {name!r}")
+    raw_tenants = data.get("tenants") or []
+    if not isinstance(raw_tenants, list):
+        raise ConfigError("tenants: must be a list")
+    tenants = tuple(_tenant(i, t, set(names)) for i, t in enumerate(raw_tenants))
+    for i, t in enumerate(tenants):
+        if t.name in [u.name for u in tenants[:i]]:
+            raise ConfigError(f"tenants[{i}].name: duplicate tenant name {t.name!r}")
+    _check_overlaps(tenants)
+    default = data.get("default_shard", names[0])
+    if default not in names:
+        raise ConfigError(f"default_shard: unknown shard {default!r}")
+    listen = data.get("listen", "127.0.0.1:8080")
+    host, _, port = str(listen).rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"listen: {listen!r} is not host:port")
+    extras: dict[str, Any] = {}
+    for key in (
+        "history_size", "watcher_queue_size", "max_body_bytes", "etcd_page_size",
+    ):
+        if key in data:
+            extras[key] = _positive(key, data[key], int)
+    for key in (
+        "bookmark_interval_seconds", "freshness_timeout_seconds",
+        "min_request_timeout_seconds", "connect_timeout_seconds",
+    ):
+        if key in data:
+            extras[key] = _positive(key, data[key], float)
+    return Settings(shards=shards, tenants=tenants, default_shard=str(default), listen=str(listen),
+                    **extras)
+
+
+def load_settings(path: str | Path) -> Settings:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config: {path} is not valid YAML: {exc}".splitlines()[0]) from exc
+    return parse_settings(data)

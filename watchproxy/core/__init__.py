@@ -1,0 +1,1 @@
+"""The cache and fan-out core: pure, synchronous where it mutates, no network imports."""

@@ -1,0 +1,88 @@
+"""EventHistory: the bounded ring of one resource's events across all shards, in apply order.
+
+Every event gets a sequence number (`seq`) when the cache applies it; watchers remember the last
+seq they were given, so catching up after lagging is a bisect plus a slice. Per shard, the ring
+also knows its floor: the revision at and below which that shard's events are no longer all here
+(the list revision after a relist, raised whenever one of the shard's events is evicted).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from watchproxy.core.objects import CacheEvent
+
+
+class EventHistory:
+    """Owner: the reflectors, through WatchCache.apply (synchronous). Readers: watchers."""
+
+    def __init__(self, capacity: int, shard_count: int) -> None:
+        self.capacity = capacity
+        self._events: list[CacheEvent] = []
+        self._head = 0  # index of the oldest live event in _events
+        self.floors = [0] * shard_count
+        self.high_water = 0
+
+    def __len__(self) -> int:
+        return len(self._events) - self._head
+
+    def append(self, event: CacheEvent) -> None:
+        self._events.append(event)
+        if len(self) > self.capacity:
+            evicted = self._events[self._head]
+            self._head += 1
+            self.floors[evicted.shard] = max(self.floors[evicted.shard], evicted.revision)
+            # Compact lazily so eviction stays O(1) amortised.
+            if self._head > self.capacity:
+                del self._events[: self._head]
+                self._head = 0
+        self.high_water = max(self.high_water, len(self))
+
+    def reset_shard(self, shard: int, list_revision: int) -> None:
+        """After a relist of `shard`: nothing of it at or below list_revision can be replayed."""
+        self.floors[shard] = list_revision
+
+    @property
+    def oldest_seq(self) -> int:
+        """Seq of the oldest event still held (or the next seq if empty)."""
+        if len(self):
+            return self._events[self._head].seq
+        return self.last_seq + 1
+
+    @property
+    def last_seq(self) -> int:
+        return self._events[-1].seq if len(self) else self._last_seq_when_empty
+
+    _last_seq_when_empty = 0
+
+    def note_seq(self, seq: int) -> None:
+        self._last_seq_when_empty = seq
+
+    def after_seq(self, seq: int, limit: int) -> list[CacheEvent]:
+        """Up to `limit` events with seq > `seq`, oldest first (empty if none)."""
+        start = bisect_right(self._events, seq, lo=self._head, key=lambda e: e.seq)
+        return self._events[start : start + limit]
+
+    def seq_after_vector(self, shards: frozenset[int], vector: tuple[int, ...]) -> int:
+        """The seq after which every event of `shards` newer than `vector` lies.
+
+        Scans back from the newest event; the cost is the number of events being replayed.
+        """
+        start = len(self._events)
+        pending = set(shards)
+        while start > self._head and pending:
+            event = self._events[start - 1]
+            if event.shard in pending and event.revision <= vector[event.shard]:
+                pending.discard(event.shard)
+                continue  # keep scanning for the other shards without moving past this point
+            start -= 1
+        if start > self._head:
+            return self._events[start - 1].seq
+        return self.oldest_seq - 1
+
+    def expired(self, shards: frozenset[int], vector: tuple[int, ...]) -> int | None:
+        """The first shard whose events after `vector` are no longer all held, or None."""
+        for shard in sorted(shards):
+            if vector[shard] < self.floors[shard]:
+                return shard
+        return None

@@ -1,0 +1,153 @@
+"""Cached objects and cache events, each encoded to JSON exactly once.
+
+An object's bytes are produced once when its etcd value is applied: `metadata.resourceVersion` is
+placed first inside `metadata`, and the offsets of its digits are remembered, so any other
+resourceVersion (a deletion revision, a composite token) is a byte splice, never a re-encode.
+Watch lines are splices of those bytes, memoised on the event and shared by every watcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from watchproxy.resources import ResourceType
+
+_RV_MARK = b'"metadata":{"resourceVersion":"'
+
+ADDED = b"ADDED"
+MODIFIED = b"MODIFIED"
+DELETED = b"DELETED"
+
+
+class ObjectDecodeError(ValueError):
+    """An etcd value that is not a JSON object (written by someone else)."""
+
+
+@dataclass(slots=True, eq=False)
+class CachedObject:
+    """One object version as served. Immutable by convention once built."""
+
+    key: str
+    namespace: str
+    name: str
+    revision: int
+    raw: bytes
+    rv_start: int
+    rv_end: int
+    labels: dict[str, str]
+    fields: dict[str, str]
+    trigger: str | None
+    uid: str
+
+    def with_rv(self, rv: str) -> bytes:
+        return self.raw[: self.rv_start] + rv.encode() + self.raw[self.rv_end :]
+
+
+def encode_object(obj: dict[str, Any], resource_version: str) -> tuple[bytes, int, int]:
+    """JSON bytes with kind, apiVersion, then metadata starting with resourceVersion."""
+    meta = obj.get("metadata") or {}
+    ordered: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion")}
+    ordered["metadata"] = {"resourceVersion": resource_version} | {
+        k: v for k, v in meta.items() if k != "resourceVersion"
+    }
+    for k, v in obj.items():
+        if k not in ordered:
+            ordered[k] = v
+    raw = orjson.dumps(ordered)
+    start = raw.index(_RV_MARK) + len(_RV_MARK)
+    return raw, start, start + len(resource_version)
+
+
+def build_object(resource: ResourceType, key: str, value: bytes, revision: int) -> CachedObject:
+    """Decode an etcd value once and derive everything selectors and indexes need."""
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ObjectDecodeError(f"{key}: value is not JSON") from exc
+    if not isinstance(obj, dict):
+        raise ObjectDecodeError(f"{key}: value is not a JSON object")
+    return build_from_dict(resource, key, obj, revision)
+
+
+def build_from_dict(
+    resource: ResourceType, key: str, obj: dict[str, Any], revision: int
+) -> CachedObject:
+    obj.setdefault("kind", resource.kind)
+    obj.setdefault("apiVersion", resource.api_version)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    raw, start, end = encode_object(obj, str(revision))
+    labels = meta.get("labels")
+    fields = resource.selectable_fields(obj)
+    return CachedObject(
+        key=key,
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        revision=revision,
+        raw=raw,
+        rv_start=start,
+        rv_end=end,
+        labels=labels if isinstance(labels, dict) else {},
+        fields=fields,
+        trigger=fields.get(resource.trigger_field) if resource.trigger_field else None,
+        uid=str(meta.get("uid", "")),
+    )
+
+
+class CacheEvent:
+    """One etcd change as the cache saw it; `vector` is every shard's revision after it."""
+
+    __slots__ = ("_lines", "_token", "key", "obj", "prev", "revision", "seq", "shard", "vector")
+
+    def __init__(
+        self,
+        *,
+        seq: int,
+        shard: int,
+        revision: int,
+        key: str,
+        obj: CachedObject | None,
+        prev: CachedObject | None,
+        vector: tuple[int, ...],
+    ) -> None:
+        self.seq = seq
+        self.shard = shard
+        self.revision = revision
+        self.key = key
+        self.obj = obj  # None for a deletion
+        self.prev = prev  # None for a creation
+        self.vector = vector
+        self._lines: dict[tuple[bytes, str | None], bytes] = {}
+        self._token: str | None = None
+
+    def token(self, encode: Callable[[tuple[int, ...]], str]) -> str:
+        """The composite resourceVersion after this event, encoded once."""
+        if self._token is None:
+            self._token = encode(self.vector)
+        return self._token
+
+    def object_bytes(self, etype: bytes, rv: str | None) -> bytes:
+        """The object for an event of type `etype`, with `rv` (default: the event revision)."""
+        if etype == DELETED:
+            assert self.prev is not None
+            return self.prev.with_rv(rv or str(self.revision))
+        assert self.obj is not None
+        return self.obj.raw if rv is None else self.obj.with_rv(rv)
+
+    def line(self, etype: bytes, rv: str | None = None) -> bytes:
+        """`{"type":..,"object":..}\\n`, memoised per (type, rv) so it is built once per event."""
+        memo_key = (etype, rv)
+        line = self._lines.get(memo_key)
+        if line is None:
+            line = b'{"type":"' + etype + b'","object":' + self.object_bytes(etype, rv) + b"}\n"
+            self._lines[memo_key] = line
+        return line
+
+
+def object_line(etype: bytes, raw: bytes) -> bytes:
+    return b'{"type":"' + etype + b'","object":' + raw + b"}\n"

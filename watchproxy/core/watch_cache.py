@@ -1,0 +1,276 @@
+"""ResourceCache: one resource's objects over all shards, their indexes, history and watchers.
+
+Owner: one reflector task per (shard, resource) calls `replace`, `apply` and `progress`. These are
+synchronous -- no await inside -- so each change is atomic on the event loop and needs no lock.
+Order inside `apply`: mutate the store, append to history, dispatch, then wake freshness waiters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from watchproxy.core.dispatcher import Dispatcher
+from watchproxy.core.errors import ResourceExpired
+from watchproxy.core.history import EventHistory
+from watchproxy.core.objects import CachedObject, CacheEvent
+from watchproxy.core.watcher import CacheWatcher
+
+Vector = tuple[int, ...]
+
+
+@dataclass
+class ShardState:
+    """One shard's part of a resource cache."""
+
+    objects: dict[str, CachedObject] = field(default_factory=dict)
+    by_namespace: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
+    by_trigger: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
+    revision: int = 0
+    ready: bool = False
+    sorted_keys: list[str] | None = None
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+    def _index(self, obj: CachedObject) -> None:
+        self.by_namespace.setdefault(obj.namespace, {})[obj.key] = obj
+        if obj.trigger is not None:
+            self.by_trigger.setdefault(obj.trigger, {})[obj.key] = obj
+
+    def _unindex(self, obj: CachedObject) -> None:
+        ns = self.by_namespace.get(obj.namespace)
+        if ns is not None:
+            ns.pop(obj.key, None)
+            if not ns:
+                del self.by_namespace[obj.namespace]
+        if obj.trigger is not None:
+            tr = self.by_trigger.get(obj.trigger)
+            if tr is not None:
+                tr.pop(obj.key, None)
+                if not tr:
+                    del self.by_trigger[obj.trigger]
+
+    def put(self, obj: CachedObject) -> CachedObject | None:
+        prev = self.objects.get(obj.key)
+        if prev is not None:
+            self._unindex(prev)
+        else:
+            self.sorted_keys = None
+        self.objects[obj.key] = obj
+        self._index(obj)
+        return prev
+
+    def remove(self, key: str) -> CachedObject | None:
+        prev = self.objects.pop(key, None)
+        if prev is not None:
+            self._unindex(prev)
+            self.sorted_keys = None
+        return prev
+
+    def keys_in_order(self) -> list[str]:
+        if self.sorted_keys is None:
+            self.sorted_keys = sorted(self.objects)
+        return self.sorted_keys
+
+    def wake(self) -> None:
+        if not self.waiters:
+            return
+        keep = []
+        for target, fut in self.waiters:
+            if self.revision >= target:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((target, fut))
+        self.waiters = keep
+
+
+class ResourceCache:
+    """The watch cache of one resource across all shards."""
+
+    def __init__(
+        self,
+        *,
+        shard_count: int,
+        history_size: int,
+        expired_line: Callable[[str], bytes],
+    ) -> None:
+        self.shards = [ShardState() for _ in range(shard_count)]
+        self.history = EventHistory(history_size, shard_count)
+        self.dispatcher = Dispatcher()
+        self.seq = 0
+        self._expired_line = expired_line
+        # Set by each shard's reflector: asks etcd for a progress notification on its stream.
+        self.progress_requesters: dict[int, Callable[[], None]] = {}
+
+    # -- writes (reflector only; synchronous) ---------------------------------------------------
+
+    def vector(self) -> Vector:
+        return tuple(s.revision for s in self.shards)
+
+    def replace(self, shard: int, objects: Iterable[CachedObject], revision: int) -> None:
+        """Install a fresh list of `shard` at `revision`.
+
+        On a relist (not the first list) the watchers that include this shard can no longer be
+        told exactly what changed, so they get an in-band 410 and relist, as clients of
+        kube-apiserver do after its cacher re-initialises.
+        """
+        state = self.shards[shard]
+        was_ready = state.ready
+        fresh = ShardState(revision=revision, ready=True, waiters=state.waiters)
+        for obj in objects:
+            fresh.put(obj)
+        self.shards[shard] = fresh
+        self.history.reset_shard(shard, revision)
+        if was_ready:
+            for watcher in list(self.dispatcher.all()):
+                if shard in watcher.shards:
+                    watcher.close(self._expired_line(
+                        f"the cache of shard {shard} was relisted at revision {revision}"
+                    ))
+                    self.dispatcher.unregister(watcher)
+        fresh.wake()
+
+    def apply(self, shard: int, key: str, obj: CachedObject | None, revision: int) -> None:
+        """One etcd event of `shard`: obj is the new version, None for a deletion."""
+        state = self.shards[shard]
+        prev = state.put(obj) if obj is not None else state.remove(key)
+        state.revision = revision
+        if obj is None and prev is None:
+            state.wake()
+            return  # deletion of something never cached (e.g. an undecodable value)
+        self.seq += 1
+        event = CacheEvent(
+            seq=self.seq, shard=shard, revision=revision, key=key, obj=obj, prev=prev,
+            vector=self.vector(),
+        )
+        self.history.append(event)
+        self.dispatcher.dispatch(event)
+        state.wake()
+
+    def progress(self, shard: int, revision: int) -> None:
+        state = self.shards[shard]
+        if revision > state.revision:
+            state.revision = revision
+            state.wake()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def ready(self, shards: Iterable[int]) -> bool:
+        return all(self.shards[s].ready for s in shards)
+
+    async def wait_until_fresh(self, targets: dict[int, int]) -> None:
+        """Wait until each shard's revision reaches its target; the caller bounds the time.
+
+        While waiting, etcd is asked for progress notifications every 100 ms (the apiserver's
+        progressRequestPeriod), so an idle resource catches up with the store revision.
+        """
+        loop = asyncio.get_running_loop()
+        for shard, target in targets.items():
+            state = self.shards[shard]
+            while state.revision < target or not state.ready:
+                fut: asyncio.Future[None] = loop.create_future()
+                state.waiters.append((target, fut))
+                request = self.progress_requesters.get(shard)
+                if request is not None:
+                    request()
+                try:
+                    await asyncio.wait_for(asyncio.shield(fut), 0.1)
+                except TimeoutError:
+                    pass
+                state = self.shards[shard]
+
+    def objects_at(self, shard: int, revision: int | None) -> dict[str, CachedObject] | None:
+        """The shard's objects as of `revision` (None = now), rewound through history.
+
+        None when the history no longer reaches back to `revision`.
+        """
+        state = self.shards[shard]
+        if revision is None or revision >= state.revision:
+            return state.objects
+        if revision < self.history.floors[shard]:
+            return None
+        overlay: dict[str, CachedObject | None] = {}
+        for event in reversed(self.history.after_seq(self.history.oldest_seq - 1, len(self.history))):
+            if event.shard == shard and event.revision > revision:
+                overlay[event.key] = event.prev
+        if not overlay:
+            return state.objects
+        objects = dict(state.objects)
+        for key, obj in overlay.items():
+            if obj is None:
+                objects.pop(key, None)
+            else:
+                objects[key] = obj
+        return objects
+
+    def select(
+        self,
+        shards: Iterable[int],
+        *,
+        namespace: str,
+        trigger: str | None,
+        at: dict[int, int] | None = None,
+    ) -> list[Iterable[CachedObject]]:
+        """Per shard, the objects in key order narrowed by the best index (namespace, trigger).
+
+        `at` asks for the state at given per-shard revisions (exact reads); raises
+        ResourceExpired when history cannot rewind that far.
+        """
+        out: list[Iterable[CachedObject]] = []
+        for shard in shards:
+            state = self.shards[shard]
+            if at is not None and at.get(shard, state.revision) < state.revision:
+                objects = self.objects_at(shard, at[shard])
+                if objects is None:
+                    raise ResourceExpired(
+                        f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
+                    )
+                out.append(objects[k] for k in sorted(objects) if _in_scope(objects[k], namespace, trigger))
+                continue
+            if trigger is not None:
+                index = state.by_trigger.get(trigger, {})
+                out.append(index[k] for k in sorted(index) if _in_scope(index[k], namespace, None))
+            elif namespace:
+                index = state.by_namespace.get(namespace, {})
+                out.append(index[k] for k in sorted(index))
+            else:
+                objects = state.objects
+                out.append(objects[k] for k in state.keys_in_order())
+        return out
+
+    @staticmethod
+    def merge_sorted(parts: list[Iterable[CachedObject]]) -> Iterable[CachedObject]:
+        if len(parts) == 1:
+            return parts[0]
+        return heapq.merge(*parts, key=lambda o: o.key)
+
+    # -- watches --------------------------------------------------------------------------------
+
+    def watch_from(self, watcher: CacheWatcher, vector: Vector) -> None:
+        """Register a watcher that resumes after `vector` (replaying history first)."""
+        expired = self.history.expired(watcher.shards, vector)
+        if expired is not None:
+            raise ResourceExpired(
+                f"too old resource version: {vector[expired]} ({self.history.floors[expired]})"
+            )
+        current = self.vector()
+        if all(vector[s] >= current[s] for s in watcher.shards):
+            self.dispatcher.register(watcher)  # nothing to replay
+            return
+        watcher.start_from_history(self.history.seq_after_vector(watcher.shards, vector))
+        self.dispatcher.register(watcher)
+
+    def watch_now(self, watcher: CacheWatcher) -> None:
+        self.dispatcher.register(watcher)
+
+    def stop(self, watcher: CacheWatcher) -> None:
+        watcher.close()
+        self.dispatcher.unregister(watcher)
+
+
+def _in_scope(obj: CachedObject, namespace: str, trigger: str | None) -> bool:
+    if namespace and obj.namespace != namespace:
+        return False
+    return trigger is None or obj.trigger == trigger

@@ -1,0 +1,241 @@
+"""CacheWatcher: one client's watch: its filter, a bounded queue of encoded lines, and its cursor.
+
+The dispatcher calls `offer` synchronously for each candidate event; it never waits. A watcher
+whose queue is full is not dropped: it is marked lagging with the seq it stopped at, and its writer
+later catches up from EventHistory in batches. Only a watcher whose position has been evicted from
+the history gets a 410, in-band. The writer side (`next_chunk`) drains everything queued into one
+chunk, so a burst of events costs one socket write per watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from watchproxy.core.history import EventHistory
+from watchproxy.core.objects import ADDED, DELETED, MODIFIED, CachedObject, CacheEvent, object_line
+from watchproxy.core.selectors import FieldSelector, LabelSelector
+
+Vector = tuple[int, ...]
+# Objects and events handed to the writer per batch: bounds the time between two awaits.
+BATCH = 500
+
+
+class WatcherState(enum.Enum):
+    ACTIVE = "active"
+    LAGGING = "lagging"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFilter:
+    """What a watcher selects: scope from the path or exact selectors, then the predicates."""
+
+    namespace: str  # "" = all namespaces
+    name: str  # "" = all names
+    trigger: str | None  # exact value of the resource's trigger field, if the selector pins it
+    labels: LabelSelector
+    fields: FieldSelector
+
+    def matches(self, obj: CachedObject) -> bool:
+        if self.namespace and obj.namespace != self.namespace:
+            return False
+        if self.name and obj.name != self.name:
+            return False
+        return self.labels.matches(obj.labels) and self.fields.matches(obj.fields)
+
+
+class CacheWatcher:
+    """Owner: the dispatcher (offer/close) and the HTTP writer (next_chunk).
+
+    Concurrency: everything runs on one event loop; `offer` and `close` never await.
+    """
+
+    def __init__(
+        self,
+        *,
+        filt: WatchFilter,
+        shards: frozenset[int],
+        merged: bool,
+        floor: Vector,
+        encode_token: Callable[[Vector], str],
+        history: EventHistory,
+        max_queue: int,
+        bookmark_line: Callable[[str, bool], bytes] | None,
+    ) -> None:
+        self.filter = filt
+        self.shards = shards
+        self.merged = merged
+        self.floor = floor
+        self._encode_token = encode_token
+        self._history = history
+        self.max_queue = max_queue
+        self.bookmark_line = bookmark_line  # None unless allowWatchBookmarks
+        self.state = WatcherState.ACTIVE
+        self.queue: deque[bytes] = deque()
+        self.high_water = 0
+        self.resume_after_seq = 0  # valid while LAGGING: events after this seq are still owed
+        self.initial: list[CachedObject] = []
+        self._initial_pos = 0
+        self._initial_rv: str | None = None
+        self._end_bookmark: bytes | None = None
+        self._dominated = not merged
+        self._final: bytes | None = None
+        self._wake = asyncio.Event()
+        self.next_bookmark_at = 0.0
+
+    # -- set-up (synchronous, before the watcher is registered) ------------------------------
+
+    def start_with_initial(
+        self, objects: list[CachedObject], rv: str, end_bookmark: bytes | None
+    ) -> None:
+        """Send `objects` as ADDED first (with `rv` as resourceVersion when merged), then the
+        optional initial-events-end bookmark, then live events."""
+        self.initial = objects
+        self._initial_rv = rv if self.merged else None
+        self._end_bookmark = end_bookmark
+
+    def start_from_history(self, after_seq: int) -> None:
+        """Replay history after `after_seq`, skipping what `floor` says was delivered."""
+        self.state = WatcherState.LAGGING
+        self.resume_after_seq = after_seq
+
+    # -- dispatcher side -----------------------------------------------------------------------
+
+    def classify(self, event: CacheEvent) -> bytes | None:
+        """ADDED / MODIFIED / DELETED as this watcher sees the event, or None to skip it."""
+        if event.shard not in self.shards or event.revision <= self.floor[event.shard]:
+            return None
+        matches = self.filter.matches
+        cur = event.obj is not None and matches(event.obj)
+        prev = event.prev is not None and matches(event.prev)
+        if cur:
+            return MODIFIED if prev else ADDED
+        return DELETED if prev else None
+
+    def line_for(self, event: CacheEvent, etype: bytes) -> bytes:
+        if not self.merged:
+            return event.line(etype)
+        if not self._dominated:
+            vector = event.vector
+            if all(v >= f for v, f in zip(vector, self.floor, strict=True)):
+                self._dominated = True
+            else:
+                # Resumed from a token ahead of this replica on some shard: keep that shard's
+                # entry so a later resume does not replay what the client already has.
+                raised = tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True))
+                return object_line(etype, event.object_bytes(etype, self._encode_token(raised)))
+        return event.line(etype, event.token(self._encode_token))
+
+    def offer(self, event: CacheEvent) -> None:
+        """Queue the event if it concerns this watcher; never blocks."""
+        if self.state is not WatcherState.ACTIVE:
+            return
+        etype = self.classify(event)
+        if etype is None:
+            return
+        if len(self.queue) >= self.max_queue:
+            self.state = WatcherState.LAGGING
+            self.resume_after_seq = event.seq - 1
+            return
+        self.queue.append(self.line_for(event, etype))
+        if len(self.queue) > self.high_water:
+            self.high_water = len(self.queue)
+        self._wake.set()
+
+    def offer_bookmark(self, vector: Vector) -> bool:
+        """Queue a bookmark at `vector` if the watcher is fully caught up; False if not sent."""
+        if (
+            self.bookmark_line is None
+            or self.state is not WatcherState.ACTIVE
+            or self.queue
+            or self._initial_pos < len(self.initial)
+            or self._end_bookmark is not None
+        ):
+            return False
+        self.queue.append(self.bookmark_line(self.rv_at(vector), False))
+        self._wake.set()
+        return True
+
+    def rv_at(self, vector: Vector) -> str:
+        if self.merged:
+            return self._encode_token(tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True)))
+        shard = next(iter(self.shards))
+        return str(max(vector[shard], self.floor[shard]))
+
+    def close(self, final_line: bytes | None = None) -> None:
+        """Stop the watch; `final_line` (an ERROR event) is written after what is queued."""
+        if self.state is WatcherState.CLOSED:
+            return
+        self.state = WatcherState.CLOSED
+        self._final = final_line
+        self._wake.set()
+
+    @property
+    def closed(self) -> bool:
+        return self.state is WatcherState.CLOSED
+
+    # -- writer side ---------------------------------------------------------------------------
+
+    def _initial_batch(self) -> bytes:
+        end = min(self._initial_pos + BATCH, len(self.initial))
+        rv = self._initial_rv
+        lines = [
+            object_line(ADDED, obj.raw if rv is None else obj.with_rv(rv))
+            for obj in self.initial[self._initial_pos : end]
+        ]
+        self._initial_pos = end
+        if end == len(self.initial):
+            self.initial = []
+            self._initial_pos = 0
+            if self._end_bookmark is not None:
+                lines.append(self._end_bookmark)
+                self._end_bookmark = None
+        return b"".join(lines)
+
+    def _catch_up_batch(self) -> bytes | None:
+        """Events owed from history; None means the watcher fell out of the window."""
+        history = self._history
+        if self.resume_after_seq < history.oldest_seq - 1:
+            return None
+        events = history.after_seq(self.resume_after_seq, BATCH)
+        lines = []
+        for event in events:
+            etype = self.classify(event)
+            if etype is not None:
+                lines.append(self.line_for(event, etype))
+        if events:
+            self.resume_after_seq = events[-1].seq
+        if len(events) < BATCH:
+            # Caught up: from here on live offers are complete (no await since the read).
+            self.state = WatcherState.ACTIVE
+        return b"".join(lines)
+
+    async def next_chunk(self, expired: Callable[[], bytes]) -> bytes | None:
+        """Everything ready to write as one chunk; None when the watch is over.
+
+        `expired` builds the in-band 410 ERROR line if catch-up finds the history gone.
+        """
+        while True:
+            if self.initial or self._end_bookmark is not None:
+                return self._initial_batch()
+            if self.queue:
+                chunk = b"".join(self.queue)
+                self.queue.clear()
+                return chunk
+            if self.state is WatcherState.LAGGING:
+                caught = self._catch_up_batch()
+                if caught is None:
+                    self.close(expired())
+                    continue
+                if caught:
+                    return caught
+                continue
+            if self.state is WatcherState.CLOSED:
+                final, self._final = self._final, None
+                return final
+            self._wake.clear()
+            await self._wake.wait()

@@ -1,0 +1,131 @@
+"""Proxy: everything one watchproxy process runs -- shard backends, one ResourceCache per
+resource, one Reflector per (shard, resource) -- and the task group that owns the reflectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from watchproxy.api.status import expired_line
+from watchproxy.config import ConfigError, Settings
+from watchproxy.core.bookmarks import BookmarkTicker
+from watchproxy.core.rv import TokenCodec
+from watchproxy.core.watch_cache import ResourceCache
+from watchproxy.etcd.client import EtcdClient, EtcdError
+from watchproxy.reflector import Reflector
+from watchproxy.resources import Registry, ResourceType
+from watchproxy.shard import ShardBackend
+from watchproxy.tenancy import Tenancy
+
+log = logging.getLogger("watchproxy")
+
+
+@dataclass
+class ServedResource:
+    resource: ResourceType
+    cache: ResourceCache
+    reflectors: list[Reflector]
+
+
+class Proxy:
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or Registry()
+        self.tenancy = Tenancy(settings)
+        self.codec = TokenCodec(self.tenancy.shard_names)
+        by_name = {s.name: s for s in settings.shards}
+        self.shards: list[ShardBackend] = []
+        for index, name in enumerate(self.tenancy.shard_names):
+            cfg = by_name[name]
+            client = EtcdClient(
+                cfg.endpoints, name=name, ca_file=cfg.tls.ca_file, cert_file=cfg.tls.cert_file,
+                key_file=cfg.tls.key_file,
+            )
+            self.shards.append(
+                ShardBackend(index=index, name=name, client=client, key_prefix=cfg.key_prefix)
+            )
+        self.served: dict[str, ServedResource] = {}
+        for resource in self.registry.resources:
+            cache = ResourceCache(
+                shard_count=len(self.shards),
+                history_size=settings.history_size,
+                expired_line=expired_line,
+            )
+            reflectors = [
+                Reflector(resource=resource, shard=shard, cache=cache,
+                          page_size=settings.etcd_page_size)
+                for shard in self.shards
+            ]
+            self.served[resource.key] = ServedResource(resource, cache, reflectors)
+        self.all_shards = frozenset(range(len(self.shards)))
+        self.bookmarks = BookmarkTicker(settings.bookmark_interval_seconds)
+
+    def cache_of(self, resource: ResourceType) -> ResourceCache:
+        return self.served[resource.key].cache
+
+    async def check_shards(self) -> None:
+        """Fail start-up with one line naming the shard whose endpoints do not answer."""
+        by_name = {s.name: i for i, s in enumerate(self.settings.shards)}
+        for shard in self.shards:
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout_seconds):
+                    await shard.client.current_revision(shard.key_prefix.encode() + b"/")
+            except (TimeoutError, EtcdError) as exc:
+                raise ConfigError(
+                    f"shards[{by_name[shard.name]}].endpoints: etcd not reachable"
+                    f" ({', '.join(self.settings.shards[by_name[shard.name]].endpoints)}): {exc}"
+                ) from exc
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Proxy]:
+        """Run every reflector for the lifetime of the context; close clients after."""
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for served in self.served.values():
+                for reflector in served.reflectors:
+                    tasks.append(asyncio.create_task(
+                        reflector.run(), name=f"reflector {served.resource.plural}@{reflector.shard.name}"
+                    ))
+            tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
+            for task in tasks:
+                task.add_done_callback(_log_crash)
+            yield self
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for served in self.served.values():
+                for watcher in list(served.cache.dispatcher.all()):
+                    served.cache.stop(watcher)
+            for shard in self.shards:
+                await shard.client.close()
+
+    def statistics(self) -> dict[str, object]:
+        return {
+            "shards": [{"name": s.name, "revision_reads": s.revision_reads} for s in self.shards],
+            "resources": {
+                key: {
+                    "revisions": list(served.cache.vector()),
+                    "objects": sum(len(s.objects) for s in served.cache.shards),
+                    "watchers": served.cache.dispatcher.count,
+                    "history": len(served.cache.history),
+                    "history_high_water": served.cache.history.high_water,
+                    "relists": sum(r.relists for r in served.reflectors),
+                }
+                for key, served in self.served.items()
+            },
+            "bookmarks_sent": self.bookmarks.sent,
+        }
+
+    async def wait_until_ready(self) -> None:
+        while not all(s.cache.ready(self.all_shards) for s in self.served.values()):
+            await asyncio.sleep(0.02)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("task %s crashed", task.get_name(), exc_info=task.exception())

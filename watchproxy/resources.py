@@ -1,0 +1,192 @@
+"""The registry of Kubernetes resource types watchproxy serves.
+
+Adding a resource is one `ResourceType(...)` entry: its REST names, scope, etcd key prefix (the one
+kube-apiserver uses with `--storage-media-type=application/json`), the field labels it accepts in
+field selectors, an optional watch trigger field, and whether it has a `status` subresource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JsonObject = dict[str, Any]
+FieldGetter = Callable[[JsonObject], str]
+
+
+def _path(*keys: str) -> FieldGetter:
+    def get(obj: JsonObject) -> str:
+        cur: Any = obj
+        for key in keys:
+            if not isinstance(cur, dict):
+                return ""
+            cur = cur.get(key)
+        if cur is None:
+            return ""
+        if isinstance(cur, bool):
+            return "true" if cur else "false"
+        return str(cur)
+
+    return get
+
+
+def _bool_path(*keys: str) -> FieldGetter:
+    get = _path(*keys)
+    return lambda obj: get(obj) or "false"
+
+
+def _first_pod_ip(obj: JsonObject) -> str:
+    ips = (obj.get("status") or {}).get("podIPs") or []
+    if ips and isinstance(ips[0], dict):
+        return str(ips[0].get("ip", ""))
+    return _path("status", "podIP")(obj)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One served resource. `fields` are the selectable fields besides metadata.name/namespace."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    storage_prefix: str
+    short_names: tuple[str, ...] = ()
+    fields: Mapping[str, FieldGetter] = field(default_factory=dict)
+    field_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Core types reject unknown field labels with their own message (pkg/apis/core/v1/conversion.go).
+    core_field_errors: bool = False
+    trigger_field: str | None = None
+    status_subresource: bool = False
+    # Pods get their status reset to Pending on create, as kube-apiserver's pod strategy does.
+    reset_status_on_create: JsonObject | None = None
+    verbs: tuple[str, ...] = (
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    )
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def key(self) -> str:
+        """Registry key: `plural.group` (core: `plural`)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def selectable_fields(self, obj: JsonObject) -> dict[str, str]:
+        """The field set a field selector matches against (the apiserver's GetAttrs)."""
+        meta = obj.get("metadata") or {}
+        out = {"metadata.name": str(meta.get("name", ""))}
+        if self.namespaced:
+            out["metadata.namespace"] = str(meta.get("namespace", ""))
+        for name, getter in self.fields.items():
+            out[name] = getter(obj)
+        return out
+
+    def canonical_field(self, label: str) -> str | None:
+        """Map a selector field label to the stored field name, or None if unsupported."""
+        label = self.field_aliases.get(label, label)
+        if label == "metadata.name" or label in self.fields:
+            return label
+        if label == "metadata.namespace":
+            return label
+        return None
+
+    def unknown_field_message(self, label: str) -> str:
+        if self.core_field_errors:
+            return f"field label not supported: {label}"
+        return f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+
+
+_POD_FIELDS: dict[str, FieldGetter] = {
+    "spec.nodeName": _path("spec", "nodeName"),
+    "spec.restartPolicy": _path("spec", "restartPolicy"),
+    "spec.schedulerName": _path("spec", "schedulerName"),
+    "spec.serviceAccountName": _path("spec", "serviceAccountName"),
+    "spec.hostNetwork": _bool_path("spec", "hostNetwork"),
+    "status.phase": _path("status", "phase"),
+    "status.podIP": _first_pod_ip,
+    "status.nominatedNodeName": _path("status", "nominatedNodeName"),
+}
+
+_EVENT_FIELDS: dict[str, FieldGetter] = {
+    **{
+        f"involvedObject.{f}": _path("involvedObject", f)
+        for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+    },
+    "reason": _path("reason"),
+    "reportingComponent": _path("reportingComponent"),
+    "source": _path("source", "component"),
+    "type": _path("type"),
+}
+
+RESOURCES: tuple[ResourceType, ...] = (
+    ResourceType(
+        "", "v1", "Pod", "pods", True, "pods", ("po",),
+        fields=_POD_FIELDS, field_aliases={"spec.host": "spec.nodeName"},
+        core_field_errors=True, trigger_field="spec.nodeName", status_subresource=True,
+        reset_status_on_create={"phase": "Pending"},
+    ),
+    ResourceType(
+        "", "v1", "Node", "nodes", False, "minions", ("no",),
+        fields={"spec.unschedulable": _bool_path("spec", "unschedulable")},
+        core_field_errors=True, status_subresource=True,
+    ),
+    ResourceType(
+        "", "v1", "Namespace", "namespaces", False, "namespaces", ("ns",),
+        fields={"status.phase": _path("status", "phase")}, core_field_errors=True,
+    ),
+    ResourceType("", "v1", "ConfigMap", "configmaps", True, "configmaps", ("cm",),
+                 core_field_errors=True),
+    ResourceType("", "v1", "Secret", "secrets", True, "secrets",
+                 fields={"type": _path("type")}, core_field_errors=True),
+    ResourceType(
+        "", "v1", "Service", "services", True, "services/specs", ("svc",),
+        fields={"spec.clusterIP": _path("spec", "clusterIP"), "spec.type": _path("spec", "type")},
+        core_field_errors=True,
+    ),
+    ResourceType("", "v1", "Endpoints", "endpoints", True, "services/endpoints", ("ep",),
+                 core_field_errors=True),
+    ResourceType("", "v1", "Event", "events", True, "events", ("ev",),
+                 fields=_EVENT_FIELDS, core_field_errors=True),
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, "leases"),
+    ResourceType("apps", "v1", "Deployment", "deployments", True, "deployments", ("deploy",),
+                 status_subresource=True),
+)
+
+TENANT_LABEL = "watchproxy.io/tenant"
+
+
+class Registry:
+    """Lookups over RESOURCES by (group, version, plural) and by group."""
+
+    def __init__(self, resources: tuple[ResourceType, ...] = RESOURCES) -> None:
+        self.resources = resources
+        self._by_path = {(r.group, r.version, r.plural): r for r in resources}
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_path.get((group, version, plural))
+
+    def groups(self) -> dict[str, list[str]]:
+        """group -> versions, for the named (non-core) groups, in registry order."""
+        out: dict[str, list[str]] = {}
+        for r in self.resources:
+            if r.group and r.version not in out.setdefault(r.group, []):
+                out[r.group].append(r.version)
+        return out
+
+    def in_group_version(self, group: str, version: str) -> list[ResourceType]:
+        return [r for r in self.resources if r.group == group and r.version == version]
+
+    def by_kind(self, kind: str) -> ResourceType | None:
+        return next((r for r in self.resources if r.kind == kind), None)

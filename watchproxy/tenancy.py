@@ -1,0 +1,63 @@
+"""Which shard holds an object: tenants own namespaces (by glob), cluster-scoped objects follow
+their `watchproxy.io/tenant` label, everything else lives on the default shard.
+
+Shards are numbered by their sorted names, the same order the composite resourceVersion uses.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from watchproxy.config import Settings
+from watchproxy.resources import TENANT_LABEL, ResourceType
+
+
+class Tenancy:
+    def __init__(self, settings: Settings) -> None:
+        self.shard_names: tuple[str, ...] = tuple(sorted(settings.shard_names()))
+        self._index = {name: i for i, name in enumerate(self.shard_names)}
+        self.default_shard = self._index[settings.default_shard]
+        self._globs = [
+            (glob, self._index[t.shard]) for t in settings.tenants for glob in t.namespaces
+        ]
+        self._tenant_shard = {t.name: self._index[t.shard] for t in settings.tenants}
+        self._ns_memo: dict[str, int] = {}
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.shard_names)
+
+    def shard_index(self, name: str) -> int:
+        return self._index[name]
+
+    def shard_of_namespace(self, namespace: str) -> int:
+        shard = self._ns_memo.get(namespace)
+        if shard is None:
+            shard = next(
+                (i for glob, i in self._globs if fnmatch.fnmatchcase(namespace, glob)),
+                self.default_shard,
+            )
+            if len(self._ns_memo) < 100_000:
+                self._ns_memo[namespace] = shard
+        return shard
+
+    def shard_of_tenant(self, tenant: str | None) -> int:
+        if tenant is None:
+            return self.default_shard
+        return self._tenant_shard.get(tenant, self.default_shard)
+
+    def tenant_label_shard(self, obj: dict[str, Any]) -> int | None:
+        """Shard named by the object's tenant label, if it names a known tenant."""
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        tenant = labels.get(TENANT_LABEL)
+        return self._tenant_shard.get(tenant) if isinstance(tenant, str) else None
+
+    def shard_of_object(self, resource: ResourceType, obj: dict[str, Any]) -> int:
+        meta = obj.get("metadata") or {}
+        if resource.namespaced:
+            return self.shard_of_namespace(str(meta.get("namespace", "")))
+        if resource.plural == "namespaces" and not resource.group:
+            return self.shard_of_namespace(str(meta.get("name", "")))
+        label_shard = self.tenant_label_shard(obj)
+        return self.default_shard if label_shard is None else label_shard
