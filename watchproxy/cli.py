@@ -18,14 +18,23 @@ def _run_server(settings: Settings, *, workers: int = 1) -> None:
     from watchproxy.api.app import create_app
     from watchproxy.proxy import Proxy
 
-    proxy = Proxy(settings)
-    asyncio.run(proxy.check_shards())
+    asyncio.run(_check_shards(settings))
     config = uvicorn.Config(
-        create_app(proxy), host=settings.host, port=settings.port, loop="uvloop",
+        create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
         http="httptools", lifespan="on", log_level="warning", access_log=False,
         timeout_graceful_shutdown=2,
     )
     uvicorn.Server(config).run()
+
+
+async def _check_shards(settings: Settings) -> None:
+    from watchproxy.proxy import Proxy
+
+    proxy = Proxy(settings)
+    try:
+        await proxy.check_shards()
+    finally:
+        await proxy.close()
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -102,15 +111,10 @@ async def _seed(settings: Settings) -> int:
 
     proxy = Proxy(settings)
     try:
-        present = {t["name"] for t in dev_config_tenants(settings)}
+        present = {t.name for t in settings.tenants}
         return await seed(proxy, {k: v for k, v in DEMO_TENANTS.items() if k in present})
     finally:
-        for shard in proxy.shards:
-            await shard.client.close()
-
-
-def dev_config_tenants(settings: Settings) -> list[dict[str, str]]:
-    return [{"name": t.name} for t in settings.tenants]
+        await proxy.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return serve(args) if args.command == "serve" else dev(args)
+    try:
+        return serve(args) if args.command == "serve" else dev(args)
+    except KeyboardInterrupt:
+        return 130  # uvicorn re-raises the Ctrl-C it handled; the shutdown already happened
 
 
 if __name__ == "__main__":

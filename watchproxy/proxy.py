@@ -101,8 +101,11 @@ class Proxy:
             for served in self.served.values():
                 for watcher in list(served.cache.dispatcher.all()):
                     served.cache.stop(watcher)
-            for shard in self.shards:
-                await shard.client.close()
+            await self.close()
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.client.close()
 
     def statistics(self) -> dict[str, object]:
         return {

@@ -104,8 +104,12 @@ class Reflector:
         try:
             async for response in watch:
                 if not response.events:
-                    cache.progress(shard, response.header_revision)
-                    self.next_revision = max(self.next_revision, response.header_revision + 1)
+                    if response.requested_progress:
+                        # May run ahead of events in flight on etcd < 3.5.13: freshness only.
+                        cache.progress(shard, response.header_revision, trusted=False)
+                    else:
+                        cache.progress(shard, response.header_revision)
+                        self.next_revision = max(self.next_revision, response.header_revision + 1)
                     continue
                 for event in response.events:
                     kv = event.kv

@@ -22,7 +22,9 @@ from watchproxy.api.status import ApiError
 from watchproxy.api.target import Target
 from watchproxy.api.writes import serve_create, serve_delete, serve_patch, serve_update
 from watchproxy.core.errors import ProxyError
+from watchproxy.config import Settings
 from watchproxy.proxy import Proxy
+from watchproxy.resources import Registry
 
 log = logging.getLogger("watchproxy.api")
 
@@ -78,17 +80,24 @@ def _ops_app(proxy: Proxy) -> FastAPI:
     return ops
 
 
-def create_app(proxy: Proxy) -> Any:
-    documents = build_documents(proxy.registry)
-    ops = _ops_app(proxy)
-    max_body = proxy.settings.max_body_bytes
+def create_app(settings: Settings) -> Any:
+    """The ASGI app. The Proxy (and its gRPC channels, bound to the running loop) is built at
+    lifespan start-up, inside the server's event loop."""
+    registry = Registry()
+    documents = build_documents(registry)
+    max_body = settings.max_body_bytes
     stack = contextlib.AsyncExitStack()
+    proxy: Proxy = None  # type: ignore[assignment]  # set at lifespan start-up
+    ops: FastAPI = None  # type: ignore[assignment]
 
     async def lifespan(receive: Receive, send: Send) -> None:
+        nonlocal proxy, ops
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
+                    proxy = Proxy(settings, registry)
+                    ops = _ops_app(proxy)
                     await stack.enter_async_context(proxy.running())
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -55,9 +55,37 @@ def build_documents(registry: Registry) -> dict[str, bytes]:
         for v in versions:
             docs[f"/apis/{group}/{v}"] = _resource_list(registry, group, v)
     docs["/apis"] = {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    docs.update(_openapi_v3(registry))
     out: dict[str, bytes] = {}
     for path, doc in docs.items():
         body = orjson.dumps(doc)
         out[path] = body
         out[path + "/"] = body
     return out
+
+
+def _openapi_v3(registry: Registry) -> dict[str, Any]:
+    """A minimal OpenAPI v3 tree: just enough for kubectl to see that PATCH accepts the
+    `fieldValidation` parameter, so `kubectl create/apply -f` uses server-side field validation
+    instead of failing to download schemas for client-side validation."""
+    by_gv: dict[str, list[ResourceType]] = {}
+    for r in registry.resources:
+        by_gv.setdefault(f"api/{r.version}" if not r.group else f"apis/{r.group}/{r.version}",
+                         []).append(r)
+    index: dict[str, Any] = {"paths": {}}
+    docs: dict[str, Any] = {}
+    params = [{"name": n, "in": "query", "schema": {"type": "string"}}
+              for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    for gv, resources in by_gv.items():
+        url = f"/openapi/v3/{gv}"
+        index["paths"][gv] = {"serverRelativeURL": url}
+        paths: dict[str, Any] = {}
+        for r in resources:
+            gvk = {"group": r.group, "version": r.version, "kind": r.kind}
+            base = f"/{gv}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"/{gv}/{r.plural}"
+            paths[base + "/{name}"] = {"patch": {"x-kubernetes-group-version-kind": gvk,
+                                                 "parameters": params, "responses": {}}}
+        docs[url] = {"openapi": "3.0.0", "info": {"title": "watchproxy", "version": gv},
+                     "paths": paths, "components": {"schemas": {}}}
+    docs["/openapi/v3"] = index
+    return docs

@@ -150,7 +150,7 @@ def build_list_body(
     view: View,
     resource: ResourceType,
     filt: WatchFilter,
-    parts: list[Iterable[CachedObject]],
+    parts: list[list[CachedObject]],
     vector: Vector,
     limit: int,
     start_after: str,

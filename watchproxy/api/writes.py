@@ -310,7 +310,7 @@ async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: s
             if exc.code == 422:
                 raise invalid(resource.kind, target.name, [("FieldValueInvalid", "", str(exc))],
                               resource.group) from exc
-            raise ApiError(exc.code, "BadRequest", str(exc)) from exc
+            raise ApiError(exc.code, exc.reason, str(exc)) from exc
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise invalid(resource.kind, target.name, [("FieldValueInvalid", "metadata",
                                                         "Invalid value: must be an object")],

@@ -29,6 +29,10 @@ class ShardState:
     by_namespace: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
     by_trigger: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
     revision: int = 0
+    # Raised also by *requested* progress notifications, which etcd < 3.5.13 may send ahead of
+    # events still in flight (etcd#15220): good enough to end a freshness wait, never used for
+    # resourceVersions, bookmarks or resume positions.
+    fresh_revision: int = 0
     ready: bool = False
     sorted_keys: list[str] | None = None
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
@@ -77,8 +81,9 @@ class ShardState:
         if not self.waiters:
             return
         keep = []
+        reached = max(self.revision, self.fresh_revision)
         for target, fut in self.waiters:
-            if self.revision >= target:
+            if reached >= target:
                 if not fut.done():
                     fut.set_result(None)
             else:
@@ -136,7 +141,7 @@ class ResourceCache:
         """One etcd event of `shard`: obj is the new version, None for a deletion."""
         state = self.shards[shard]
         prev = state.put(obj) if obj is not None else state.remove(key)
-        state.revision = revision
+        state.revision = max(state.revision, revision)
         if obj is None and prev is None:
             state.wake()
             return  # deletion of something never cached (e.g. an undecodable value)
@@ -149,10 +154,14 @@ class ResourceCache:
         self.dispatcher.dispatch(event)
         state.wake()
 
-    def progress(self, shard: int, revision: int) -> None:
+    def progress(self, shard: int, revision: int, *, trusted: bool = True) -> None:
+        """etcd says the shard has no events up to `revision` for this resource."""
         state = self.shards[shard]
-        if revision > state.revision:
+        if trusted and revision > state.revision:
             state.revision = revision
+            state.wake()
+        elif not trusted and revision > state.fresh_revision:
+            state.fresh_revision = revision
             state.wake()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -169,7 +178,7 @@ class ResourceCache:
         loop = asyncio.get_running_loop()
         for shard, target in targets.items():
             state = self.shards[shard]
-            while state.revision < target or not state.ready:
+            while max(state.revision, state.fresh_revision) < target or not state.ready:
                 fut: asyncio.Future[None] = loop.create_future()
                 state.waiters.append((target, fut))
                 request = self.progress_requesters.get(shard)
@@ -212,13 +221,13 @@ class ResourceCache:
         namespace: str,
         trigger: str | None,
         at: dict[int, int] | None = None,
-    ) -> list[Iterable[CachedObject]]:
+    ) -> list[list[CachedObject]]:
         """Per shard, the objects in key order narrowed by the best index (namespace, trigger).
 
         `at` asks for the state at given per-shard revisions (exact reads); raises
         ResourceExpired when history cannot rewind that far.
         """
-        out: list[Iterable[CachedObject]] = []
+        out: list[list[CachedObject]] = []
         for shard in shards:
             state = self.shards[shard]
             if at is not None and at.get(shard, state.revision) < state.revision:
@@ -227,21 +236,22 @@ class ResourceCache:
                     raise ResourceExpired(
                         f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
                     )
-                out.append(objects[k] for k in sorted(objects) if _in_scope(objects[k], namespace, trigger))
+                out.append([objects[k] for k in sorted(objects)
+                            if _in_scope(objects[k], namespace, trigger)])
                 continue
             if trigger is not None:
                 index = state.by_trigger.get(trigger, {})
-                out.append(index[k] for k in sorted(index) if _in_scope(index[k], namespace, None))
+                out.append([index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)])
             elif namespace:
                 index = state.by_namespace.get(namespace, {})
-                out.append(index[k] for k in sorted(index))
+                out.append([index[k] for k in sorted(index)])
             else:
                 objects = state.objects
-                out.append(objects[k] for k in state.keys_in_order())
+                out.append([objects[k] for k in state.keys_in_order()])
         return out
 
     @staticmethod
-    def merge_sorted(parts: list[Iterable[CachedObject]]) -> Iterable[CachedObject]:
+    def merge_sorted(parts: list[list[CachedObject]]) -> Iterable[CachedObject]:
         if len(parts) == 1:
             return parts[0]
         return heapq.merge(*parts, key=lambda o: o.key)

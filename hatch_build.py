@@ -1,0 +1,52 @@
+"""Hatchling build hook: compile the etcd .proto files before building a wheel.
+
+The generated modules (``watchproxy/etcd/_generated``) are gitignored, so they
+are produced here for both regular wheels and editable installs:
+
+* editable (``pip install -e .``): hatchling's editable wheel only adds the
+  source tree to sys.path, so generating in-tree is what makes
+  ``watchproxy.etcd._generated`` importable;
+* standard wheels: the files are gitignored, hence listed as build artifacts
+  so hatchling includes them anyway.
+
+The generation code lives in ``watchproxy/etcd/generate.py`` (also runnable as
+``python -m watchproxy.etcd.generate``). It is loaded by file path rather than
+imported because the ``watchproxy`` package and its runtime dependencies are
+not installed in the isolated build environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.config import BuilderConfig
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+GENERATE_SCRIPT = Path("watchproxy") / "etcd" / "generate.py"
+GENERATED_ARTIFACTS = "/watchproxy/etcd/_generated/*.py"
+
+
+def _load_generate(root: Path) -> Any:
+    path = root / GENERATE_SCRIPT
+    spec = importlib.util.spec_from_file_location("_watchproxy_etcd_generate", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class CustomBuildHook(BuildHookInterface[BuilderConfig]):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        # The sdist ships the .proto sources and this hook; the wheel built
+        # from it regenerates, so there is nothing to do for other targets.
+        if self.target_name != "wheel":
+            return
+        module = _load_generate(Path(self.root))
+        written = module.generate()
+        self.app.display_info(f"watchproxy: generated {len(written)} etcd gRPC modules")
+        build_data.setdefault("artifacts", []).append(GENERATED_ARTIFACTS)
