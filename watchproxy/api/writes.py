@@ -307,7 +307,7 @@ async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: s
         try:
             patched = apply_patch(current, body, media, kind=resource.kind)
         except PatchError as exc:
-            if exc.code == 422:
+            if exc.code in (422, 500):  # 500: apimachinery's untyped errors, still the client's patch
                 raise invalid(resource.kind, target.name, [("FieldValueInvalid", "", str(exc))],
                               resource.group) from exc
             raise ApiError(exc.code, exc.reason, str(exc)) from exc
