@@ -1,0 +1,161 @@
+"""The write path: create, replace, the three patch types, delete, status, and bad input."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.integration.conftest import make_namespace, pod
+from watchproxy.core.rv import TokenCodec
+
+pytestmark = pytest.mark.etcd
+NS = "acme-writes"
+BASE = f"/api/v1/namespaces/{NS}/pods"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def namespace(proxy: object) -> None:
+    with httpx.Client(base_url=proxy.url) as api:  # type: ignore[attr-defined]
+        make_namespace(api, NS)
+
+
+def test_create_sets_server_fields(api: httpx.Client) -> None:
+    r = api.post(BASE, json=pod("created"))
+    assert r.status_code == 201
+    meta = r.json()["metadata"]
+    assert meta["uid"] and meta["creationTimestamp"] and meta["generation"] == 1
+    assert meta["resourceVersion"].isdigit()
+    assert r.json()["status"] == {"phase": "Pending"}
+    again = api.post(BASE, json=pod("created"))
+    assert again.status_code == 409 and again.json()["reason"] == "AlreadyExists"
+
+
+def test_generate_name(api: httpx.Client) -> None:
+    body = pod("")
+    body["metadata"] = {"generateName": "gen-"}
+    r = api.post(BASE, json=body)
+    assert r.status_code == 201
+    assert r.json()["metadata"]["name"].startswith("gen-") and len(r.json()["metadata"]["name"]) == 9
+
+
+def test_create_in_missing_namespace_is_404(api: httpx.Client) -> None:
+    r = api.post("/api/v1/namespaces/acme-missing/pods", json=pod("x"))
+    assert r.status_code == 404 and 'namespaces "acme-missing" not found' in r.json()["message"]
+
+
+def test_replace_with_optimistic_concurrency(api: httpx.Client) -> None:
+    obj = api.post(BASE, json=pod("replaced")).json()
+    stale = dict(obj)
+    obj["metadata"]["labels"] = {"v": "1"}
+    r = api.put(f"{BASE}/replaced", json=obj)
+    assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"v": "1"}
+    stale["metadata"]["labels"] = {"v": "stale"}
+    r = api.put(f"{BASE}/replaced", json=stale)
+    assert r.status_code == 409 and r.json()["reason"] == "Conflict"
+    assert api.get(f"{BASE}/replaced").json()["metadata"]["labels"] == {"v": "1"}
+
+
+def test_update_accepts_a_composite_token_as_precondition(api: httpx.Client) -> None:
+    obj = api.post(BASE, json=pod("tokened")).json()
+    rev = int(obj["metadata"]["resourceVersion"])
+    codec = TokenCodec(["shard-a", "shard-b"])  # acme-* lives on shard-a: entry 0
+    obj["metadata"]["resourceVersion"] = codec.encode((rev - 1, 0))
+    assert api.put(f"{BASE}/tokened", json=obj).status_code == 409
+    obj["metadata"]["resourceVersion"] = codec.encode((rev, 0))
+    obj["metadata"]["labels"] = {"t": "1"}
+    r = api.put(f"{BASE}/tokened", json=obj)
+    assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"t": "1"}
+
+
+def test_patch_types(api: httpx.Client) -> None:
+    body = pod("patched")
+    body["spec"]["containers"] = [
+        {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]},
+        {"name": "b", "image": "b:1"},
+    ]
+    api.post(BASE, json=body)
+    r = api.patch(f"{BASE}/patched", json={"spec": {"containers": [
+        {"name": "a", "env": [{"name": "Y", "value": "2"}]}]}},
+        headers={"content-type": "application/strategic-merge-patch+json"})
+    assert r.status_code == 200, r.text
+    containers = r.json()["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["a", "b"]
+    assert {e["name"] for e in containers[0]["env"]} == {"X", "Y"}
+    r = api.patch(f"{BASE}/patched", content=b'{"metadata":{"labels":{"m":"1"}}}',
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.json()["metadata"]["labels"] == {"m": "1"}
+    r = api.patch(f"{BASE}/patched",
+                  content=b'[{"op":"replace","path":"/metadata/labels/m","value":"2"}]',
+                  headers={"content-type": "application/json-patch+json"})
+    assert r.json()["metadata"]["labels"] == {"m": "2"}
+    r = api.patch(f"{BASE}/patched",
+                  content=b'[{"op":"test","path":"/metadata/labels/m","value":"9"}]',
+                  headers={"content-type": "application/json-patch+json"})
+    assert r.status_code == 422
+    r = api.patch(f"{BASE}/patched", content=b"{}", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    r = api.patch(f"{BASE}/patched", content=b"{}",
+                  headers={"content-type": "application/apply-patch+yaml"})
+    assert r.status_code == 415
+    r = api.patch(f"{BASE}/patched", content=b"{not json",
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.status_code == 400
+    r = api.patch(f"{BASE}/missing", content=b"{}",
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.status_code == 404
+
+
+def test_status_subresource(api: httpx.Client) -> None:
+    api.post(BASE, json=pod("with-status"))
+    r = api.patch(f"{BASE}/with-status/status", json={"status": {"phase": "Running"}},
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.status_code == 200 and r.json()["status"]["phase"] == "Running"
+    # The main resource ignores status changes; the status endpoint ignores spec changes.
+    r = api.patch(f"{BASE}/with-status", json={"status": {"phase": "Failed"}},
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.json()["status"]["phase"] == "Running"
+    r = api.patch(f"{BASE}/with-status/status",
+                  json={"spec": {"nodeName": "sneaky"}, "status": {"phase": "Succeeded"}},
+                  headers={"content-type": "application/merge-patch+json"})
+    assert r.json()["status"]["phase"] == "Succeeded" and "nodeName" not in r.json()["spec"]
+
+
+def test_delete_with_preconditions(api: httpx.Client) -> None:
+    obj = api.post(BASE, json=pod("doomed")).json()
+    r = api.request("DELETE", f"{BASE}/doomed",
+                    json={"preconditions": {"uid": "not-the-uid"}})
+    assert r.status_code == 409
+    r = api.request("DELETE", f"{BASE}/doomed",
+                    json={"preconditions": {"resourceVersion": "1"}})
+    assert r.status_code == 409
+    r = api.request("DELETE", f"{BASE}/doomed", json={"preconditions": {
+        "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"]}})
+    assert r.status_code == 200
+    assert api.get(f"{BASE}/doomed").status_code == 404
+    assert api.delete(f"{BASE}/doomed").status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "code"), [
+    ("POST", BASE, {"content": b"{bad json"}, 400),
+    ("POST", BASE, {"content": b"[1,2]"}, 400),
+    ("POST", BASE, {"json": {"kind": "Node", "metadata": {"name": "x"}}}, 400),
+    ("POST", BASE, {"json": {"metadata": {"name": "Bad_Name"}}}, 422),
+    ("POST", BASE, {"json": {"metadata": {}}}, 422),
+    ("POST", BASE, {"json": {"metadata": {"name": "x", "namespace": "other"}}}, 400),
+    ("POST", BASE, {"content": b"x" * (3 * 1024 * 1024 + 10)}, 413),
+    ("POST", BASE, {"content": b"{}", "headers": {"content-type": "application/yaml"}}, 415),
+    ("PUT", f"{BASE}/nope", {"json": {"metadata": {"name": "nope"}}}, 404),
+    ("PUT", f"{BASE}/a", {"json": {"metadata": {"name": "b"}}}, 400),
+    ("DELETE", BASE, {}, 405),
+    ("POST", "/api/v1/pods", {"json": {"metadata": {"name": "x"}}}, 405),
+])
+def test_bad_input_gets_status_and_changes_nothing(
+    api: httpx.Client, method: str, path: str, kwargs: dict, code: int  # type: ignore[type-arg]
+) -> None:
+    before = api.get(BASE).json()["items"]
+    r = api.request(method, path, **kwargs)
+    assert r.status_code == code, r.text
+    body = r.json()
+    assert body["kind"] == "Status" and body["status"] == "Failure" and body["code"] == code
+    after = api.get(BASE).json()["items"]
+    assert after == before
