@@ -16,12 +16,17 @@ def _run_server(settings: Settings, *, workers: int = 1) -> None:
     import uvicorn
 
     from watchproxy.api.app import create_app
-    from watchproxy.proxy import Proxy
 
     asyncio.run(_check_shards(settings))
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, loop="uvloop",
-        http="httptools", lifespan="on", log_level="warning", access_log=False,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
         timeout_graceful_shutdown=2,
     )
     uvicorn.Server(config).run()
@@ -76,10 +81,14 @@ def dev(args: argparse.Namespace) -> int:
     if args.shards < 1 or args.shards > 8:
         print("watchproxy: --shards must be between 1 and 8", file=sys.stderr)
         return 2
-    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="watchproxy-dev-"))
+    data_dir = (
+        Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="watchproxy-dev-"))
+    )
     fresh = not any(data_dir.glob("shard-*/etcd"))
-    servers = [EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
-               for i in range(args.shards)]
+    servers = [
+        EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
+        for i in range(args.shards)
+    ]
     try:
         for server in servers:
             server.data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     p_dev.add_argument("--log-level", default="warning")
     p_serve.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return serve(args) if args.command == "serve" else dev(args)
     except KeyboardInterrupt:

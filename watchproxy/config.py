@@ -1,7 +1,8 @@
 """Settings: the YAML config file, its defaults and its validation.
 
 Every field has a default except `shards`, so the issue's example file alone is a working config.
-A bad field stops start-up with one `ConfigError` line that names it (`shards[1].endpoints[0]: ...`).
+A bad field stops start-up with one `ConfigError` line that names it
+(`shards[1].endpoints[0]: ...`).
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ def _tenant(i: int, data: Any, shard_names: set[str]) -> TenantSettings:
         raise ConfigError(f"{where}.name: required non-empty string")
     if shard not in shard_names:
         raise ConfigError(f"{where}.shard: unknown shard {shard!r}")
-    return TenantSettings(name, str(shard), _str_list(f"{where}.namespaces", data.get("namespaces", [])))
+    return TenantSettings(
+        name, str(shard), _str_list(f"{where}.namespaces", data.get("namespaces", []))
+    )
 
 
 def _check_overlaps(tenants: tuple[TenantSettings, ...]) -> None:
@@ -199,18 +202,24 @@ def parse_settings(data: Any) -> Settings:
         raise ConfigError(f"listen: {listen!r} is not host:port")
     extras: dict[str, Any] = {}
     for key in (
-        "history_size", "watcher_queue_size", "max_body_bytes", "etcd_page_size",
+        "history_size",
+        "watcher_queue_size",
+        "max_body_bytes",
+        "etcd_page_size",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], int)
     for key in (
-        "bookmark_interval_seconds", "freshness_timeout_seconds",
-        "min_request_timeout_seconds", "connect_timeout_seconds",
+        "bookmark_interval_seconds",
+        "freshness_timeout_seconds",
+        "min_request_timeout_seconds",
+        "connect_timeout_seconds",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)
-    return Settings(shards=shards, tenants=tenants, default_shard=str(default), listen=str(listen),
-                    **extras)
+    return Settings(
+        shards=shards, tenants=tenants, default_shard=str(default), listen=str(listen), **extras
+    )
 
 
 def load_settings(path: str | Path) -> Settings:

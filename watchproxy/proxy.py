@@ -42,7 +42,10 @@ class Proxy:
         for index, name in enumerate(self.tenancy.shard_names):
             cfg = by_name[name]
             client = EtcdClient(
-                cfg.endpoints, name=name, ca_file=cfg.tls.ca_file, cert_file=cfg.tls.cert_file,
+                cfg.endpoints,
+                name=name,
+                ca_file=cfg.tls.ca_file,
+                cert_file=cfg.tls.cert_file,
                 key_file=cfg.tls.key_file,
             )
             self.shards.append(
@@ -56,8 +59,9 @@ class Proxy:
                 expired_line=expired_line,
             )
             reflectors = [
-                Reflector(resource=resource, shard=shard, cache=cache,
-                          page_size=settings.etcd_page_size)
+                Reflector(
+                    resource=resource, shard=shard, cache=cache, page_size=settings.etcd_page_size
+                )
                 for shard in self.shards
             ]
             self.served[resource.key] = ServedResource(resource, cache, reflectors)
@@ -87,9 +91,12 @@ class Proxy:
         try:
             for served in self.served.values():
                 for reflector in served.reflectors:
-                    tasks.append(asyncio.create_task(
-                        reflector.run(), name=f"reflector {served.resource.plural}@{reflector.shard.name}"
-                    ))
+                    tasks.append(
+                        asyncio.create_task(
+                            reflector.run(),
+                            name=f"reflector {served.resource.plural}@{reflector.shard.name}",
+                        )
+                    )
             tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
             for task in tasks:
                 task.add_done_callback(_log_crash)
@@ -124,9 +131,6 @@ class Proxy:
             "bookmarks_sent": self.bookmarks.sent,
         }
 
-    async def wait_until_ready(self) -> None:
-        while not all(s.cache.ready(self.all_shards) for s in self.served.values()):
-            await asyncio.sleep(0.02)
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

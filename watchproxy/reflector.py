@@ -61,9 +61,10 @@ class Reflector:
     async def relist(self) -> None:
         objects: list[CachedObject] = []
         revision = 0
-        async for revision, kvs in self.shard.client.list_paged(
+        async for page_revision, kvs in self.shard.client.list_paged(
             self.prefix, revision=0, page_size=self.page_size
         ):
+            revision = page_revision  # every page is pinned to the first page's revision
             for kv in kvs:
                 obj = self._build(kv)
                 if obj is not None:
@@ -73,7 +74,10 @@ class Reflector:
         self.relists += 1
         log.info(
             "listed %d %s from shard %s at revision %d",
-            len(objects), self.resource.plural, self.shard.name, revision,
+            len(objects),
+            self.resource.plural,
+            self.shard.name,
+            revision,
         )
 
     def request_progress(self) -> None:
@@ -137,14 +141,19 @@ class Reflector:
             except EtcdCompacted as exc:
                 log.warning(
                     "%s on shard %s: revision %d compacted (now %d); relisting",
-                    self.resource.plural, self.shard.name, self.next_revision,
+                    self.resource.plural,
+                    self.shard.name,
+                    self.next_revision,
                     exc.compact_revision,
                 )
                 self.next_revision = 0
             except EtcdUnavailable as exc:
                 log.warning(
                     "%s on shard %s: etcd unavailable (%s); retrying in %.2fs",
-                    self.resource.plural, self.shard.name, exc, backoff,
+                    self.resource.plural,
+                    self.shard.name,
+                    exc,
+                    backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

@@ -56,14 +56,21 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     fields: Mapping[str, FieldGetter] = field(default_factory=dict)
     field_aliases: Mapping[str, str] = field(default_factory=dict)
-    # Core types reject unknown field labels with their own message (pkg/apis/core/v1/conversion.go).
+    # Core types reject unknown field labels with their own message
+    # (pkg/apis/core/v1/conversion.go).
     core_field_errors: bool = False
     trigger_field: str | None = None
     status_subresource: bool = False
     # Pods get their status reset to Pending on create, as kube-apiserver's pod strategy does.
     reset_status_on_create: JsonObject | None = None
     verbs: tuple[str, ...] = (
-        "create", "delete", "get", "list", "patch", "update", "watch",
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
     )
 
     @property
@@ -105,7 +112,9 @@ class ResourceType:
     def unknown_field_message(self, label: str) -> str:
         if self.core_field_errors:
             return f"field label not supported: {label}"
-        return f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+        return (
+            f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+        )
 
 
 _POD_FIELDS: dict[str, FieldGetter] = {
@@ -132,36 +141,99 @@ _EVENT_FIELDS: dict[str, FieldGetter] = {
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
-        "", "v1", "Pod", "pods", True, "pods", ("po",),
-        fields=_POD_FIELDS, field_aliases={"spec.host": "spec.nodeName"},
-        core_field_errors=True, trigger_field="spec.nodeName", status_subresource=True,
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        True,
+        "pods",
+        ("po",),
+        fields=_POD_FIELDS,
+        field_aliases={"spec.host": "spec.nodeName"},
+        core_field_errors=True,
+        trigger_field="spec.nodeName",
+        status_subresource=True,
         reset_status_on_create={"phase": "Pending"},
     ),
     ResourceType(
-        "", "v1", "Node", "nodes", False, "minions", ("no",),
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        False,
+        "minions",
+        ("no",),
         fields={"spec.unschedulable": _bool_path("spec", "unschedulable")},
-        core_field_errors=True, status_subresource=True,
+        core_field_errors=True,
+        status_subresource=True,
     ),
     ResourceType(
-        "", "v1", "Namespace", "namespaces", False, "namespaces", ("ns",),
-        fields={"status.phase": _path("status", "phase")}, core_field_errors=True,
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        "namespaces",
+        ("ns",),
+        fields={"status.phase": _path("status", "phase")},
+        core_field_errors=True,
     ),
-    ResourceType("", "v1", "ConfigMap", "configmaps", True, "configmaps", ("cm",),
-                 core_field_errors=True),
-    ResourceType("", "v1", "Secret", "secrets", True, "secrets",
-                 fields={"type": _path("type")}, core_field_errors=True),
     ResourceType(
-        "", "v1", "Service", "services", True, "services/specs", ("svc",),
+        "", "v1", "ConfigMap", "configmaps", True, "configmaps", ("cm",), core_field_errors=True
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        True,
+        "secrets",
+        fields={"type": _path("type")},
+        core_field_errors=True,
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Service",
+        "services",
+        True,
+        "services/specs",
+        ("svc",),
         fields={"spec.clusterIP": _path("spec", "clusterIP"), "spec.type": _path("spec", "type")},
         core_field_errors=True,
     ),
-    ResourceType("", "v1", "Endpoints", "endpoints", True, "services/endpoints", ("ep",),
-                 core_field_errors=True),
-    ResourceType("", "v1", "Event", "events", True, "events", ("ev",),
-                 fields=_EVENT_FIELDS, core_field_errors=True),
+    ResourceType(
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        True,
+        "services/endpoints",
+        ("ep",),
+        core_field_errors=True,
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Event",
+        "events",
+        True,
+        "events",
+        ("ev",),
+        fields=_EVENT_FIELDS,
+        core_field_errors=True,
+    ),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, "leases"),
-    ResourceType("apps", "v1", "Deployment", "deployments", True, "deployments", ("deploy",),
-                 status_subresource=True),
+    ResourceType(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        True,
+        "deployments",
+        ("deploy",),
+        status_subresource=True,
+    ),
 )
 
 TENANT_LABEL = "watchproxy.io/tenant"

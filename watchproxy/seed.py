@@ -17,7 +17,9 @@ JsonObject = dict[str, Any]
 TENANT_LABEL = "watchproxy.io/tenant"
 
 
-def _meta(name: str, namespace: str | None = None, labels: dict[str, str] | None = None) -> JsonObject:
+def _meta(
+    name: str, namespace: str | None = None, labels: dict[str, str] | None = None
+) -> JsonObject:
     meta: JsonObject = {
         "name": name,
         "uid": str(uuid.uuid4()),
@@ -35,36 +37,76 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
     """(resource plural, object) pairs: per tenant two namespaces, two nodes, three pods each."""
     out: list[tuple[str, JsonObject]] = []
     for ns in ("default", "kube-system"):
-        out.append(("namespaces", {"kind": "Namespace", "apiVersion": "v1", "metadata": _meta(ns),
-                                   "spec": {"finalizers": ["kubernetes"]},
-                                   "status": {"phase": "Active"}}))
+        out.append(
+            (
+                "namespaces",
+                {
+                    "kind": "Namespace",
+                    "apiVersion": "v1",
+                    "metadata": _meta(ns),
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+            )
+        )
     for tenant, namespaces in tenants.items():
         nodes = [f"{tenant}-node-{i}" for i in (1, 2)]
         for node in nodes:
-            out.append(("nodes", {
-                "kind": "Node", "apiVersion": "v1",
-                "metadata": _meta(node, labels={TENANT_LABEL: tenant,
-                                                "kubernetes.io/hostname": node}),
-                "spec": {},
-                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-            }))
+            out.append(
+                (
+                    "nodes",
+                    {
+                        "kind": "Node",
+                        "apiVersion": "v1",
+                        "metadata": _meta(
+                            node, labels={TENANT_LABEL: tenant, "kubernetes.io/hostname": node}
+                        ),
+                        "spec": {},
+                        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                    },
+                )
+            )
         for ns in namespaces:
-            out.append(("namespaces", {"kind": "Namespace", "apiVersion": "v1",
-                                       "metadata": _meta(ns, labels={"tenant": tenant}),
-                                       "spec": {"finalizers": ["kubernetes"]},
-                                       "status": {"phase": "Active"}}))
-            out.append(("configmaps", {"kind": "ConfigMap", "apiVersion": "v1",
-                                       "metadata": _meta("app-config", ns),
-                                       "data": {"tenant": tenant}}))
+            out.append(
+                (
+                    "namespaces",
+                    {
+                        "kind": "Namespace",
+                        "apiVersion": "v1",
+                        "metadata": _meta(ns, labels={"tenant": tenant}),
+                        "spec": {"finalizers": ["kubernetes"]},
+                        "status": {"phase": "Active"},
+                    },
+                )
+            )
+            out.append(
+                (
+                    "configmaps",
+                    {
+                        "kind": "ConfigMap",
+                        "apiVersion": "v1",
+                        "metadata": _meta("app-config", ns),
+                        "data": {"tenant": tenant},
+                    },
+                )
+            )
             for i in range(3):
                 name = f"web-{i}"
-                out.append(("pods", {
-                    "kind": "Pod", "apiVersion": "v1",
-                    "metadata": _meta(name, ns, {"app": "web", "tenant": tenant}),
-                    "spec": {"nodeName": nodes[i % 2],
-                             "containers": [{"name": "web", "image": "nginx:1.27"}]},
-                    "status": {"phase": "Running"},
-                }))
+                out.append(
+                    (
+                        "pods",
+                        {
+                            "kind": "Pod",
+                            "apiVersion": "v1",
+                            "metadata": _meta(name, ns, {"app": "web", "tenant": tenant}),
+                            "spec": {
+                                "nodeName": nodes[i % 2],
+                                "containers": [{"name": "web", "image": "nginx:1.27"}],
+                            },
+                            "status": {"phase": "Running"},
+                        },
+                    )
+                )
     return out
 
 

@@ -41,8 +41,12 @@ class ShardBackend:
                 fut, self._pending = self._pending, None
                 self.revision_reads += 1
                 try:
-                    fut.set_result(await self.client.current_revision(self.key_prefix.encode() + b"/"))
+                    fut.set_result(
+                        await self.client.current_revision(self.key_prefix.encode() + b"/")
+                    )
                 except Exception as exc:
-                    fut.set_exception(exc if isinstance(exc, EtcdError) else EtcdUnavailable(str(exc)))
+                    fut.set_exception(
+                        exc if isinstance(exc, EtcdError) else EtcdUnavailable(str(exc))
+                    )
         finally:
             self._driver = None

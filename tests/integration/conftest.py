@@ -36,9 +36,19 @@ class ProxyProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "watchproxy", "serve", "--config", str(self.config_path),
-             "--log-level", "info"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "watchproxy",
+                "serve",
+                "--config",
+                str(self.config_path),
+                "--log-level",
+                "info",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 30
@@ -95,7 +105,9 @@ def etcd_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdSer
 
 
 @pytest.fixture(scope="session")
-def proxy(etcd_pair: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def proxy(
+    etcd_pair: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
     p = ProxyProcess(base_config([s.endpoint for s in etcd_pair]), tmp_path_factory.mktemp("proxy"))
     p.start()
     yield p
@@ -117,5 +129,9 @@ def pod(name: str, node: str = "", labels: dict[str, str] | None = None) -> dict
     spec: dict[str, Any] = {"containers": [{"name": "c", "image": "busybox"}]}
     if node:
         spec["nodeName"] = node
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": spec,
+    }

@@ -20,12 +20,16 @@ pytestmark = [pytest.mark.etcd, pytest.mark.clients]
 KUBECTL = shutil.which("kubectl")
 
 
-def kubectl(proxy: ProxyProcess, cache: Path, *args: str, check: bool = True,
-            stdin: str | None = None) -> str:
+def kubectl(
+    proxy: ProxyProcess, cache: Path, *args: str, check: bool = True, stdin: str | None = None
+) -> str:
     assert KUBECTL is not None, "kubectl is part of the machine image"
     result = subprocess.run(
         [KUBECTL, "--server", proxy.url, "--cache-dir", str(cache), *args],
-        capture_output=True, text=True, timeout=60, input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=stdin,
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -76,18 +80,43 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     assert "acme-kubectl" in out and "globex-kubectl" in out
     out = kubectl(proxy, cache, "get", "pods", "-A", "-l", "app=db", "-o", "name")
     assert out.split() == ["pod/db"]
-    out = kubectl(proxy, cache, "get", "pods", "-A", "--field-selector", "spec.nodeName=node-1",
-                  "-o", "json")
+    out = kubectl(
+        proxy, cache, "get", "pods", "-A", "--field-selector", "spec.nodeName=node-1", "-o", "json"
+    )
     assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["web"]
-    kubectl(proxy, cache, "-n", "acme-kubectl", "patch", "pod", "web", "-p",
-            '{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}')
+    kubectl(
+        proxy,
+        cache,
+        "-n",
+        "acme-kubectl",
+        "patch",
+        "pod",
+        "web",
+        "-p",
+        '{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}',
+    )
     pod = json.loads(kubectl(proxy, cache, "-n", "acme-kubectl", "get", "pod", "web", "-o", "json"))
     assert {e["name"] for e in pod["spec"]["containers"][0]["env"]} == {"A", "B"}
 
     watcher = subprocess.Popen(
-        [KUBECTL, "--server", proxy.url, "--cache-dir", str(cache), "-n", "acme-kubectl", "get",
-         "pods", "-w", "--output-watch-events", "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            KUBECTL,
+            "--server",
+            proxy.url,
+            "--cache-dir",
+            str(cache),
+            "-n",
+            "acme-kubectl",
+            "get",
+            "pods",
+            "-w",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         time.sleep(1.5)  # let kubectl list and start watching
@@ -97,10 +126,15 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     finally:
         watcher.terminate()
         output, _ = watcher.communicate(timeout=10)
-    events = [(e["type"], e["object"]["metadata"]["name"],
-               e["object"]["metadata"]["labels"].get("step")) for e in json_documents(output)]
-    assert events == [("ADDED", "web", None), ("MODIFIED", "web", "labelled"),
-                      ("DELETED", "web", "labelled")], output
+    events = [
+        (e["type"], e["object"]["metadata"]["name"], e["object"]["metadata"]["labels"].get("step"))
+        for e in json_documents(output)
+    ]
+    assert events == [
+        ("ADDED", "web", None),
+        ("MODIFIED", "web", "labelled"),
+        ("DELETED", "web", "labelled"),
+    ], output
     out = kubectl(proxy, cache, "-n", "acme-kubectl", "get", "pod", "web", check=False)
     assert "NotFound" in out
 
@@ -126,14 +160,23 @@ def test_python_client(proxy: ProxyProcess) -> None:
 
         seen: list[tuple[str, str, dict[str, Any]]] = []
         w = k8s_watch.Watch()
-        for event in w.stream(core.list_namespaced_pod, "globex-py", resource_version=rv,
-                              timeout_seconds=10):
-            seen.append((event["type"], event["object"].metadata.name,
-                         event["object"].metadata.labels or {}))
+        for event in w.stream(
+            core.list_namespaced_pod, "globex-py", resource_version=rv, timeout_seconds=10
+        ):
+            seen.append(
+                (
+                    event["type"],
+                    event["object"].metadata.name,
+                    event["object"].metadata.labels or {},
+                )
+            )
             if len(seen) == 3:
                 w.stop()
-        assert [(t, n) for t, n, _ in seen] == [("ADDED", "py"), ("MODIFIED", "py"),
-                                                ("DELETED", "py")]
+        assert [(t, n) for t, n, _ in seen] == [
+            ("ADDED", "py"),
+            ("MODIFIED", "py"),
+            ("DELETED", "py"),
+        ]
         assert seen[1][2] == {"app": "py", "x": "1"}
 
 
@@ -147,14 +190,16 @@ def test_python_client_watch_live(proxy: ProxyProcess) -> None:
             time.sleep(1)
             for i in range(5):
                 core.create_namespaced_config_map(
-                    "acme-py", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=f"cm{i}")))
+                    "acme-py", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=f"cm{i}"))
+                )
 
         writer = threading.Thread(target=write)
         writer.start()
         names = []
         w = k8s_watch.Watch()
-        for event in w.stream(core.list_config_map_for_all_namespaces, timeout_seconds=20,
-                              allow_watch_bookmarks=True):
+        for event in w.stream(
+            core.list_config_map_for_all_namespaces, timeout_seconds=20, allow_watch_bookmarks=True
+        ):
             if event["type"] == "ADDED" and event["object"].metadata.namespace == "acme-py":
                 names.append(event["object"].metadata.name)
             if len(names) == 5:

@@ -25,28 +25,41 @@ def names(body: dict) -> list[str]:  # type: ignore[type-arg]
     return [i["metadata"]["name"] for i in body["items"]]
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("app=web", ["p0", "p2", "p4", "p6"]),
-    ("app!=web", ["p1", "p3", "p5"]),
-    ("app in (db),idx notin (1)", ["p3", "p5"]),
-    ("idx", ["p0", "p1", "p2", "p3", "p4", "p5", "p6"]),
-    ("!idx", []),
-    ("idx>4", ["p5", "p6"]),
-])
-def test_label_selectors(api: httpx.Client, seeded: str, selector: str, expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("app=web", ["p0", "p2", "p4", "p6"]),
+        ("app!=web", ["p1", "p3", "p5"]),
+        ("app in (db),idx notin (1)", ["p3", "p5"]),
+        ("idx", ["p0", "p1", "p2", "p3", "p4", "p5", "p6"]),
+        ("!idx", []),
+        ("idx>4", ["p5", "p6"]),
+    ],
+)
+def test_label_selectors(
+    api: httpx.Client, seeded: str, selector: str, expected: list[str]
+) -> None:
     r = api.get(seeded, params={"labelSelector": selector})
     assert r.status_code == 200, r.text
     assert names(r.json()) == expected
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("spec.nodeName=n1", ["p1", "p4"]),
-    ("spec.nodeName!=n1", ["p0", "p2", "p3", "p5", "p6"]),
-    ("metadata.name=p3", ["p3"]),
-    ("metadata.namespace=acme-list,status.phase=Pending", ["p0", "p1", "p2", "p3", "p4", "p5", "p6"]),
-    ("spec.host=n2", ["p2", "p5"]),
-])
-def test_field_selectors(api: httpx.Client, seeded: str, selector: str, expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("spec.nodeName=n1", ["p1", "p4"]),
+        ("spec.nodeName!=n1", ["p0", "p2", "p3", "p5", "p6"]),
+        ("metadata.name=p3", ["p3"]),
+        (
+            "metadata.namespace=acme-list,status.phase=Pending",
+            ["p0", "p1", "p2", "p3", "p4", "p5", "p6"],
+        ),
+        ("spec.host=n2", ["p2", "p5"]),
+    ],
+)
+def test_field_selectors(
+    api: httpx.Client, seeded: str, selector: str, expected: list[str]
+) -> None:
     r = api.get(seeded, params={"fieldSelector": selector})
     assert r.status_code == 200, r.text
     assert names(r.json()) == expected
@@ -59,8 +72,11 @@ def test_pagination_walks_every_item_once(api: httpx.Client, seeded: str) -> Non
     seen = names(first)
     token = first["metadata"]["continue"]
     # Writes between pages do not change the snapshot the pages come from.
-    api.patch(f"{seeded}/p5", content=b'{"metadata":{"labels":{"late":"1"}}}',
-              headers={"content-type": "application/merge-patch+json"})
+    api.patch(
+        f"{seeded}/p5",
+        content=b'{"metadata":{"labels":{"late":"1"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
     while token:
         page = api.get(seeded, params={"limit": 3, "continue": token}).json()
         assert page["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
@@ -75,8 +91,10 @@ def test_limit_with_selector_may_return_short_pages(api: httpx.Client, seeded: s
     page = api.get(seeded, params={"limit": 2, "labelSelector": "app=db"}).json()
     assert names(page) == ["p1", "p3"]
     assert "remainingItemCount" not in page["metadata"]
-    rest = api.get(seeded, params={"limit": 2, "labelSelector": "app=db",
-                                   "continue": page["metadata"]["continue"]}).json()
+    rest = api.get(
+        seeded,
+        params={"limit": 2, "labelSelector": "app=db", "continue": page["metadata"]["continue"]},
+    ).json()
     assert names(rest) == ["p5"]
 
 
@@ -101,19 +119,26 @@ def test_future_resource_version_times_out_with_504(api: httpx.Client, seeded: s
     assert "Too large resource version" in body["message"]
 
 
-@pytest.mark.parametrize(("params", "code", "text"), [
-    ({"labelSelector": "a in (b"}, 400, "unable to parse requirement"),
-    ({"fieldSelector": "spec.bogus=1"}, 400, "field label not supported: spec.bogus"),
-    ({"fieldSelector": "nonsense"}, 400, "invalid selector"),
-    ({"resourceVersionMatch": "Exact"}, 422, "resourceVersionMatch is forbidden unless"),
-    ({"resourceVersion": "1", "resourceVersionMatch": "Bogus"}, 422, "supported values"),
-    ({"resourceVersion": "0", "resourceVersionMatch": "Exact"}, 422, 'forbidden for resourceVersion "0"'),
-    ({"sendInitialEvents": "true"}, 422, "sendInitialEvents is forbidden for list"),
-    ({"continue": "garbage"}, 400, "invalid continue token"),
-    ({"continue": "x", "resourceVersion": "5"}, 400, "not allowed when using continue"),
-    ({"resourceVersion": "abc"}, 400, "invalid resource version"),
-    ({"limit": "x"}, 400, "invalid limit"),
-])
+@pytest.mark.parametrize(
+    ("params", "code", "text"),
+    [
+        ({"labelSelector": "a in (b"}, 400, "unable to parse requirement"),
+        ({"fieldSelector": "spec.bogus=1"}, 400, "field label not supported: spec.bogus"),
+        ({"fieldSelector": "nonsense"}, 400, "invalid selector"),
+        ({"resourceVersionMatch": "Exact"}, 422, "resourceVersionMatch is forbidden unless"),
+        ({"resourceVersion": "1", "resourceVersionMatch": "Bogus"}, 422, "supported values"),
+        (
+            {"resourceVersion": "0", "resourceVersionMatch": "Exact"},
+            422,
+            'forbidden for resourceVersion "0"',
+        ),
+        ({"sendInitialEvents": "true"}, 422, "sendInitialEvents is forbidden for list"),
+        ({"continue": "garbage"}, 400, "invalid continue token"),
+        ({"continue": "x", "resourceVersion": "5"}, 400, "not allowed when using continue"),
+        ({"resourceVersion": "abc"}, 400, "invalid resource version"),
+        ({"limit": "x"}, 400, "invalid limit"),
+    ],
+)
 def test_bad_options_get_status_bodies(
     api: httpx.Client, seeded: str, params: dict[str, str], code: int, text: str
 ) -> None:
@@ -142,8 +167,17 @@ def test_get_object_and_not_found(api: httpx.Client, seeded: str) -> None:
 
 
 def test_discovery(api: httpx.Client) -> None:
-    for path in ("/version", "/version/", "/api", "/api/", "/apis", "/apis/", "/api/v1",
-                 "/apis/apps/v1", "/apis/coordination.k8s.io/v1"):
+    for path in (
+        "/version",
+        "/version/",
+        "/api",
+        "/api/",
+        "/apis",
+        "/apis/",
+        "/api/v1",
+        "/apis/apps/v1",
+        "/apis/coordination.k8s.io/v1",
+    ):
         assert api.get(path).status_code == 200, path
-    pods = [r for r in api.get("/api/v1").json()["resources"] if r["name"] == "pods"][0]
+    pods = next(r for r in api.get("/api/v1").json()["resources"] if r["name"] == "pods")
     assert pods["namespaced"] and "watch" in pods["verbs"] and pods["shortNames"] == ["po"]

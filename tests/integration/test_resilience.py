@@ -41,8 +41,9 @@ def etcds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdServer]
 
 
 @pytest.fixture(scope="module")
-def replicas(etcds: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[list[ProxyProcess]]:
+def replicas(
+    etcds: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ProxyProcess]]:
     workdir = tmp_path_factory.mktemp("replicas")
     config = base_config([s.endpoint for s in etcds], history_size=5000)
     procs = [ProxyProcess(config, workdir, name) for name in ("r1", "r2")]
@@ -73,15 +74,19 @@ def mixed_writes(url: str, count: int, seed: int) -> list[tuple[int, str, str]]:
                 kind = "DELETED"
             elif names and roll < 0.6:
                 name = rng.choice(sorted(names))
-                r = api.patch(f"/api/v1/namespaces/{ns}/configmaps/{name}",
-                              content=b'{"data":{"i":"%d"}}' % i,
-                              headers={"content-type": "application/merge-patch+json"})
+                r = api.patch(
+                    f"/api/v1/namespaces/{ns}/configmaps/{name}",
+                    content=b'{"data":{"i":"%d"}}' % i,
+                    headers={"content-type": "application/merge-patch+json"},
+                )
                 assert r.status_code == 200, r.text
                 kind = "MODIFIED"
             else:
                 name = f"cm-{i}"
-                r = api.post(f"/api/v1/namespaces/{ns}/configmaps",
-                             json={"metadata": {"name": name}, "data": {"i": str(i)}})
+                r = api.post(
+                    f"/api/v1/namespaces/{ns}/configmaps",
+                    json={"metadata": {"name": name}, "data": {"i": str(i)}},
+                )
                 assert r.status_code == 201, r.text
                 names.add(name)
                 kind = "ADDED"
@@ -130,21 +135,32 @@ def test_resume_on_another_replica_after_1000_mixed_writes(replicas: list[ProxyP
 def test_watch_behind_the_history_window_gets_410_then_relists(
     etcds: list[EtcdServer], tmp_path: Path
 ) -> None:
-    small = ProxyProcess(base_config([s.endpoint for s in etcds], history_size=50), tmp_path, "small")
+    small = ProxyProcess(
+        base_config([s.endpoint for s in etcds], history_size=50), tmp_path, "small"
+    )
     small.start()
     try:
         with httpx.Client(base_url=small.url, timeout=30) as api:
             make_namespace(api, "acme-h")
-            old = api.get("/api/v1/namespaces/acme-h/configmaps").json()["metadata"]["resourceVersion"]
+            old = api.get("/api/v1/namespaces/acme-h/configmaps").json()["metadata"][
+                "resourceVersion"
+            ]
             for i in range(80):
-                api.post("/api/v1/namespaces/acme-h/configmaps", json={"metadata": {"name": f"c{i}"}})
-            r = api.get("/api/v1/namespaces/acme-h/configmaps",
-                        params={"watch": "true", "resourceVersion": old})
+                api.post(
+                    "/api/v1/namespaces/acme-h/configmaps", json={"metadata": {"name": f"c{i}"}}
+                )
+            r = api.get(
+                "/api/v1/namespaces/acme-h/configmaps",
+                params={"watch": "true", "resourceVersion": old},
+            )
             assert r.status_code == 410 and r.json()["reason"] == "Expired"
             relisted = api.get("/api/v1/namespaces/acme-h/configmaps").json()
             assert len(relisted["items"]) == 80
-            with watch(api, "/api/v1/namespaces/acme-h/configmaps",
-                       resourceVersion=relisted["metadata"]["resourceVersion"]) as w:
+            with watch(
+                api,
+                "/api/v1/namespaces/acme-h/configmaps",
+                resourceVersion=relisted["metadata"]["resourceVersion"],
+            ) as w:
                 api.post("/api/v1/namespaces/acme-h/configmaps", json={"metadata": {"name": "new"}})
                 assert w.take(1)[0]["object"]["metadata"]["name"] == "new"
     finally:
@@ -192,11 +208,15 @@ def test_compaction_past_the_cache_relists_and_tells_watchers(
 async def _write_and_compact(client: Any) -> None:
     # Enough data that etcd cannot hand it all to the frozen proxy's stream, so its watch falls
     # behind and is cancelled by the compaction.
-    value = b'{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"%s","namespace":"acme-cp"},' \
-            b'"data":{"pad":"' + b"x" * 30000 + b'"}}'
+    value = (
+        b'{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"%s","namespace":"acme-cp"},'
+        b'"data":{"pad":"' + b"x" * 30000 + b'"}}'
+    )
     revision = 0
     for i in range(FROZEN_WRITES):
-        revision = await client.put(b"/registry/configmaps/acme-cp/big-%d" % i, value % b"big-%d" % i)
+        revision = await client.put(
+            b"/registry/configmaps/acme-cp/big-%d" % i, value % b"big-%d" % i
+        )
     await client.compact(revision)
     await client.close()
 

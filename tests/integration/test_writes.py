@@ -35,7 +35,8 @@ def test_generate_name(api: httpx.Client) -> None:
     body["metadata"] = {"generateName": "gen-"}
     r = api.post(BASE, json=body)
     assert r.status_code == 201
-    assert r.json()["metadata"]["name"].startswith("gen-") and len(r.json()["metadata"]["name"]) == 9
+    name = r.json()["metadata"]["name"]
+    assert name.startswith("gen-") and len(name) == 9
 
 
 def test_create_in_missing_namespace_is_404(api: httpx.Client) -> None:

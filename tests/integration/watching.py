@@ -49,8 +49,9 @@ class WatchStream:
 
 
 @contextlib.contextmanager
-def watch(client: httpx.Client, path: str, read_timeout: float = 15, **params: Any
-          ) -> Iterator[WatchStream]:
+def watch(
+    client: httpx.Client, path: str, read_timeout: float = 15, **params: Any
+) -> Iterator[WatchStream]:
     params = {"watch": "true", **params}
     timeout = httpx.Timeout(10, read=read_timeout)
     with client.stream("GET", path, params=params, timeout=timeout) as response:

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
 
 from watchproxy.api.discovery import build_documents
-from watchproxy.api.http import JSON, Receive, Scope, Send, header, read_body, respond, respond_error
+from watchproxy.api.http import (
+    JSON,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    respond,
+    respond_error,
+)
 from watchproxy.api.params import parse_bool, parse_list_options
 from watchproxy.api.reads import serve_get, serve_list, serve_watch
 from watchproxy.api.status import ApiError
 from watchproxy.api.target import Target
 from watchproxy.api.writes import serve_create, serve_delete, serve_patch, serve_update
-from watchproxy.core.errors import ProxyError
 from watchproxy.config import Settings
+from watchproxy.core.errors import ProxyError
 from watchproxy.proxy import Proxy
 from watchproxy.resources import Registry
 
@@ -59,7 +69,9 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
 
 
 def _ops_app(proxy: Proxy) -> FastAPI:
-    ops = FastAPI(title="watchproxy operations", docs_url="/debug/docs", openapi_url="/debug/openapi.json")
+    ops = FastAPI(
+        title="watchproxy operations", docs_url="/debug/docs", openapi_url="/debug/openapi.json"
+    )
 
     @ops.get("/healthz")
     @ops.get("/livez")
@@ -118,8 +130,9 @@ def create_app(settings: Settings) -> Any:
         if method == "GET":
             watching = target.force_watch or _watch_param(query)
             if watching:
-                opts = parse_list_options(query, target.resource, name=target.name or None,
-                                          force_watch=True)
+                opts = parse_list_options(
+                    query, target.resource, name=target.name or None, force_watch=True
+                )
                 await serve_watch(proxy, target, opts, receive, send)
             elif is_collection:
                 await serve_list(proxy, target, parse_list_options(query, target.resource), send)
@@ -127,17 +140,28 @@ def create_app(settings: Settings) -> Any:
                 await serve_get(proxy, target, query, send)
             return
         content_type = header(scope, b"content-type")
-        if method == "POST" and is_collection and (target.namespace or not target.resource.namespaced):
-            await serve_create(proxy, target, await read_body(receive, max_body), content_type, send)
+        if (
+            method == "POST"
+            and is_collection
+            and (target.namespace or not target.resource.namespaced)
+        ):
+            await serve_create(
+                proxy, target, await read_body(receive, max_body), content_type, send
+            )
         elif method == "PUT" and not is_collection:
-            await serve_update(proxy, target, await read_body(receive, max_body), content_type, send)
+            await serve_update(
+                proxy, target, await read_body(receive, max_body), content_type, send
+            )
         elif method == "PATCH" and not is_collection:
             await serve_patch(proxy, target, await read_body(receive, max_body), content_type, send)
         elif method == "DELETE" and not is_collection and not target.subresource:
             await serve_delete(proxy, target, await read_body(receive, max_body), send)
         else:
-            raise ApiError(405, "MethodNotAllowed",
-                           "the server does not allow this method on the requested resource")
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -154,7 +178,7 @@ def create_app(settings: Settings) -> Any:
             return
         started = False
 
-        async def tracked_send(message: dict[str, Any]) -> None:
+        async def tracked_send(message: MutableMapping[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -168,8 +192,10 @@ def create_app(settings: Settings) -> Any:
         except Exception:
             log.exception("internal error serving %s %s", scope["method"], path)
             if not started:
-                await respond_error(send, ApiError(500, "InternalError",
-                                                   "an internal error occurred; see the proxy log"))
+                await respond_error(
+                    send,
+                    ApiError(500, "InternalError", "an internal error occurred; see the proxy log"),
+                )
 
     return app
 

@@ -13,8 +13,11 @@ from watchproxy.resources import Registry, ResourceType
 
 def _resource_entry(r: ResourceType) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-        "kind": r.kind, "verbs": list(r.verbs),
+        "name": r.plural,
+        "singularName": r.singular,
+        "namespaced": r.namespaced,
+        "kind": r.kind,
+        "verbs": list(r.verbs),
     }
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
@@ -26,24 +29,42 @@ def _resource_list(registry: Registry, group: str, version: str) -> dict[str, An
     for r in registry.in_group_version(group, version):
         resources.append(_resource_entry(r))
         if r.status_subresource:
-            resources.append({"name": f"{r.plural}/status", "singularName": "",
-                              "namespaced": r.namespaced, "kind": r.kind,
-                              "verbs": ["get", "patch", "update"]})
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+            resources.append(
+                {
+                    "name": f"{r.plural}/status",
+                    "singularName": "",
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 def build_documents(registry: Registry) -> dict[str, bytes]:
     """path -> JSON body; each path is also served with a trailing slash (kr8s asks that way)."""
     docs: dict[str, Any] = {
         "/version": {
-            "major": "1", "minor": "35", "gitVersion": f"v1.35.0-watchproxy.{__version__}",
-            "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "python",
-            "compiler": "watchproxy", "platform": "linux/amd64",
+            "major": "1",
+            "minor": "35",
+            "gitVersion": f"v1.35.0-watchproxy.{__version__}",
+            "gitCommit": "",
+            "gitTreeState": "clean",
+            "buildDate": "",
+            "goVersion": "python",
+            "compiler": "watchproxy",
+            "platform": "linux/amd64",
         },
-        "/api": {"kind": "APIVersions", "versions": ["v1"],
-                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                                 "serverAddress": ""}]},
+        "/api": {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
+        },
         "/api/v1": _resource_list(registry, "", "v1"),
     }
     groups = []
@@ -70,22 +91,38 @@ def _openapi_v3(registry: Registry) -> dict[str, Any]:
     instead of failing to download schemas for client-side validation."""
     by_gv: dict[str, list[ResourceType]] = {}
     for r in registry.resources:
-        by_gv.setdefault(f"api/{r.version}" if not r.group else f"apis/{r.group}/{r.version}",
-                         []).append(r)
+        by_gv.setdefault(
+            f"api/{r.version}" if not r.group else f"apis/{r.group}/{r.version}", []
+        ).append(r)
     index: dict[str, Any] = {"paths": {}}
     docs: dict[str, Any] = {}
-    params = [{"name": n, "in": "query", "schema": {"type": "string"}}
-              for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    params = [
+        {"name": n, "in": "query", "schema": {"type": "string"}}
+        for n in ("dryRun", "fieldManager", "fieldValidation", "force")
+    ]
     for gv, resources in by_gv.items():
         url = f"/openapi/v3/{gv}"
         index["paths"][gv] = {"serverRelativeURL": url}
         paths: dict[str, Any] = {}
         for r in resources:
             gvk = {"group": r.group, "version": r.version, "kind": r.kind}
-            base = f"/{gv}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"/{gv}/{r.plural}"
-            paths[base + "/{name}"] = {"patch": {"x-kubernetes-group-version-kind": gvk,
-                                                 "parameters": params, "responses": {}}}
-        docs[url] = {"openapi": "3.0.0", "info": {"title": "watchproxy", "version": gv},
-                     "paths": paths, "components": {"schemas": {}}}
+            base = (
+                f"/{gv}/namespaces/{{namespace}}/{r.plural}"
+                if r.namespaced
+                else f"/{gv}/{r.plural}"
+            )
+            paths[base + "/{name}"] = {
+                "patch": {
+                    "x-kubernetes-group-version-kind": gvk,
+                    "parameters": params,
+                    "responses": {},
+                }
+            }
+        docs[url] = {
+            "openapi": "3.0.0",
+            "info": {"title": "watchproxy", "version": gv},
+            "paths": paths,
+            "components": {"schemas": {}},
+        }
     docs["/openapi/v3"] = index
     return docs

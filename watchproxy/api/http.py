@@ -17,7 +17,11 @@ JSON = b"application/json"
 
 
 async def respond(
-    send: Send, status: int, body: bytes, *, content_type: bytes = JSON,
+    send: Send,
+    status: int,
+    body: bytes,
+    *,
+    content_type: bytes = JSON,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
@@ -45,8 +49,11 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "RequestEntityTooLarge",
-                           f"the request body is larger than the limit of {limit} bytes")
+            raise ApiError(
+                413,
+                "RequestEntityTooLarge",
+                f"the request body is larger than the limit of {limit} bytes",
+            )
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -43,11 +43,13 @@ class ListOptions:
 
 def _forbidden(field: str, message: str, reason: str = "FieldValueForbidden") -> ApiError:
     return ApiError(
-        422, "Invalid",
+        422,
+        "Invalid",
         f'ListOptions.meta.k8s.io "" is invalid: {field}: '
-        f'{"Forbidden" if reason == "FieldValueForbidden" else "Unsupported value"}: {message}',
+        f"{'Forbidden' if reason == 'FieldValueForbidden' else 'Unsupported value'}: {message}",
         details={
-            "group": "meta.k8s.io", "kind": "ListOptions",
+            "group": "meta.k8s.io",
+            "kind": "ListOptions",
             "causes": [{"reason": reason, "field": field, "message": message}],
         },
     )
@@ -120,11 +122,15 @@ def _validate(o: ListOptions) -> None:
             raise _forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
         if match:
             if not o.resource_version:
-                raise _forbidden("resourceVersionMatch",
-                                 "resourceVersionMatch is forbidden unless resourceVersion is provided")
+                raise _forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                )
             if o.continue_token:
-                raise _forbidden("resourceVersionMatch",
-                                 "resourceVersionMatch is forbidden when continue is provided")
+                raise _forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                )
             if match not in (EXACT, NOT_OLDER_THAN):
                 raise _forbidden(
                     "resourceVersionMatch",
@@ -132,21 +138,31 @@ def _validate(o: ListOptions) -> None:
                     "FieldValueNotSupported",
                 )
             if match == EXACT and o.resource_version == "0":
-                raise _forbidden("resourceVersionMatch",
-                                 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
+                raise _forbidden(
+                    "resourceVersionMatch",
+                    'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                )
         if o.continue_token and o.resource_version not in ("", "0"):
             raise bad_request("specifying resource version is not allowed when using continue")
         return
     if o.send_initial_events is not None:
         if match != NOT_OLDER_THAN:
-            raise _forbidden("sendInitialEvents",
-                             "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+            raise _forbidden(
+                "sendInitialEvents",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )
     elif match:
-        raise _forbidden("resourceVersionMatch",
-                         "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+        raise _forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        )
     if match and match != NOT_OLDER_THAN:
-        raise _forbidden("resourceVersionMatch", f'"{match}": supported values: "NotOlderThan"',
-                         "FieldValueNotSupported")
+        raise _forbidden(
+            "resourceVersionMatch",
+            f'"{match}": supported values: "NotOlderThan"',
+            "FieldValueNotSupported",
+        )
     if match and o.continue_token:
-        raise _forbidden("resourceVersionMatch",
-                         "resourceVersionMatch is forbidden when continue is provided")
+        raise _forbidden(
+            "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"
+        )

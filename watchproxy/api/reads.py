@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from watchproxy.api.http import Receive, Send, respond, respond_error
+from watchproxy.api.http import Receive, Send, respond
 from watchproxy.api.params import EXACT, ListOptions, parse_list_options
 from watchproxy.api.status import ApiError, bad_request, error_line, expired_line, not_found
 from watchproxy.api.target import Target
@@ -34,23 +34,24 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def not_ready(resource: ResourceType) -> ApiError:
-    return ApiError(429, "TooManyRequests", f"storage is (re)initializing: {resource.plural}",
-                    retry_after=1)
+    return ApiError(
+        429, "TooManyRequests", f"storage is (re)initializing: {resource.plural}", retry_after=1
+    )
 
 
 async def current_targets(proxy: Proxy, shards: Iterable[int]) -> dict[int, int]:
     """Each shard's current etcd revision (linearizable, coalesced)."""
     shard_list = sorted(shards)
     try:
-        revisions = await asyncio.gather(
-            *(proxy.shards[s].current_revision() for s in shard_list)
-        )
+        revisions = await asyncio.gather(*(proxy.shards[s].current_revision() for s in shard_list))
     except EtcdError as exc:
         raise ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}") from exc
     return dict(zip(shard_list, revisions, strict=True))
 
 
-async def wait_fresh(proxy: Proxy, cache: ResourceCache, view: View, targets: dict[int, int]) -> None:
+async def wait_fresh(
+    proxy: Proxy, cache: ResourceCache, view: View, targets: dict[int, int]
+) -> None:
     try:
         async with asyncio.timeout(proxy.settings.freshness_timeout_seconds):
             await cache.wait_until_fresh(targets)
@@ -138,7 +139,9 @@ async def serve_list(proxy: Proxy, target: Target, opts: ListOptions, send: Send
     vector = exact if exact is not None else cache.vector()
     filt = make_filter(target, opts)
     parts = cache.select(
-        sorted(view.shards), namespace=filt.namespace, trigger=filt.trigger,
+        sorted(view.shards),
+        namespace=filt.namespace,
+        trigger=filt.trigger,
         at=_targets(view, vector) if exact is not None else None,
     )
     body = build_list_body(proxy, view, resource, filt, parts, vector, limit, start_after)
@@ -226,12 +229,20 @@ async def serve_get(proxy: Proxy, target: Target, query: bytes, send: Send) -> N
 
 
 def bookmark_factory(resource: ResourceType) -> Any:
-    head = b'{"type":"BOOKMARK","object":{"kind":"' + resource.kind.encode() + \
-        b'","apiVersion":"' + resource.api_version.encode() + b'","metadata":{"resourceVersion":"'
+    head = (
+        b'{"type":"BOOKMARK","object":{"kind":"'
+        + resource.kind.encode()
+        + b'","apiVersion":"'
+        + resource.api_version.encode()
+        + b'","metadata":{"resourceVersion":"'
+    )
 
     def line(rv: str, initial_end: bool) -> bytes:
-        tail = b'","annotations":{"' + INITIAL_EVENTS_END.encode() + b'":"true"}}}}\n' \
-            if initial_end else b'"}}}\n'
+        tail = (
+            b'","annotations":{"' + INITIAL_EVENTS_END.encode() + b'":"true"}}}}\n'
+            if initial_end
+            else b'"}}}\n'
+        )
         return head + rv.encode() + tail
 
     return line
@@ -255,8 +266,11 @@ async def serve_watch(
         start_vector = parse_rv(proxy, view, rv)
     pending_error: ProxyError | None = None
     if initial and rv != "0":
-        targets = await current_targets(proxy, view.shards) if rv == "" else \
-            _targets(view, start_vector or ())
+        targets = (
+            await current_targets(proxy, view.shards)
+            if rv == ""
+            else _targets(view, start_vector or ())
+        )
         try:
             await wait_fresh(proxy, cache, view, targets)
         except TooLargeResourceVersion as exc:
@@ -265,18 +279,25 @@ async def serve_watch(
     filt = make_filter(target, opts)
     now = cache.vector()
     watcher = CacheWatcher(
-        filt=filt, shards=view.shards, merged=view.merged,
+        filt=filt,
+        shards=view.shards,
+        merged=view.merged,
         floor=start_vector if (start_vector is not None and not initial) else now,
-        encode_token=proxy.codec.encode, history=cache.history,
-        max_queue=proxy.settings.watcher_queue_size, bookmark_line=bookmarks,
+        encode_token=proxy.codec.encode,
+        history=cache.history,
+        max_queue=proxy.settings.watcher_queue_size,
+        bookmark_line=bookmarks,
     )
     if pending_error is None:
         if initial:
             objects = [
-                o for o in ResourceCache.merge_sorted(
-                    cache.select(sorted(view.shards), namespace=filt.namespace,
-                                 trigger=filt.trigger)
-                ) if filt.matches(o)
+                o
+                for o in ResourceCache.merge_sorted(
+                    cache.select(
+                        sorted(view.shards), namespace=filt.namespace, trigger=filt.trigger
+                    )
+                )
+                if filt.matches(o)
             ]
             snapshot_rv = watcher.rv_at(now)
             end = bookmarks(snapshot_rv, True) if bookmarks is not None else None
@@ -311,10 +332,13 @@ async def stream_watch(
         interval = proxy.settings.bookmark_interval_seconds
         watcher.next_bookmark_at = min(loop.time() + interval, deadline - 2)
         proxy.bookmarks.add(cache, watcher, deadline)
-    await send({
-        "type": "http.response.start", "status": 200,
-        "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"", "more_body": True})
 
     async def watch_disconnect() -> None:
@@ -325,8 +349,9 @@ async def stream_watch(
     disconnect = asyncio.create_task(watch_disconnect())
     try:
         if pending_error is not None:
-            await send({"type": "http.response.body", "body": error_line(pending_error),
-                        "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": error_line(pending_error), "more_body": True}
+            )
         else:
             async with asyncio.timeout_at(deadline):
                 while (chunk := await watcher.next_chunk(_fell_behind)) is not None:

@@ -35,7 +35,9 @@ def bad_request(message: str) -> ApiError:
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     qualified = f"{resource}.{group}" if group else resource
     return ApiError(
-        404, "NotFound", f'{qualified} "{name}" not found',
+        404,
+        "NotFound",
+        f'{qualified} "{name}" not found',
         details={"name": name, "group": group, "kind": resource},
     )
 
@@ -45,9 +47,13 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str
     text = ", ".join(f"{f}: {m}" for _, f, m in causes)
     qualified = f"{kind}.{group}" if group else kind
     return ApiError(
-        422, "Invalid", f'{qualified} "{name}" is invalid: {text}',
+        422,
+        "Invalid",
+        f'{qualified} "{name}" is invalid: {text}',
         details={
-            "name": name, "group": group, "kind": kind,
+            "name": name,
+            "group": group,
+            "kind": kind,
             "causes": [{"reason": r, "field": f, "message": m} for r, f, m in causes],
         },
     )
@@ -85,7 +91,12 @@ def expired_line(message: str) -> bytes:
 
 
 def success_status(details: dict[str, Any] | None = None) -> bytes:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+    }
     if details:
         body["details"] = details
     return orjson.dumps(body)

@@ -64,7 +64,8 @@ def parse_rv(proxy: Proxy, view: View, text: str) -> Vector:
     if plain is not None:
         if view.merged:
             raise ApiError(
-                410, "Expired",
+                410,
+                "Expired",
                 f"resourceVersion {text} is a single-shard revision but this request spans "
                 "several shards; relist to get a composite resourceVersion",
             )

@@ -29,7 +29,9 @@ from watchproxy.resources import TENANT_LABEL, ResourceType
 
 JsonObject = dict[str, Any]
 PATCH_RETRIES = 5
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
 
@@ -53,7 +55,9 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
     return obj
 
 
-def storage_key(proxy: Proxy, shard: int, resource: ResourceType, namespace: str, name: str) -> bytes:
+def storage_key(
+    proxy: Proxy, shard: int, resource: ResourceType, namespace: str, name: str
+) -> bytes:
     prefix = proxy.shards[shard].resource_prefix(resource.storage_prefix)
     return prefix + (f"{namespace}/{name}" if resource.namespaced else name).encode()
 
@@ -307,7 +311,8 @@ async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: s
         try:
             patched = apply_patch(current, body, media, kind=resource.kind)
         except PatchError as exc:
-            if exc.code in (422, 500):  # 500: apimachinery's untyped errors, still the client's patch
+            # 500 is apimachinery's untyped error; it is still the client's patch at fault.
+            if exc.code in (422, 500):
                 raise invalid(resource.kind, target.name, [("FieldValueInvalid", "", str(exc))],
                               resource.group) from exc
             raise ApiError(exc.code, exc.reason, str(exc)) from exc
@@ -340,7 +345,7 @@ async def serve_delete(proxy: Proxy, target: Target, body: bytes, send: Send) ->
         try:
             options = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise bad_request(f"the body of the request could not be decoded as JSON: {exc}") from exc
+            raise bad_request(f"the DeleteOptions body is not JSON: {exc}") from exc
         if not isinstance(options, dict):
             raise bad_request("DeleteOptions must be a JSON object")
         preconditions = options.get("preconditions") or {}

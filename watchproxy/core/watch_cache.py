@@ -131,9 +131,11 @@ class ResourceCache:
         if was_ready:
             for watcher in list(self.dispatcher.all()):
                 if shard in watcher.shards:
-                    watcher.close(self._expired_line(
-                        f"the cache of shard {shard} was relisted at revision {revision}"
-                    ))
+                    watcher.close(
+                        self._expired_line(
+                            f"the cache of shard {shard} was relisted at revision {revision}"
+                        )
+                    )
                     self.dispatcher.unregister(watcher)
         fresh.wake()
 
@@ -147,7 +149,12 @@ class ResourceCache:
             return  # deletion of something never cached (e.g. an undecodable value)
         self.seq += 1
         event = CacheEvent(
-            seq=self.seq, shard=shard, revision=revision, key=key, obj=obj, prev=prev,
+            seq=self.seq,
+            shard=shard,
+            revision=revision,
+            key=key,
+            obj=obj,
+            prev=prev,
             vector=self.vector(),
         )
         self.history.append(event)
@@ -201,7 +208,9 @@ class ResourceCache:
         if revision < self.history.floors[shard]:
             return None
         overlay: dict[str, CachedObject | None] = {}
-        for event in reversed(self.history.after_seq(self.history.oldest_seq - 1, len(self.history))):
+        for event in reversed(
+            self.history.after_seq(self.history.oldest_seq - 1, len(self.history))
+        ):
             if event.shard == shard and event.revision > revision:
                 overlay[event.key] = event.prev
         if not overlay:
@@ -236,12 +245,19 @@ class ResourceCache:
                     raise ResourceExpired(
                         f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
                     )
-                out.append([objects[k] for k in sorted(objects)
-                            if _in_scope(objects[k], namespace, trigger)])
+                out.append(
+                    [
+                        objects[k]
+                        for k in sorted(objects)
+                        if _in_scope(objects[k], namespace, trigger)
+                    ]
+                )
                 continue
             if trigger is not None:
                 index = state.by_trigger.get(trigger, {})
-                out.append([index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)])
+                out.append(
+                    [index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)]
+                )
             elif namespace:
                 index = state.by_namespace.get(namespace, {})
                 out.append([index[k] for k in sorted(index)])

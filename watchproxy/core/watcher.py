@@ -162,7 +162,9 @@ class CacheWatcher:
 
     def rv_at(self, vector: Vector) -> str:
         if self.merged:
-            return self._encode_token(tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True)))
+            return self._encode_token(
+                tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True))
+            )
         shard = next(iter(self.shards))
         return str(max(vector[shard], self.floor[shard]))
 

@@ -35,7 +35,9 @@ def test_wrong_length_vector() -> None:
         TokenCodec(["a", "b"]).decode(token)
 
 
-@pytest.mark.parametrize(("text", "value"), [("0", 0), ("17", 17), ("-1", None), ("1e3", None),
-                                             ("", None), ("9" * 25, None)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", 0), ("17", 17), ("-1", None), ("1e3", None), ("", None), ("9" * 25, None)],
+)
 def test_parse_plain(text: str, value: int | None) -> None:
     assert parse_plain(text) == value

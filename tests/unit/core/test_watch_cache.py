@@ -32,21 +32,36 @@ def make_cache(history: int = 100) -> ResourceCache:
     return cache
 
 
-def pod(name: str, ns: str = "ns", node: str = "", labels: dict[str, str] | None = None,
-        rev: int = 1) -> Any:
-    obj = {"metadata": {"name": name, "namespace": ns, "labels": labels or {}},
-           "spec": {"nodeName": node}}
+def pod(
+    name: str, ns: str = "ns", node: str = "", labels: dict[str, str] | None = None, rev: int = 1
+) -> Any:
+    obj = {
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+        "spec": {"nodeName": node},
+    }
     return build_from_dict(PODS, f"{ns}/{name}", obj, rev)
 
 
-def watcher(cache: ResourceCache, *, shards: set[int] | None = None, merged: bool = False,
-            node: str | None = None, labels: str = "", fields: str = "", queue: int = 100,
-            floor: tuple[int, ...] | None = None) -> CacheWatcher:
+def watcher(
+    cache: ResourceCache,
+    *,
+    shards: set[int] | None = None,
+    merged: bool = False,
+    node: str | None = None,
+    labels: str = "",
+    fields: str = "",
+    queue: int = 100,
+    floor: tuple[int, ...] | None = None,
+) -> CacheWatcher:
     return CacheWatcher(
         filt=WatchFilter("", "", node, LabelSelector.parse(labels), FieldSelector.parse(fields)),
-        shards=frozenset(shards if shards is not None else {0}), merged=merged,
-        floor=floor or cache.vector(), encode_token=CODEC.encode, history=cache.history,
-        max_queue=queue, bookmark_line=None,
+        shards=frozenset(shards if shards is not None else {0}),
+        merged=merged,
+        floor=floor or cache.vector(),
+        encode_token=CODEC.encode,
+        history=cache.history,
+        max_queue=queue,
+        bookmark_line=None,
     )
 
 
@@ -65,8 +80,14 @@ async def drain(w: CacheWatcher) -> list[dict[str, Any]]:
 
 
 def summary(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    return [(e["type"], e["object"]["metadata"].get("name", ""),
-             e["object"]["metadata"].get("resourceVersion", "")) for e in events]
+    return [
+        (
+            e["type"],
+            e["object"]["metadata"].get("name", ""),
+            e["object"]["metadata"].get("resourceVersion", ""),
+        )
+        for e in events
+    ]
 
 
 async def test_events_in_order_with_revisions() -> None:
@@ -76,8 +97,11 @@ async def test_events_in_order_with_revisions() -> None:
     cache.apply(0, "ns/a", pod("a", rev=11), 11)
     cache.apply(0, "ns/a", pod("a", rev=12), 12)
     cache.apply(0, "ns/a", None, 13)
-    assert summary(await drain(w)) == [("ADDED", "a", "11"), ("MODIFIED", "a", "12"),
-                                       ("DELETED", "a", "13")]
+    assert summary(await drain(w)) == [
+        ("ADDED", "a", "11"),
+        ("MODIFIED", "a", "12"),
+        ("DELETED", "a", "13"),
+    ]
 
 
 async def test_selector_entry_and_exit_are_added_and_deleted() -> None:
@@ -213,10 +237,17 @@ async def test_bookmark_only_when_caught_up() -> None:
     cache = make_cache()
     w = CacheWatcher(
         filt=WatchFilter("", "", None, LabelSelector.parse(""), FieldSelector.parse("")),
-        shards=frozenset({0}), merged=False, floor=cache.vector(), encode_token=CODEC.encode,
-        history=cache.history, max_queue=10,
-        bookmark_line=lambda rv, end: b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"'
-        + rv.encode() + b'"}}}\n',
+        shards=frozenset({0}),
+        merged=False,
+        floor=cache.vector(),
+        encode_token=CODEC.encode,
+        history=cache.history,
+        max_queue=10,
+        bookmark_line=lambda rv, end: (
+            b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"'
+            + rv.encode()
+            + b'"}}}\n'
+        ),
     )
     cache.watch_now(w)
     cache.apply(0, "ns/a", pod("a", rev=11), 11)
