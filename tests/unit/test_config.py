@@ -50,24 +50,43 @@ def mutate(path: str, value: Any) -> dict[str, Any]:
 DELETE = object()
 
 
-@pytest.mark.parametrize(("path", "value", "message"), [
-    pytest.param("tenants.0.shard", "shard-z", "tenants[0].shard: unknown shard 'shard-z'",
-                 id="unknown shard"),
-    pytest.param("tenants.1.namespaces", ["globex-*", "acme-x"], "tenants[1].namespaces:",
-                 id="namespace matched by two tenants"),
-    pytest.param("shards.1.endpoints", ["127.0.0.1:22379"], "shards[1].endpoints[0]:",
-                 id="endpoint without scheme"),
-    pytest.param("shards.1.endpoints", ["http://127.0.0.1:99999"], "shards[1].endpoints[0]:",
-                 id="endpoint port out of range"),
-    pytest.param("shards.0.endpoints", [], "shards[0].endpoints:", id="no endpoints"),
-    pytest.param("shards.0.bogus", 1, "shards[0].bogus: unknown field", id="unknown shard key"),
-    pytest.param("tenant", [], "tenant: unknown field", id="unknown top-level key"),
-    pytest.param("default_shard", "nope", "default_shard: unknown shard", id="bad default"),
-    pytest.param("listen", "nowhere", "listen:", id="bad listen"),
-    pytest.param("history_size", 0, "history_size: must be a positive number", id="bad size"),
-    pytest.param("shards.1.name", "shard-a", "shards[1].name: duplicate", id="duplicate shard"),
-    pytest.param("shards", DELETE, "shards: at least one shard is required", id="no shards"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        pytest.param(
+            "tenants.0.shard",
+            "shard-z",
+            "tenants[0].shard: unknown shard 'shard-z'",
+            id="unknown shard",
+        ),
+        pytest.param(
+            "tenants.1.namespaces",
+            ["globex-*", "acme-x"],
+            "tenants[1].namespaces:",
+            id="namespace matched by two tenants",
+        ),
+        pytest.param(
+            "shards.1.endpoints",
+            ["127.0.0.1:22379"],
+            "shards[1].endpoints[0]:",
+            id="endpoint without scheme",
+        ),
+        pytest.param(
+            "shards.1.endpoints",
+            ["http://127.0.0.1:99999"],
+            "shards[1].endpoints[0]:",
+            id="endpoint port out of range",
+        ),
+        pytest.param("shards.0.endpoints", [], "shards[0].endpoints:", id="no endpoints"),
+        pytest.param("shards.0.bogus", 1, "shards[0].bogus: unknown field", id="unknown shard key"),
+        pytest.param("tenant", [], "tenant: unknown field", id="unknown top-level key"),
+        pytest.param("default_shard", "nope", "default_shard: unknown shard", id="bad default"),
+        pytest.param("listen", "nowhere", "listen:", id="bad listen"),
+        pytest.param("history_size", 0, "history_size: must be a positive number", id="bad size"),
+        pytest.param("shards.1.name", "shard-a", "shards[1].name: duplicate", id="duplicate shard"),
+        pytest.param("shards", DELETE, "shards: at least one shard is required", id="no shards"),
+    ],
+)
 def test_bad_config_names_the_field(path: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_settings(mutate(path, value))
@@ -78,8 +97,12 @@ def test_bad_config_names_the_field(path: str, value: Any, message: str) -> None
 def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(mutate("tenants.0.shard", "shard-z")))
-    result = subprocess.run([sys.executable, "-m", "watchproxy", "serve", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "watchproxy", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "watchproxy: tenants[0].shard: unknown shard 'shard-z'"
@@ -91,8 +114,12 @@ def test_cli_unreachable_shard_names_it(tmp_path: Path) -> None:
     data["connect_timeout_seconds"] = 1
     config = tmp_path / "unreachable.yaml"
     config.write_text(yaml.safe_dump(data))
-    result = subprocess.run([sys.executable, "-m", "watchproxy", "serve", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "watchproxy", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("watchproxy: shards[")
