@@ -12,10 +12,11 @@ from pathlib import Path
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
 
 
-def _run_server(settings: Settings, *, workers: int = 1) -> None:
+def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
     import uvicorn
 
     from watchproxy.api.app import create_app
+    from watchproxy.workers import reuse_port_socket
 
     asyncio.run(_check_shards(settings))
     config = uvicorn.Config(
@@ -29,7 +30,8 @@ def _run_server(settings: Settings, *, workers: int = 1) -> None:
         access_log=False,
         timeout_graceful_shutdown=2,
     )
-    uvicorn.Server(config).run()
+    sockets = [reuse_port_socket(settings.host, settings.port)] if reuse_port else None
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 async def _check_shards(settings: Settings) -> None:
@@ -45,7 +47,14 @@ async def _check_shards(settings: Settings) -> None:
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
-        _run_server(settings, workers=args.workers)
+        if args.workers < 1:
+            raise ConfigError("--workers: must be at least 1")
+        if args.workers > 1:
+            from watchproxy.workers import supervise
+
+            asyncio.run(_check_shards(settings))
+            return supervise(args.config, args.workers, args.log_level)
+        _run_server(settings, reuse_port=args.reuse_port)
     except ConfigError as exc:
         print(f"watchproxy: {exc}", file=sys.stderr)
         return 2
@@ -131,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="serve against external etcd clusters")
     p_serve.add_argument("--config", required=True, help="YAML config file")
-    p_serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    p_serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)"
+    )
+    p_serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p_dev = sub.add_parser("dev", help="start local etcd shards, seed a demo, and serve")
     p_dev.add_argument("--port", type=int, default=8080)
     p_dev.add_argument("--shards", type=int, default=2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ class Proxy:
 
     def statistics(self) -> dict[str, object]:
         return {
+            "pid": os.getpid(),
             "shards": [{"name": s.name, "revision_reads": s.revision_reads} for s in self.shards],
             "resources": {
                 key: {

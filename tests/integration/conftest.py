@@ -28,6 +28,7 @@ class ProxyProcess:
         self.config_path.write_text(yaml.safe_dump(self.config))
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []
 
     @property
     def url(self) -> str:
@@ -45,6 +46,7 @@ class ProxyProcess:
                 str(self.config_path),
                 "--log-level",
                 "info",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
