@@ -47,12 +47,51 @@ class WatchFilter:
             return False
         return self.labels.matches(obj.labels) and self.fields.matches(obj.fields)
 
+    def compile(self) -> Callable[[CachedObject], bool] | None:
+        """The predicate specialised to what is set; None when it selects everything.
+
+        Dispatch calls it twice per event per candidate watcher, so the common shapes
+        (no selector at all, one namespace, a kubelet's trigger-only selector) skip the rest.
+        """
+        if self.namespace or self.name or not self.labels.is_empty:
+            return self.matches
+        if self.fields.is_empty:
+            return None
+        fields = self.fields.matches
+        return lambda obj: fields(obj.fields)
+
 
 class CacheWatcher:
     """Owner: the dispatcher (offer/close) and the HTTP writer (next_chunk).
 
     Concurrency: everything runs on one event loop; `offer` and `close` never await.
     """
+
+    # Thousands of idle watchers per process: slots keep each one small.
+    __slots__ = (
+        "__weakref__",
+        "_dominated",
+        "_encode_token",
+        "_end_bookmark",
+        "_final",
+        "_history",
+        "_initial_pos",
+        "_initial_rv",
+        "_match",
+        "_wake",
+        "bookmark_line",
+        "filter",
+        "floor",
+        "high_water",
+        "initial",
+        "max_queue",
+        "merged",
+        "next_bookmark_at",
+        "queue",
+        "resume_after_seq",
+        "shards",
+        "state",
+    )
 
     def __init__(
         self,
@@ -67,6 +106,7 @@ class CacheWatcher:
         bookmark_line: Callable[[str, bool], bytes] | None,
     ) -> None:
         self.filter = filt
+        self._match = filt.compile()
         self.shards = shards
         self.merged = merged
         self.floor = floor
@@ -109,9 +149,12 @@ class CacheWatcher:
         """ADDED / MODIFIED / DELETED as this watcher sees the event, or None to skip it."""
         if event.shard not in self.shards or event.revision <= self.floor[event.shard]:
             return None
-        matches = self.filter.matches
-        cur = event.obj is not None and matches(event.obj)
-        prev = event.prev is not None and matches(event.prev)
+        matches = self._match
+        if matches is None:
+            cur, prev = event.obj is not None, event.prev is not None
+        else:
+            cur = event.obj is not None and matches(event.obj)
+            prev = event.prev is not None and matches(event.prev)
         if cur:
             return MODIFIED if prev else ADDED
         return DELETED if prev else None
