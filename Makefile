@@ -32,4 +32,8 @@ lint: $(STAMP)
 	$(BIN)/mypy watchproxy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache watchproxy/etcd/_generated
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache watchproxy/etcd/_generated watchproxy/kubeproto/_generated
+
+# Locust load test: watchproxy dev + 50 kubelets, 5 controllers, 2 writers for 60 s (loadtests/).
+load: $(STAMP)
+	bash loadtests/run.sh

@@ -1,11 +1,13 @@
-"""Hatchling build hook: compile the etcd .proto files before building a wheel.
+"""Hatchling build hook: compile the .proto files before building a wheel.
 
-The generated modules (``watchproxy/etcd/_generated``) are gitignored, so they
-are produced here for both regular wheels and editable installs:
+Two proto sets are compiled: etcd's gRPC API (``watchproxy/etcd/_generated``)
+and the Kubernetes object schema used to decode protobuf request bodies
+(``watchproxy/kubeproto/_generated``). The generated modules are gitignored, so
+they are produced here for both regular wheels and editable installs:
 
 * editable (``pip install -e .``): hatchling's editable wheel only adds the
-  source tree to sys.path, so generating in-tree is what makes
-  ``watchproxy.etcd._generated`` importable;
+  source tree to sys.path, so generating in-tree is what makes the
+  ``_generated`` packages importable;
 * standard wheels: the files are gitignored, hence listed as build artifacts
   so hatchling includes them anyway.
 
@@ -25,7 +27,10 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 GENERATE_SCRIPT = Path("watchproxy") / "etcd" / "generate.py"
-GENERATED_ARTIFACTS = "/watchproxy/etcd/_generated/*.py"
+GENERATED_ARTIFACTS = (
+    "/watchproxy/etcd/_generated/*.py",
+    "/watchproxy/kubeproto/_generated/*.py",
+)
 
 
 def _load_generate(root: Path) -> Any:
@@ -47,6 +52,6 @@ class CustomBuildHook(BuildHookInterface[BuilderConfig]):
         if self.target_name != "wheel":
             return
         module = _load_generate(Path(self.root))
-        written = module.generate()
-        self.app.display_info(f"watchproxy: generated {len(written)} etcd gRPC modules")
-        build_data.setdefault("artifacts", []).append(GENERATED_ARTIFACTS)
+        written = module.generate_all()
+        self.app.display_info(f"watchproxy: generated {len(written)} protobuf/gRPC modules")
+        build_data.setdefault("artifacts", []).extend(GENERATED_ARTIFACTS)

@@ -89,6 +89,7 @@ class Proxy:
     async def running(self) -> AsyncIterator[Proxy]:
         """Run every reflector for the lifetime of the context; close clients after."""
         tasks: list[asyncio.Task[None]] = []
+        await asyncio.gather(*(shard.detect_features() for shard in self.shards))
         try:
             for served in self.served.values():
                 for reflector in served.reflectors:
@@ -118,7 +119,15 @@ class Proxy:
     def statistics(self) -> dict[str, object]:
         return {
             "pid": os.getpid(),
-            "shards": [{"name": s.name, "revision_reads": s.revision_reads} for s in self.shards],
+            "shards": [
+                {
+                    "name": s.name,
+                    "etcd_version": s.version,
+                    "trusts_requested_progress": s.trust_requested_progress,
+                    "revision_reads": s.revision_reads,
+                }
+                for s in self.shards
+            ],
             "resources": {
                 key: {
                     "revisions": list(served.cache.vector()),
@@ -132,7 +141,6 @@ class Proxy:
             },
             "bookmarks_sent": self.bookmarks.sent,
         }
-
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

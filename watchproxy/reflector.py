@@ -108,7 +108,7 @@ class Reflector:
         try:
             async for response in watch:
                 if not response.events:
-                    if response.requested_progress:
+                    if response.requested_progress and not self.shard.trust_requested_progress:
                         # May run ahead of events in flight on etcd < 3.5.13: freshness only.
                         cache.progress(shard, response.header_revision, trusted=False)
                     else:

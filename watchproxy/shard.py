@@ -22,6 +22,18 @@ class ShardBackend:
         self._pending: asyncio.Future[int] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.revision_reads = 0
+        # Whether answers to progress *requests* are ordered after all events (etcd#15220);
+        # set from the server version at start-up, untrusted until known.
+        self.trust_requested_progress = False
+        self.version = "unknown"
+
+    async def detect_features(self) -> None:
+        """Read the etcd server version; decide whether requested progress can be trusted."""
+        try:
+            self.version = (await self.client.status()).version
+        except EtcdError:
+            return
+        self.trust_requested_progress = progress_request_is_ordered(self.version)
 
     def resource_prefix(self, storage_prefix: str) -> bytes:
         return f"{self.key_prefix}/{storage_prefix}/".encode()
@@ -50,3 +62,21 @@ class ShardBackend:
                     )
         finally:
             self._driver = None
+
+
+def progress_request_is_ordered(version: str) -> bool:
+    """etcd fixed the ordering of requested progress notifications in 3.4.31 and 3.5.13
+    (the versions kube-apiserver requires for consistent reads from cache)."""
+    try:
+        parts = tuple(int(p) for p in version.split("-")[0].split(".")[:3])
+    except ValueError:
+        return False
+    if len(parts) != 3:
+        return False
+    if parts >= (3, 6, 0):
+        return True
+    if parts[:2] == (3, 5):
+        return parts >= (3, 5, 13)
+    if parts[:2] == (3, 4):
+        return parts >= (3, 4, 31)
+    return False

@@ -124,3 +124,22 @@ def test_cli_unreachable_shard_names_it(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("watchproxy: shards[")
     assert "etcd not reachable" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("version", "trusted"),
+    [
+        ("3.5.1", False),
+        ("3.5.12", False),
+        ("3.5.13", True),
+        ("3.4.30", False),
+        ("3.4.31", True),
+        ("3.6.0", True),
+        ("3.6.0-alpha.0", True),
+        ("garbage", False),
+    ],
+)
+def test_requested_progress_trust_by_etcd_version(version: str, trusted: bool) -> None:
+    from watchproxy.shard import progress_request_is_ordered
+
+    assert progress_request_is_ordered(version) is trusted

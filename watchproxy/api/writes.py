@@ -24,6 +24,8 @@ from watchproxy.core.objects import encode_object
 from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.etcd.client import EtcdError, KeyValue
+from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
+from watchproxy.kubeproto.decode import decode_protobuf
 from watchproxy.proxy import Proxy
 from watchproxy.resources import TENANT_LABEL, ResourceType
 
@@ -42,10 +44,17 @@ def _unavailable(exc: EtcdError) -> ApiError:
 
 def decode_object(body: bytes, content_type: str) -> JsonObject:
     media = content_type.split(";")[0].strip().lower()
+    if media == PROTOBUF_MEDIA_TYPE:
+        # What kubectl's typed commands send (create namespace, configmap, secret, deployment...).
+        try:
+            return decode_protobuf(body)
+        except ValueError as exc:
+            raise bad_request(
+                f"the body of the request could not be decoded as protobuf: {exc}") from exc
     if media not in ("", "application/json", "*/*"):
         raise ApiError(415, "UnsupportedMediaType",
                        f'the body of the request was in an unknown format - accepted media types '
-                       f'include: application/json (got "{media}")')
+                       f'include: application/json, {PROTOBUF_MEDIA_TYPE} (got "{media}")')
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
