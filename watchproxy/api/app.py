@@ -155,7 +155,8 @@ def create_app(settings: Settings) -> Any:
         elif method == "PATCH" and not is_collection:
             await serve_patch(proxy, target, await read_body(receive, max_body), content_type, send)
         elif method == "DELETE" and not is_collection and not target.subresource:
-            await serve_delete(proxy, target, await read_body(receive, max_body), send)
+            body = await read_body(receive, max_body)
+            await serve_delete(proxy, target, body, content_type, send)
         else:
             raise ApiError(
                 405,

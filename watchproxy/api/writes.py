@@ -50,11 +50,15 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
             return decode_protobuf(body)
         except ValueError as exc:
             raise bad_request(
-                f"the body of the request could not be decoded as protobuf: {exc}") from exc
+                f"the body of the request could not be decoded as protobuf: {exc}"
+            ) from exc
     if media not in ("", "application/json", "*/*"):
-        raise ApiError(415, "UnsupportedMediaType",
-                       f'the body of the request was in an unknown format - accepted media types '
-                       f'include: application/json, {PROTOBUF_MEDIA_TYPE} (got "{media}")')
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types "
+            f'include: application/json, {PROTOBUF_MEDIA_TYPE} (got "{media}")',
+        )
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -83,11 +87,14 @@ def served_bytes(obj: JsonObject, revision: int) -> bytes:
 def _check_type(resource: ResourceType, obj: JsonObject) -> None:
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if api_version not in (None, "", resource.api_version):
-        raise bad_request(f"the API version in the data ({api_version}) does not match the "
-                          f"expected API version ({resource.api_version})")
+        raise bad_request(
+            f"the API version in the data ({api_version}) does not match the "
+            f"expected API version ({resource.api_version})"
+        )
     if kind not in (None, "", resource.kind):
-        raise bad_request(f"the kind in the data ({kind}) does not match the expected kind "
-                          f"({resource.kind})")
+        raise bad_request(
+            f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
+        )
     obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
     if not isinstance(obj.get("metadata"), dict):
         obj["metadata"] = {}
@@ -99,12 +106,20 @@ def _validate_name(resource: ResourceType, name: str) -> None:
     limit = 63 if label_only else 253
     if not name or len(name) > limit or not pattern.match(name):
         kind_of = "RFC 1123 label" if label_only else "RFC 1123 subdomain"
-        raise invalid(resource.kind, name, [(
-            "FieldValueInvalid", "metadata.name",
-            f'Invalid value: "{name}": a lowercase {kind_of} must consist of lower case '
-            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-            "character",
-        )], resource.group)
+        raise invalid(
+            resource.kind,
+            name,
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    f'Invalid value: "{name}": a lowercase {kind_of} must consist of lower '
+                    "case alphanumeric characters, '-' or '.', and must start and end with an "
+                    "alphanumeric character",
+                )
+            ],
+            resource.group,
+        )
 
 
 async def _get_kv(proxy: Proxy, shard: int, key: bytes) -> KeyValue | None:
@@ -125,10 +140,12 @@ async def locate(proxy: Proxy, target: Target) -> tuple[int, KeyValue] | None:
         shards = [tenancy.shard_of_namespace(target.name)]
     else:
         shards = list(range(tenancy.shard_count))
-    found = await asyncio.gather(*(
-        _get_kv(proxy, s, storage_key(proxy, s, resource, target.namespace, target.name))
-        for s in shards
-    ))
+    found = await asyncio.gather(
+        *(
+            _get_kv(proxy, s, storage_key(proxy, s, resource, target.namespace, target.name))
+            for s in shards
+        )
+    )
     for shard, kv in zip(shards, found, strict=True):
         if kv is not None:
             return shard, kv
@@ -140,8 +157,12 @@ async def _require_namespace(proxy: Proxy, namespace: str) -> None:
     assert ns_resource is not None
     shard = proxy.tenancy.shard_of_namespace(namespace)
     if await _get_kv(proxy, shard, storage_key(proxy, shard, ns_resource, "", namespace)) is None:
-        raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
-                       details={"name": namespace, "kind": "namespaces"})
+        raise ApiError(
+            404,
+            "NotFound",
+            f'namespaces "{namespace}" not found',
+            details={"name": namespace, "kind": "namespaces"},
+        )
 
 
 def _precondition(proxy: Proxy, shard: int, text: Any) -> int | None:
@@ -161,7 +182,8 @@ def _precondition(proxy: Proxy, shard: int, text: Any) -> int | None:
 def _conflict(resource: ResourceType, name: str) -> ApiError:
     qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
     return ApiError(
-        409, "Conflict",
+        409,
+        "Conflict",
         f'Operation cannot be fulfilled on {qualified} "{name}": the object has been modified; '
         "please apply your changes to the latest version and try again",
         details={"name": name, "group": resource.group, "kind": resource.plural},
@@ -171,8 +193,9 @@ def _conflict(resource: ResourceType, name: str) -> ApiError:
 # -- create ----------------------------------------------------------------------------------------
 
 
-async def serve_create(proxy: Proxy, target: Target, body: bytes, content_type: str,
-                       send: Send) -> None:
+async def serve_create(
+    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+) -> None:
     resource = target.resource
     obj = decode_object(body, content_type)
     _check_type(resource, obj)
@@ -180,17 +203,28 @@ async def serve_create(proxy: Proxy, target: Target, body: bytes, content_type: 
     if resource.namespaced:
         body_ns = meta.get("namespace")
         if body_ns not in (None, "", target.namespace):
-            raise bad_request("the namespace of the provided object does not match the namespace "
-                              "sent on the request")
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace "
+                "sent on the request"
+            )
         meta["namespace"] = target.namespace
     else:
         meta.pop("namespace", None)
     if not meta.get("name"):
         prefix = meta.get("generateName")
         if not prefix:
-            raise invalid(resource.kind, "", [("FieldValueRequired", "metadata.name",
-                                               "Required value: name or generateName is required")],
-                          resource.group)
+            raise invalid(
+                resource.kind,
+                "",
+                [
+                    (
+                        "FieldValueRequired",
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                    )
+                ],
+                resource.group,
+            )
         meta["name"] = str(prefix) + "".join(random.choices(_GENERATE_ALPHABET, k=5))
     name = str(meta["name"])
     _validate_name(resource, name)
@@ -220,15 +254,20 @@ async def serve_create(proxy: Proxy, target: Target, body: bytes, content_type: 
 
 def _already_exists(resource: ResourceType, name: str) -> ApiError:
     qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(409, "AlreadyExists", f'{qualified} "{name}" already exists',
-                    details={"name": name, "group": resource.group, "kind": resource.plural})
+    return ApiError(
+        409,
+        "AlreadyExists",
+        f'{qualified} "{name}" already exists',
+        details={"name": name, "group": resource.group, "kind": resource.plural},
+    )
 
 
 # -- update and patch ------------------------------------------------------------------------------
 
 
-def _merge_update(resource: ResourceType, target: Target, current: JsonObject,
-                  new: JsonObject) -> JsonObject:
+def _merge_update(
+    resource: ResourceType, target: Target, current: JsonObject, new: JsonObject
+) -> JsonObject:
     """Carry what a client may not change, and split status from the main resource."""
     meta, cur_meta = new["metadata"], current.get("metadata") or {}
     for field in ("uid", "creationTimestamp", "namespace", "name", "generation"):
@@ -239,16 +278,26 @@ def _merge_update(resource: ResourceType, target: Target, current: JsonObject,
     old_tenant = (cur_meta.get("labels") or {}).get(TENANT_LABEL)
     new_tenant = (meta.get("labels") or {}).get(TENANT_LABEL)
     if not resource.namespaced and old_tenant != new_tenant:
-        raise invalid(resource.kind, target.name, [(
-            "FieldValueInvalid", f"metadata.labels[{TENANT_LABEL}]",
-            "Invalid value: the tenant label is immutable: it decides the shard that stores "
-            "the object",
-        )], resource.group)
+        raise invalid(
+            resource.kind,
+            target.name,
+            [
+                (
+                    "FieldValueInvalid",
+                    f"metadata.labels[{TENANT_LABEL}]",
+                    "Invalid value: the tenant label is immutable: it decides the shard that "
+                    "stores the object",
+                )
+            ],
+            resource.group,
+        )
     if resource.status_subresource:
         if target.subresource == "status":
             merged = dict(current)
-            merged["metadata"] = {**cur_meta, **{k: v for k, v in meta.items()
-                                                 if k in ("labels", "annotations")}}
+            merged["metadata"] = {
+                **cur_meta,
+                **{k: v for k, v in meta.items() if k in ("labels", "annotations")},
+            }
             if "status" in new:
                 merged["status"] = new["status"]
             else:
@@ -263,15 +312,18 @@ def _merge_update(resource: ResourceType, target: Target, current: JsonObject,
     return new
 
 
-async def serve_update(proxy: Proxy, target: Target, body: bytes, content_type: str,
-                       send: Send) -> None:
+async def serve_update(
+    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+) -> None:
     resource = target.resource
     new = decode_object(body, content_type)
     _check_type(resource, new)
     body_name = new["metadata"].get("name")
     if body_name not in (None, "", target.name):
-        raise bad_request(f"the name of the object ({body_name}) does not match the name on the "
-                          f"URL ({target.name})")
+        raise bad_request(
+            f"the name of the object ({body_name}) does not match the name on the "
+            f"URL ({target.name})"
+        )
     found = await locate(proxy, target)
     if found is None:
         raise not_found(resource.plural, target.name, resource.group)
@@ -284,12 +336,20 @@ async def serve_update(proxy: Proxy, target: Target, body: bytes, content_type: 
     await _commit_update(proxy, shard, kv, merged, resource, target, send)
 
 
-async def _commit_update(proxy: Proxy, shard: int, kv: KeyValue, obj: JsonObject,
-                         resource: ResourceType, target: Target, send: Send) -> bool:
+async def _commit_update(
+    proxy: Proxy,
+    shard: int,
+    kv: KeyValue,
+    obj: JsonObject,
+    resource: ResourceType,
+    target: Target,
+    send: Send,
+) -> bool:
     """Write `obj` if the key is still at kv.mod_revision; False (nothing sent) on a race."""
     try:
         result = await proxy.shards[shard].client.update(
-            kv.key, storage_value(obj), expected_mod_revision=kv.mod_revision)
+            kv.key, storage_value(obj), expected_mod_revision=kv.mod_revision
+        )
     except EtcdError as exc:
         raise _unavailable(exc) from exc
     if not result.succeeded:
@@ -300,16 +360,19 @@ async def _commit_update(proxy: Proxy, shard: int, kv: KeyValue, obj: JsonObject
     return True
 
 
-async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: str,
-                      send: Send) -> None:
+async def serve_patch(
+    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+) -> None:
     resource = target.resource
     media = content_type.split(";")[0].strip().lower()
     if media not in SUPPORTED_PATCH_TYPES:
         supported = ", ".join(sorted(SUPPORTED_PATCH_TYPES))
         note = " (server-side apply is not supported by watchproxy)" if media == APPLY_PATCH else ""
-        raise ApiError(415, "UnsupportedMediaType",
-                       f'the media type "{media}" is not supported for patch{note}; supported: '
-                       f"{supported}")
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f'the media type "{media}" is not supported for patch{note}; supported: {supported}',
+        )
     for attempt in range(PATCH_RETRIES):
         found = await locate(proxy, target)
         if found is None:
@@ -322,13 +385,20 @@ async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: s
         except PatchError as exc:
             # 500 is apimachinery's untyped error; it is still the client's patch at fault.
             if exc.code in (422, 500):
-                raise invalid(resource.kind, target.name, [("FieldValueInvalid", "", str(exc))],
-                              resource.group) from exc
+                raise invalid(
+                    resource.kind,
+                    target.name,
+                    [("FieldValueInvalid", "", str(exc))],
+                    resource.group,
+                ) from exc
             raise ApiError(exc.code, exc.reason, str(exc)) from exc
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
-            raise invalid(resource.kind, target.name, [("FieldValueInvalid", "metadata",
-                                                        "Invalid value: must be an object")],
-                          resource.group)
+            raise invalid(
+                resource.kind,
+                target.name,
+                [("FieldValueInvalid", "metadata", "Invalid value: must be an object")],
+                resource.group,
+            )
         wanted = _precondition(proxy, shard, patched["metadata"].get("resourceVersion"))
         explicit = wanted is not None and wanted != kv.mod_revision
         if explicit:
@@ -347,17 +417,16 @@ async def serve_patch(proxy: Proxy, target: Target, body: bytes, content_type: s
 # -- delete ----------------------------------------------------------------------------------------
 
 
-async def serve_delete(proxy: Proxy, target: Target, body: bytes, send: Send) -> None:
+async def serve_delete(
+    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+) -> None:
     resource = target.resource
     preconditions: JsonObject = {}
     if body.strip():
-        try:
-            options = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise bad_request(f"the DeleteOptions body is not JSON: {exc}") from exc
-        if not isinstance(options, dict):
-            raise bad_request("DeleteOptions must be a JSON object")
-        preconditions = options.get("preconditions") or {}
+        # DeleteOptions, as JSON or (client-go in protobuf mode) protobuf.
+        preconditions = decode_object(body, content_type).get("preconditions") or {}
+        if not isinstance(preconditions, dict):
+            raise bad_request("DeleteOptions.preconditions must be an object")
     for attempt in range(PATCH_RETRIES):
         found = await locate(proxy, target)
         if found is None:
@@ -366,17 +435,24 @@ async def serve_delete(proxy: Proxy, target: Target, body: bytes, send: Send) ->
         current = orjson.loads(kv.value)
         uid = (current.get("metadata") or {}).get("uid")
         if preconditions.get("uid") not in (None, "", uid):
-            raise ApiError(409, "Conflict",
-                           f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                           f"UID in object meta: {uid}")
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                f"UID in object meta: {uid}",
+            )
         wanted = _precondition(proxy, shard, preconditions.get("resourceVersion"))
         if wanted is not None and wanted != kv.mod_revision:
-            raise ApiError(409, "Conflict",
-                           f"Precondition failed: ResourceVersion in precondition: {wanted}, "
-                           f"ResourceVersion in object meta: {kv.mod_revision}")
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: ResourceVersion in precondition: {wanted}, "
+                f"ResourceVersion in object meta: {kv.mod_revision}",
+            )
         try:
             result = await proxy.shards[shard].client.delete(
-                kv.key, expected_mod_revision=kv.mod_revision)
+                kv.key, expected_mod_revision=kv.mod_revision
+            )
         except EtcdError as exc:
             raise _unavailable(exc) from exc
         if result.succeeded:
