@@ -3,6 +3,7 @@ running the real CLI (uvicorn + uvloop + httptools) against them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -94,16 +95,24 @@ def base_config(endpoints: list[str], **extra: Any) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def running_etcd_pair(root: Path) -> Iterator[list[EtcdServer]]:
+    """Two single-member etcd clusters, shard-a and shard-b, stopped on exit."""
+    servers = [EtcdServer(f"shard-{x}", root / f"shard-{x}") for x in "ab"]
+    try:
+        for server in servers:
+            server.data_dir.mkdir(parents=True, exist_ok=True)
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @pytest.fixture(scope="session")
 def etcd_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdServer]]:
-    root = tmp_path_factory.mktemp("etcd")
-    servers = [EtcdServer(f"shard-{x}", root / f"shard-{x}") for x in "ab"]
-    for server in servers:
-        server.data_dir.mkdir(parents=True, exist_ok=True)
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
+    with running_etcd_pair(tmp_path_factory.mktemp("etcd")) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,19 @@ def dev_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = workdir / "dev.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "watchproxy", "dev", "--port", str(port), "--no-seed",
-             "--data-dir", str(workdir / "data")],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "watchproxy",
+                "dev",
+                "--port",
+                str(port),
+                "--no-seed",
+                "--data-dir",
+                str(workdir / "data"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -15,7 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import ProxyProcess, base_config, make_namespace
+from tests.integration.conftest import (
+    ProxyProcess,
+    base_config,
+    make_namespace,
+    running_etcd_pair,
+)
 from tests.integration.watching import watch
 from watchproxy.core.rv import TokenCodec
 from watchproxy.etcd.server import EtcdServer
@@ -30,14 +35,8 @@ SHARD_OF = {"acme-r1": 0, "acme-r2": 0, "globex-r1": 1, "gx": 1}
 
 @pytest.fixture(scope="module")
 def etcds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdServer]]:
-    root = tmp_path_factory.mktemp("etcd-resilience")
-    servers = [EtcdServer(f"shard-{x}", root / f"shard-{x}") for x in "ab"]
-    for s in servers:
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        s.start()
-    yield servers
-    for s in servers:
-        s.stop()
+    with running_etcd_pair(tmp_path_factory.mktemp("etcd-resilience")) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")

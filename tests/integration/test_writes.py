@@ -75,83 +75,118 @@ def test_patch_types(api: httpx.Client) -> None:
         {"name": "b", "image": "b:1"},
     ]
     api.post(BASE, json=body)
-    r = api.patch(f"{BASE}/patched", json={"spec": {"containers": [
-        {"name": "a", "env": [{"name": "Y", "value": "2"}]}]}},
-        headers={"content-type": "application/strategic-merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/patched",
+        json={"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}},
+        headers={"content-type": "application/strategic-merge-patch+json"},
+    )
     assert r.status_code == 200, r.text
     containers = r.json()["spec"]["containers"]
     assert [c["name"] for c in containers] == ["a", "b"]
     assert {e["name"] for e in containers[0]["env"]} == {"X", "Y"}
-    r = api.patch(f"{BASE}/patched", content=b'{"metadata":{"labels":{"m":"1"}}}',
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/patched",
+        content=b'{"metadata":{"labels":{"m":"1"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.json()["metadata"]["labels"] == {"m": "1"}
-    r = api.patch(f"{BASE}/patched",
-                  content=b'[{"op":"replace","path":"/metadata/labels/m","value":"2"}]',
-                  headers={"content-type": "application/json-patch+json"})
+    r = api.patch(
+        f"{BASE}/patched",
+        content=b'[{"op":"replace","path":"/metadata/labels/m","value":"2"}]',
+        headers={"content-type": "application/json-patch+json"},
+    )
     assert r.json()["metadata"]["labels"] == {"m": "2"}
-    r = api.patch(f"{BASE}/patched",
-                  content=b'[{"op":"test","path":"/metadata/labels/m","value":"9"}]',
-                  headers={"content-type": "application/json-patch+json"})
+    r = api.patch(
+        f"{BASE}/patched",
+        content=b'[{"op":"test","path":"/metadata/labels/m","value":"9"}]',
+        headers={"content-type": "application/json-patch+json"},
+    )
     assert r.status_code == 422
     r = api.patch(f"{BASE}/patched", content=b"{}", headers={"content-type": "text/plain"})
     assert r.status_code == 415
-    r = api.patch(f"{BASE}/patched", content=b"{}",
-                  headers={"content-type": "application/apply-patch+yaml"})
+    r = api.patch(
+        f"{BASE}/patched", content=b"{}", headers={"content-type": "application/apply-patch+yaml"}
+    )
     assert r.status_code == 415
-    r = api.patch(f"{BASE}/patched", content=b"{not json",
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/patched",
+        content=b"{not json",
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.status_code == 400
-    r = api.patch(f"{BASE}/missing", content=b"{}",
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/missing", content=b"{}", headers={"content-type": "application/merge-patch+json"}
+    )
     assert r.status_code == 404
 
 
 def test_status_subresource(api: httpx.Client) -> None:
     api.post(BASE, json=pod("with-status"))
-    r = api.patch(f"{BASE}/with-status/status", json={"status": {"phase": "Running"}},
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/with-status/status",
+        json={"status": {"phase": "Running"}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.status_code == 200 and r.json()["status"]["phase"] == "Running"
     # The main resource ignores status changes; the status endpoint ignores spec changes.
-    r = api.patch(f"{BASE}/with-status", json={"status": {"phase": "Failed"}},
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/with-status",
+        json={"status": {"phase": "Failed"}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.json()["status"]["phase"] == "Running"
-    r = api.patch(f"{BASE}/with-status/status",
-                  json={"spec": {"nodeName": "sneaky"}, "status": {"phase": "Succeeded"}},
-                  headers={"content-type": "application/merge-patch+json"})
+    r = api.patch(
+        f"{BASE}/with-status/status",
+        json={"spec": {"nodeName": "sneaky"}, "status": {"phase": "Succeeded"}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
     assert r.json()["status"]["phase"] == "Succeeded" and "nodeName" not in r.json()["spec"]
 
 
 def test_delete_with_preconditions(api: httpx.Client) -> None:
     obj = api.post(BASE, json=pod("doomed")).json()
-    r = api.request("DELETE", f"{BASE}/doomed",
-                    json={"preconditions": {"uid": "not-the-uid"}})
+    r = api.request("DELETE", f"{BASE}/doomed", json={"preconditions": {"uid": "not-the-uid"}})
     assert r.status_code == 409
-    r = api.request("DELETE", f"{BASE}/doomed",
-                    json={"preconditions": {"resourceVersion": "1"}})
+    r = api.request("DELETE", f"{BASE}/doomed", json={"preconditions": {"resourceVersion": "1"}})
     assert r.status_code == 409
-    r = api.request("DELETE", f"{BASE}/doomed", json={"preconditions": {
-        "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"]}})
+    r = api.request(
+        "DELETE",
+        f"{BASE}/doomed",
+        json={
+            "preconditions": {
+                "uid": obj["metadata"]["uid"],
+                "resourceVersion": obj["metadata"]["resourceVersion"],
+            }
+        },
+    )
     assert r.status_code == 200
     assert api.get(f"{BASE}/doomed").status_code == 404
     assert api.delete(f"{BASE}/doomed").status_code == 404
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "code"), [
-    ("POST", BASE, {"content": b"{bad json"}, 400),
-    ("POST", BASE, {"content": b"[1,2]"}, 400),
-    ("POST", BASE, {"json": {"kind": "Node", "metadata": {"name": "x"}}}, 400),
-    ("POST", BASE, {"json": {"metadata": {"name": "Bad_Name"}}}, 422),
-    ("POST", BASE, {"json": {"metadata": {}}}, 422),
-    ("POST", BASE, {"json": {"metadata": {"name": "x", "namespace": "other"}}}, 400),
-    ("POST", BASE, {"content": b"x" * (3 * 1024 * 1024 + 10)}, 413),
-    ("POST", BASE, {"content": b"{}", "headers": {"content-type": "application/yaml"}}, 415),
-    ("PUT", f"{BASE}/nope", {"json": {"metadata": {"name": "nope"}}}, 404),
-    ("PUT", f"{BASE}/a", {"json": {"metadata": {"name": "b"}}}, 400),
-    ("DELETE", BASE, {}, 405),
-    ("POST", "/api/v1/pods", {"json": {"metadata": {"name": "x"}}}, 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "code"),
+    [
+        ("POST", BASE, {"content": b"{bad json"}, 400),
+        ("POST", BASE, {"content": b"[1,2]"}, 400),
+        ("POST", BASE, {"json": {"kind": "Node", "metadata": {"name": "x"}}}, 400),
+        ("POST", BASE, {"json": {"metadata": {"name": "Bad_Name"}}}, 422),
+        ("POST", BASE, {"json": {"metadata": {}}}, 422),
+        ("POST", BASE, {"json": {"metadata": {"name": "x", "namespace": "other"}}}, 400),
+        ("POST", BASE, {"content": b"x" * (3 * 1024 * 1024 + 10)}, 413),
+        ("POST", BASE, {"content": b"{}", "headers": {"content-type": "application/yaml"}}, 415),
+        ("PUT", f"{BASE}/nope", {"json": {"metadata": {"name": "nope"}}}, 404),
+        ("PUT", f"{BASE}/a", {"json": {"metadata": {"name": "b"}}}, 400),
+        ("DELETE", BASE, {}, 405),
+        ("POST", "/api/v1/pods", {"json": {"metadata": {"name": "x"}}}, 405),
+    ],
+)
 def test_bad_input_gets_status_and_changes_nothing(
-    api: httpx.Client, method: str, path: str, kwargs: dict, code: int  # type: ignore[type-arg]
+    api: httpx.Client,
+    method: str,
+    path: str,
+    kwargs: dict,
+    code: int,  # type: ignore[type-arg]
 ) -> None:
     before = api.get(BASE).json()["items"]
     r = api.request(method, path, **kwargs)

@@ -113,12 +113,18 @@ def _decode_continue(token: str) -> tuple[str, str]:
         ) from exc
 
 
-async def serve_list(proxy: Proxy, target: Target, opts: ListOptions, send: Send) -> None:
-    resource = target.resource
-    cache = proxy.cache_of(resource)
+def ready_view(proxy: Proxy, target: Target, opts: ListOptions) -> tuple[ResourceCache, View]:
+    """The resource's cache and the request's view; 429 until those shards have listed."""
+    cache = proxy.cache_of(target.resource)
     view = make_view(proxy, target, opts)
     if not cache.ready(view.shards):
-        raise not_ready(resource)
+        raise not_ready(target.resource)
+    return cache, view
+
+
+async def serve_list(proxy: Proxy, target: Target, opts: ListOptions, send: Send) -> None:
+    resource = target.resource
+    cache, view = ready_view(proxy, target, opts)
     limit = opts.limit
     start_after = ""
     exact: Vector | None = None
@@ -252,10 +258,7 @@ async def serve_watch(
     proxy: Proxy, target: Target, opts: ListOptions, receive: Receive, send: Send
 ) -> None:
     resource = target.resource
-    cache = proxy.cache_of(resource)
-    view = make_view(proxy, target, opts)
-    if not cache.ready(view.shards):
-        raise not_ready(resource)
+    cache, view = ready_view(proxy, target, opts)
     rv = opts.resource_version
     initial = opts.send_initial_events
     if initial is None:
