@@ -16,6 +16,7 @@ from watchproxy.config import ConfigError, Settings
 from watchproxy.core.bookmarks import BookmarkTicker
 from watchproxy.core.rv import TokenCodec
 from watchproxy.core.watch_cache import ResourceCache
+from watchproxy.core.watcher import WatcherState
 from watchproxy.etcd.client import EtcdClient, EtcdError
 from watchproxy.reflector import Reflector
 from watchproxy.resources import Registry, ResourceType
@@ -133,6 +134,7 @@ class Proxy:
                     "revisions": list(served.cache.vector()),
                     "objects": sum(len(s.objects) for s in served.cache.shards),
                     "watchers": served.cache.dispatcher.count,
+                    **watcher_stats(served.cache),
                     "history": len(served.cache.history),
                     "history_high_water": served.cache.history.high_water,
                     "relists": sum(r.relists for r in served.reflectors),
@@ -141,6 +143,15 @@ class Proxy:
             },
             "bookmarks_sent": self.bookmarks.sent,
         }
+
+
+def watcher_stats(cache: ResourceCache) -> dict[str, int]:
+    """Lagging watchers and the deepest queue seen: the fan-out's high-water marks."""
+    lagging = deepest = 0
+    for watcher in cache.dispatcher.all():
+        lagging += watcher.state is WatcherState.LAGGING
+        deepest = max(deepest, watcher.high_water)
+    return {"lagging_watchers": lagging, "watcher_queue_high_water": deepest}
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:
