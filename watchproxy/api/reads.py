@@ -11,7 +11,9 @@ import asyncio
 import base64
 import binascii
 import random
+from bisect import bisect_right
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -31,6 +33,7 @@ from watchproxy.resources import ResourceType
 
 Vector = tuple[int, ...]
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+_key_of = attrgetter("key")
 
 
 def not_ready(resource: ResourceType) -> ApiError:
@@ -171,9 +174,10 @@ def build_list_body(
     more = False
     remaining = 0
     selecting = not (filt.labels.is_empty and filt.fields.is_empty)
+    if start_after:
+        # Each part is in key order: a continue page starts with a bisect, not a scan.
+        parts = [part[bisect_right(part, start_after, key=_key_of) :] for part in parts]
     for obj in ResourceCache.merge_sorted(parts):
-        if start_after and obj.key <= start_after:
-            continue
         if not matches(obj):
             continue
         if limit and len(items) >= limit:
