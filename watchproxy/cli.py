@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
 
@@ -19,8 +21,9 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
     from watchproxy.workers import reuse_port_socket
 
     asyncio.run(_check_shards(settings))
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -31,7 +34,21 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
         timeout_graceful_shutdown=2,
     )
     sockets = [reuse_port_socket(settings.host, settings.port)] if reuse_port else None
-    uvicorn.Server(config).run(sockets=sockets)
+    raise_open_file_limit()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.end_watches()  # signal handlers run on the loop's thread
+            super().handle_exit(sig, frame)
+
+    Server(config).run(sockets=sockets)
+
+
+def raise_open_file_limit() -> None:
+    """Every watch is a socket: lift the soft descriptor limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def _check_shards(settings: Settings) -> None:

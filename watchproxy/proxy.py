@@ -117,6 +117,13 @@ class Proxy:
         for shard in self.shards:
             await shard.client.close()
 
+    def end_watches(self) -> None:
+        for served in self.served.values():
+            vector = served.cache.vector()
+            for watcher in list(served.cache.dispatcher.all()):
+                watcher.offer_bookmark(vector)
+                served.cache.stop(watcher)
+
     def statistics(self) -> dict[str, object]:
         return {
             "pid": os.getpid(),

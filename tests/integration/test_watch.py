@@ -147,3 +147,21 @@ def test_kubelet_watch_gets_only_its_node(api: httpx.Client) -> None:
         events = w.take(1)
     assert summary(events) == [("ADDED", "mine")]
     assert events[0]["object"]["metadata"]["resourceVersion"].isdigit()
+
+
+def test_client_disconnect_frees_the_watcher(api: httpx.Client, proxy: object) -> None:
+    make_namespace(api, "acme-w10")
+    base = "/api/v1/namespaces/acme-w10/secrets"
+
+    def watchers() -> int:
+        stats = api.get("/debug/stats").json()["resources"]["secrets"]
+        return int(stats["watchers"])
+
+    before = watchers()
+    with httpx.Client(base_url=proxy.url, timeout=30) as other:  # type: ignore[attr-defined]
+        with watch(other, base, resourceVersion="0"):
+            assert watchers() == before + 1
+    deadline = time.monotonic() + 10
+    while watchers() != before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert watchers() == before, "an idle watch whose client left must be closed"

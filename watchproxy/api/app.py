@@ -198,6 +198,13 @@ def create_app(settings: Settings) -> Any:
                     ApiError(500, "InternalError", "an internal error occurred; see the proxy log"),
                 )
 
+    def end_watches() -> None:
+        """Server shutdown begins: end every watch now (after a last bookmark where asked),
+        so clients re-watch elsewhere instead of being cut off at the grace deadline."""
+        if proxy is not None:
+            proxy.end_watches()
+
+    app.end_watches = end_watches  # type: ignore[attr-defined]
     return app
 
 

@@ -317,6 +317,27 @@ async def serve_watch(
     await stream_watch(proxy, cache, watcher, opts, receive, send, pending_error)
 
 
+def watch_for_disconnect(
+    proxy: Proxy, watcher: CacheWatcher, receive: Receive
+) -> asyncio.Task[None] | None:
+    """Close the watcher when its client goes away.
+
+    uvicorn's request cycle exposes a `disconnected` flag; the bookmark ticker polls it, so an
+    idle watch holds no task of its own. Other ASGI servers get a task waiting on receive().
+    """
+    cycle = getattr(receive, "__self__", None)
+    if cycle is not None and isinstance(getattr(cycle, "disconnected", None), bool):
+        proxy.bookmarks.track_connection(watcher, lambda: bool(cycle.disconnected))
+        return None
+
+    async def wait_for_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        watcher.close()
+
+    return asyncio.create_task(wait_for_disconnect())
+
+
 def _fell_behind() -> bytes:
     return expired_line("too old resource version: the watcher fell behind the event history")
 
@@ -348,12 +369,7 @@ async def stream_watch(
     )
     await send({"type": "http.response.body", "body": b"", "more_body": True})
 
-    async def watch_disconnect() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        watcher.close()
-
-    disconnect = asyncio.create_task(watch_disconnect())
+    disconnect = watch_for_disconnect(proxy, watcher, receive)
     try:
         if pending_error is not None:
             await send(
@@ -368,7 +384,8 @@ async def stream_watch(
     except OSError:
         pass  # the client went away mid-write
     finally:
-        disconnect.cancel()
+        if disconnect is not None:
+            disconnect.cancel()
         cache.stop(watcher)
         proxy.bookmarks.discard(watcher)
     try:

@@ -1,4 +1,5 @@
-"""BookmarkTicker: sends periodic BOOKMARKs to the watchers that asked for them.
+"""BookmarkTicker: the once-a-second chores of open watches -- periodic BOOKMARKs, and noticing
+clients that went away while their watch was idle.
 
 Once a second it offers a bookmark at the cache's current revision to every watcher whose time
 has come (its interval, or 2 s before its deadline, as kube-apiserver's cacher does). A watcher
@@ -8,6 +9,7 @@ that is not caught up gets none: a bookmark must never claim events it has not b
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import CacheWatcher
@@ -21,13 +23,31 @@ class BookmarkTicker:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._watchers: dict[CacheWatcher, tuple[ResourceCache, float]] = {}
+        self._connections: dict[CacheWatcher, Callable[[], bool]] = {}
         self.sent = 0
+        self.reaped = 0
 
     def add(self, cache: ResourceCache, watcher: CacheWatcher, deadline: float) -> None:
         self._watchers[watcher] = (cache, deadline)
 
+    def track_connection(self, watcher: CacheWatcher, gone: Callable[[], bool]) -> None:
+        """Close `watcher` once `gone()` says its client disconnected.
+
+        Polling a flag once a second replaces a disconnect-waiting task per watch: an idle
+        watch then costs no task, coroutine or future of its own.
+        """
+        self._connections[watcher] = gone
+
     def discard(self, watcher: CacheWatcher) -> None:
         self._watchers.pop(watcher, None)
+        self._connections.pop(watcher, None)
+
+    def reap(self) -> None:
+        gone = [w for w, is_gone in self._connections.items() if is_gone()]
+        for watcher in gone:
+            del self._connections[watcher]
+            watcher.close()
+        self.reaped += len(gone)
 
     def tick(self, now: float) -> None:
         for watcher, (cache, deadline) in self._watchers.items():
@@ -45,3 +65,4 @@ class BookmarkTicker:
         while True:
             await asyncio.sleep(tick)
             self.tick(loop.time())
+            self.reap()
