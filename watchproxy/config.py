@@ -60,6 +60,8 @@ class Settings:
     # Default watch lifetime when the client sets no timeoutSeconds (apiserver: 1800 s x (1+rand)).
     min_request_timeout_seconds: float = 1800.0
     etcd_page_size: int = 10_000
+    # How often idle reflector streams ask etcd for a progress notification (see Proxy).
+    progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
 
     @property
@@ -214,6 +216,7 @@ def parse_settings(data: Any) -> Settings:
         "freshness_timeout_seconds",
         "min_request_timeout_seconds",
         "connect_timeout_seconds",
+        "progress_request_interval_seconds",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)

@@ -101,6 +101,7 @@ class Proxy:
                         )
                     )
             tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
+            tasks.append(asyncio.create_task(self._pump_progress(), name="progress"))
             for task in tasks:
                 task.add_done_callback(_log_crash)
             yield self
@@ -116,6 +117,17 @@ class Proxy:
     async def close(self) -> None:
         for shard in self.shards:
             await shard.client.close()
+
+    async def _pump_progress(self) -> None:
+        """Ask etcd for progress on every idle stream now and then, so bookmarks and resumable
+        revisions advance even though etcd's own notify interval defaults to 10 minutes.
+        Only where answers are ordered after events (etcd >= 3.5.13 / 3.4.31)."""
+        while True:
+            await asyncio.sleep(self.settings.progress_request_interval_seconds)
+            for served in self.served.values():
+                for reflector in served.reflectors:
+                    if reflector.shard.trust_requested_progress:
+                        reflector.request_progress()
 
     def end_watches(self) -> None:
         for served in self.served.values():
