@@ -78,6 +78,9 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     assert "pod/web created" in out and "pod/db created" in out
     out = kubectl(proxy, cache, "get", "pods", "-A")
     assert "acme-kubectl" in out and "globex-kubectl" in out
+    # Server-side printing: kube's pod columns, not just NAME and AGE.
+    header = out.splitlines()[0].split()
+    assert header == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     out = kubectl(proxy, cache, "get", "pods", "-A", "-l", "app=db", "-o", "name")
     assert out.split() == ["pod/db"]
     out = kubectl(

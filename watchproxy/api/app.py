@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 
@@ -27,6 +28,7 @@ from watchproxy.api.http import (
     respond_error,
 )
 from watchproxy.api.params import parse_bool, parse_list_options
+from watchproxy.api.printing import negotiate_printing
 from watchproxy.api.reads import serve_get, serve_list, serve_watch
 from watchproxy.api.status import ApiError
 from watchproxy.api.target import Target
@@ -128,16 +130,18 @@ def create_app(settings: Settings) -> Any:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         is_collection = not target.name
         if method == "GET":
-            watching = target.force_watch or _watch_param(query)
-            if watching:
+            params = _query_params(query)
+            printing = negotiate_printing(header(scope, b"accept"), params.get("includeObject", ""))
+            if target.force_watch or parse_bool(params.get("watch")):
                 opts = parse_list_options(
                     query, target.resource, name=target.name or None, force_watch=True
                 )
-                await serve_watch(proxy, target, opts, receive, send)
+                await serve_watch(proxy, target, opts, receive, send, printing)
             elif is_collection:
-                await serve_list(proxy, target, parse_list_options(query, target.resource), send)
+                opts = parse_list_options(query, target.resource)
+                await serve_list(proxy, target, opts, send, printing)
             else:
-                await serve_get(proxy, target, query, send)
+                await serve_get(proxy, target, query, send, printing)
             return
         content_type = header(scope, b"content-type")
         if (
@@ -208,12 +212,9 @@ def create_app(settings: Settings) -> Any:
     return app
 
 
-def _watch_param(query: bytes) -> bool:
-    if b"watch" not in query:
-        return False
-    from urllib.parse import parse_qsl
-
+def _query_params(query: bytes) -> dict[str, str]:
+    """First value of each query parameter (as the apiserver's decoder takes them)."""
+    params: dict[str, str] = {}
     for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if key == "watch":
-            return parse_bool(value)
-    return False
+        params.setdefault(key, value)
+    return params

@@ -20,6 +20,7 @@ import orjson
 
 from watchproxy.api.http import Receive, Send, respond
 from watchproxy.api.params import EXACT, ListOptions, parse_list_options
+from watchproxy.api.printing import Printing, event_renderer, list_table, object_table
 from watchproxy.api.status import ApiError, bad_request, error_line, expired_line, not_found
 from watchproxy.api.target import Target
 from watchproxy.api.view import View, format_rv, parse_rv, resolve_view
@@ -125,7 +126,9 @@ def ready_view(proxy: Proxy, target: Target, opts: ListOptions) -> tuple[Resourc
     return cache, view
 
 
-async def serve_list(proxy: Proxy, target: Target, opts: ListOptions, send: Send) -> None:
+async def serve_list(
+    proxy: Proxy, target: Target, opts: ListOptions, send: Send, printing: Printing | None = None
+) -> None:
     resource = target.resource
     cache, view = ready_view(proxy, target, opts)
     limit = opts.limit
@@ -153,7 +156,7 @@ async def serve_list(proxy: Proxy, target: Target, opts: ListOptions, send: Send
         trigger=filt.trigger,
         at=_targets(view, vector) if exact is not None else None,
     )
-    body = build_list_body(proxy, view, resource, filt, parts, vector, limit, start_after)
+    body = build_list_body(proxy, view, resource, filt, parts, vector, limit, start_after, printing)
     await respond(send, 200, body)
 
 
@@ -166,11 +169,11 @@ def build_list_body(
     vector: Vector,
     limit: int,
     start_after: str,
+    printing: Printing | None = None,
 ) -> bytes:
-    items: list[bytes] = []
+    items: list[CachedObject] = []
     rv_text = format_rv(proxy, view, vector)
     matches = filt.matches
-    last_key = ""
     more = False
     remaining = 0
     selecting = not (filt.labels.is_empty and filt.fields.is_empty)
@@ -186,17 +189,18 @@ def build_list_body(
                 break
             remaining += 1
             continue
-        items.append(obj.raw)
-        last_key = obj.key
+        items.append(obj)
     meta: dict[str, Any] = {"resourceVersion": rv_text}
     if more:
-        meta["continue"] = _encode_continue(rv_text, last_key)
+        meta["continue"] = _encode_continue(rv_text, items[-1].key)
         if not selecting:
             meta["remainingItemCount"] = remaining
+    if printing is not None:
+        return list_table(resource, items, meta, printing)
     head = orjson.dumps(
         {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta}
     )
-    return head[:-1] + b',"items":[' + b",".join(items) + b"]}"
+    return head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
 
 
 # -- GET -------------------------------------------------------------------------------------------
@@ -217,7 +221,9 @@ def candidate_shards(proxy: Proxy, target: Target) -> list[int]:
     return sorted(view.shards)
 
 
-async def serve_get(proxy: Proxy, target: Target, query: bytes, send: Send) -> None:
+async def serve_get(
+    proxy: Proxy, target: Target, query: bytes, send: Send, printing: Printing | None = None
+) -> None:
     opts = parse_list_options(query, target.resource)
     cache = proxy.cache_of(target.resource)
     shards = candidate_shards(proxy, target)
@@ -232,7 +238,10 @@ async def serve_get(proxy: Proxy, target: Target, query: bytes, send: Send) -> N
     found = find_cached(proxy, target)
     if found is None:
         raise not_found(target.resource.plural, target.name, target.resource.group)
-    await respond(send, 200, found[1].raw)
+    obj = found[1]
+    await respond(
+        send, 200, obj.raw if printing is None else object_table(target.resource, obj, printing)
+    )
 
 
 # -- WATCH -----------------------------------------------------------------------------------------
@@ -259,7 +268,12 @@ def bookmark_factory(resource: ResourceType) -> Any:
 
 
 async def serve_watch(
-    proxy: Proxy, target: Target, opts: ListOptions, receive: Receive, send: Send
+    proxy: Proxy,
+    target: Target,
+    opts: ListOptions,
+    receive: Receive,
+    send: Send,
+    printing: Printing | None = None,
 ) -> None:
     resource = target.resource
     cache, view = ready_view(proxy, target, opts)
@@ -295,6 +309,8 @@ async def serve_watch(
         max_queue=proxy.settings.watcher_queue_size,
         bookmark_line=bookmarks,
     )
+    if printing is not None:
+        watcher.render = event_renderer(resource, printing)
     if pending_error is None:
         if initial:
             objects = [

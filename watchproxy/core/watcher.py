@@ -24,6 +24,10 @@ Vector = tuple[int, ...]
 BATCH = 500
 
 
+def _unchanged(raw: bytes) -> bytes:
+    return raw
+
+
 class WatcherState(enum.Enum):
     ACTIVE = "active"
     LAGGING = "lagging"
@@ -89,6 +93,7 @@ class CacheWatcher:
         "next_bookmark_at",
         "queue",
         "resume_after_seq",
+        "render",
         "shards",
         "state",
     )
@@ -114,6 +119,8 @@ class CacheWatcher:
         self._history = history
         self.max_queue = max_queue
         self.bookmark_line = bookmark_line  # None unless allowWatchBookmarks
+        # Rewrites each event's object bytes (server-side printing); None keeps shared lines.
+        self.render: Callable[[bytes], bytes] | None = None
         self.state = WatcherState.ACTIVE
         self.queue: deque[bytes] = deque()
         self.high_water = 0
@@ -160,6 +167,9 @@ class CacheWatcher:
         return DELETED if prev else None
 
     def line_for(self, event: CacheEvent, etype: bytes) -> bytes:
+        if self.render is not None:
+            rv = self.rv_at(event.vector) if self.merged else None
+            return object_line(etype, self.render(event.object_bytes(etype, rv)))
         if not self.merged:
             return event.line(etype)
         if not self._dominated:
@@ -228,8 +238,9 @@ class CacheWatcher:
     def _initial_batch(self) -> bytes:
         end = min(self._initial_pos + BATCH, len(self.initial))
         rv = self._initial_rv
+        render = self.render or _unchanged
         lines = [
-            object_line(ADDED, obj.raw if rv is None else obj.with_rv(rv))
+            object_line(ADDED, render(obj.raw if rv is None else obj.with_rv(rv)))
             for obj in self.initial[self._initial_pos : end]
         ]
         self._initial_pos = end
