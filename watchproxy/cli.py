@@ -32,6 +32,9 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
+        # Clients and load balancers keep idle connections for a minute or more; closing after
+        # uvicorn's default 5 s races their next request (a PATCH cannot be retried safely).
+        timeout_keep_alive=int(settings.keep_alive_seconds),
     )
     sockets = [reuse_port_socket(settings.host, settings.port)] if reuse_port else None
     raise_open_file_limit()

@@ -60,6 +60,8 @@ class Settings:
     # Default watch lifetime when the client sets no timeoutSeconds (apiserver: 1800 s x (1+rand)).
     min_request_timeout_seconds: float = 1800.0
     etcd_page_size: int = 10_000
+    # Idle HTTP keep-alive; above common load-balancer idle timeouts (60 s) so the LB closes first.
+    keep_alive_seconds: float = 75.0
     # How often idle reflector streams ask etcd for a progress notification (see Proxy).
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
@@ -217,6 +219,7 @@ def parse_settings(data: Any) -> Settings:
         "min_request_timeout_seconds",
         "connect_timeout_seconds",
         "progress_request_interval_seconds",
+        "keep_alive_seconds",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)
