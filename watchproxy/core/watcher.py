@@ -92,8 +92,8 @@ class CacheWatcher:
         "merged",
         "next_bookmark_at",
         "queue",
-        "resume_after_seq",
         "render",
+        "resume_after_seq",
         "shards",
         "state",
     )
