@@ -197,31 +197,18 @@ class ResourceCache:
                     pass
                 state = self.shards[shard]
 
-    def objects_at(self, shard: int, revision: int | None) -> dict[str, CachedObject] | None:
-        """The shard's objects as of `revision` (None = now), rewound through history.
-
-        None when the history no longer reaches back to `revision`.
-        """
-        state = self.shards[shard]
-        if revision is None or revision >= state.revision:
-            return state.objects
+    def rewind_overlay(self, shard: int, revision: int) -> dict[str, CachedObject | None] | None:
+        """What differs between the shard now and at `revision`: key -> object then (None: it
+        did not exist then). None when the history no longer reaches back to `revision`."""
         if revision < self.history.floors[shard]:
             return None
         overlay: dict[str, CachedObject | None] = {}
-        for event in reversed(
-            self.history.after_seq(self.history.oldest_seq - 1, len(self.history))
-        ):
+        history = self.history
+        # Newest to oldest, so the last write per key is the oldest event's previous object.
+        for event in reversed(history.after_seq(history.oldest_seq - 1, len(history))):
             if event.shard == shard and event.revision > revision:
                 overlay[event.key] = event.prev
-        if not overlay:
-            return state.objects
-        objects = dict(state.objects)
-        for key, obj in overlay.items():
-            if obj is None:
-                objects.pop(key, None)
-            else:
-                objects[key] = obj
-        return objects
+        return overlay
 
     def select(
         self,
@@ -233,37 +220,28 @@ class ResourceCache:
     ) -> list[list[CachedObject]]:
         """Per shard, the objects in key order narrowed by the best index (namespace, trigger).
 
-        `at` asks for the state at given per-shard revisions (exact reads); raises
-        ResourceExpired when history cannot rewind that far.
+        `at` asks for the state at given per-shard revisions (exact reads, continue pages);
+        raises ResourceExpired when history cannot rewind that far. A rewind costs the current
+        (indexed) selection plus the history since that revision -- no copy, no full sort.
         """
         out: list[list[CachedObject]] = []
         for shard in shards:
             state = self.shards[shard]
-            if at is not None and at.get(shard, state.revision) < state.revision:
-                objects = self.objects_at(shard, at[shard])
-                if objects is None:
-                    raise ResourceExpired(
-                        f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
-                    )
-                out.append(
-                    [
-                        objects[k]
-                        for k in sorted(objects)
-                        if _in_scope(objects[k], namespace, trigger)
-                    ]
-                )
+            current = _current_selection(state, namespace, trigger)
+            if at is None or at.get(shard, state.revision) >= state.revision:
+                out.append(current)
                 continue
-            if trigger is not None:
-                index = state.by_trigger.get(trigger, {})
-                out.append(
-                    [index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)]
+            overlay = self.rewind_overlay(shard, at[shard])
+            if overlay is None:
+                raise ResourceExpired(
+                    f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
                 )
-            elif namespace:
-                index = state.by_namespace.get(namespace, {})
-                out.append([index[k] for k in sorted(index)])
-            else:
-                objects = state.objects
-                out.append([objects[k] for k in state.keys_in_order()])
+            kept = [o for o in current if o.key not in overlay]
+            older = sorted(
+                (o for o in overlay.values() if o is not None and _in_scope(o, namespace, trigger)),
+                key=lambda o: o.key,
+            )
+            out.append(list(heapq.merge(kept, older, key=lambda o: o.key)))
         return out
 
     @staticmethod
@@ -294,6 +272,20 @@ class ResourceCache:
     def stop(self, watcher: CacheWatcher) -> None:
         watcher.close()
         self.dispatcher.unregister(watcher)
+
+
+def _current_selection(
+    state: ShardState, namespace: str, trigger: str | None
+) -> list[CachedObject]:
+    """The shard's current objects in key order, narrowed by the best index."""
+    if trigger is not None:
+        index = state.by_trigger.get(trigger, {})
+        return [index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)]
+    if namespace:
+        index = state.by_namespace.get(namespace, {})
+        return [index[k] for k in sorted(index)]
+    objects = state.objects
+    return [objects[k] for k in state.keys_in_order()]
 
 
 def _in_scope(obj: CachedObject, namespace: str, trigger: str | None) -> bool:

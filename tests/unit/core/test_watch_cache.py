@@ -207,16 +207,24 @@ async def test_relist_closes_watchers_with_410() -> None:
     assert w.closed
 
 
-async def test_objects_at_rewinds_history() -> None:
+async def test_exact_select_rewinds_history() -> None:
     cache = make_cache()
-    cache.apply(0, "ns/a", pod("a", rev=11), 11)
-    cache.apply(0, "ns/b", pod("b", rev=12), 12)
-    cache.apply(0, "ns/a", pod("a", labels={"v": "2"}, rev=13), 13)
-    cache.apply(0, "ns/b", None, 14)
-    at_12 = cache.objects_at(0, 12)
-    assert at_12 is not None
-    assert sorted((k, o.revision) for k, o in at_12.items()) == [("ns/a", 11), ("ns/b", 12)]
-    assert cache.objects_at(0, 9) is None
+    cache.apply(0, "ns/a", pod("a", node="n1", rev=11), 11)
+    cache.apply(0, "ns/b", pod("b", node="n1", rev=12), 12)
+    cache.apply(0, "ns/a", pod("a", node="n2", rev=13), 13)  # leaves node n1
+    cache.apply(0, "ns/b", None, 14)  # deleted
+    cache.apply(0, "ns/c", pod("c", node="n1", rev=15), 15)  # created later
+
+    def at(revision: int, trigger: str | None = None) -> list[tuple[str, int]]:
+        [part] = cache.select([0], namespace="", trigger=trigger, at={0: revision})
+        return [(o.key, o.revision) for o in part]
+
+    assert at(12) == [("ns/a", 11), ("ns/b", 12)]
+    assert at(12, trigger="n1") == [("ns/a", 11), ("ns/b", 12)]
+    assert at(13, trigger="n1") == [("ns/b", 12)]
+    assert at(15) == [("ns/a", 13), ("ns/c", 15)]
+    with pytest.raises(ResourceExpired):
+        at(9)
 
 
 async def test_wait_until_fresh_resolves_on_progress() -> None:
