@@ -37,3 +37,8 @@ clean:
 # Locust load test: watchproxy dev + 50 kubelets, 5 controllers, 2 writers for 60 s (loadtests/).
 load: $(STAMP)
 	bash loadtests/run.sh
+
+# Benchmark harness (bench/, docs/benchmarks.md): real etcd shards, watchproxy, peers, on loopback.
+# `make bench` is the quick run (< 3 min); `make bench ARGS=--full` the documented sizes.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(ARGS),$(ARGS),--quick)

@@ -1,0 +1,397 @@
+"""`python -m bench --quick | --full`: one run, every scenario, every peer, one report.
+
+Order: etcd shards up; seed namespaces, nodes and a ConfigMap; start watchproxy on pod-less etcd
+(RSS baseline); seed the pods while it runs (RSS per cached object); watchproxy scenarios; LIST;
+restart watchproxy on the full store (cold start); stop it; then the peers (direct etcd,
+etcd grpc-proxy), so etcd's figures for a peer carry no watchproxy watches. Everything is on
+loopback and bounded: the whole run has a deadline, every watch a server-side timeout, every
+process an at-exit kill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bench import metrics, report
+from bench.cluster import Cluster, raise_fd_limit
+from bench.model import Population
+from bench.scenarios import (
+    Env,
+    Group,
+    WatchRun,
+    memory_probe,
+    run_list,
+    run_watch,
+    wait_cached,
+)
+from bench.writer import bulk_put
+from watchproxy.etcd.client import EtcdClient
+from watchproxy.etcd.server import find_etcd_binary
+from watchproxy.resources import Registry
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PLOT = ROOT / "docs" / "benchmarks" / "latency-vs-watchers.png"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    nodes: int
+    pods: int
+    repeats: int
+    deadline_s: float
+    workers: int
+    # kubelets through watchproxy (the plot), each run with `kubelet_controllers` controllers
+    kubelet_sweep: tuple[int, ...]
+    kubelet_controllers: int
+    kubelet_rate: float
+    duration: float
+    # the same workload on every backend
+    peer_kubelets: int
+    peer_kubelet_rate: float
+    peer_controllers: int
+    peer_controller_rate: float
+    peer_objects: int
+    peer_object_rate: float
+    peer_duration: float
+    # watchproxy-only sizes
+    controllers: int
+    controller_rate: float
+    objects: int
+    object_rate: float
+    list_repeats: int
+
+
+QUICK = Sizes(
+    name="quick", nodes=500, pods=10_000, repeats=1, deadline_s=175, workers=2,
+    kubelet_sweep=(500,), kubelet_controllers=5, kubelet_rate=200, duration=5,
+    peer_kubelets=100, peer_kubelet_rate=100, peer_controllers=10, peer_controller_rate=300,
+    peer_objects=200, peer_object_rate=20, peer_duration=4,
+    controllers=50, controller_rate=1000, objects=1000, object_rate=20, list_repeats=3,
+)
+FULL = Sizes(
+    name="full", nodes=2000, pods=50_000, repeats=3, deadline_s=3600, workers=2,
+    kubelet_sweep=(250, 500, 1000, 2000), kubelet_controllers=20, kubelet_rate=500, duration=15,
+    peer_kubelets=200, peer_kubelet_rate=100, peer_controllers=20, peer_controller_rate=500,
+    peer_objects=200, peer_object_rate=20, peer_duration=10,
+    controllers=100, controller_rate=2000, objects=2000, object_rate=20, list_repeats=5,
+)
+
+
+def load_average() -> list[str]:
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def machine_info() -> dict[str, Any]:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    etcd_version = subprocess.run(
+        [find_etcd_binary(), "--version"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()[0]
+    import os
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return {
+        "watchproxy_commit": git("rev-parse", "--short", "HEAD"),
+        "watchproxy_dirty": bool(git("status", "--porcelain", "--", "watchproxy")),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "etcd": etcd_version,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "load_avg_start": load_average(),
+    }
+
+
+def _median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of numeric fields over repeats; correctness counters are summed."""
+    if len(runs) == 1:
+        return {**runs[0], "repeats": 1}
+    out: dict[str, Any] = {**runs[-1], "repeats": len(runs)}
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            med = statistics.median(float(r[key]) for r in runs)
+            out[key] = int(med) if isinstance(value, int) and med == int(med) else med
+    out["correct"] = all(r["correct"] for r in runs)
+    out["errors"] = sorted({e for r in runs for e in r["errors"]})[:8]
+    groups: dict[str, Any] = {}
+    for name, g0 in runs[0]["groups"].items():
+        g: dict[str, Any] = {}
+        for key, value in g0.items():
+            vals = [r["groups"][name][key] for r in runs]
+            if key in ("watchers",):
+                g[key] = value
+            elif key in ("lost", "duplicates", "out_of_order", "unexpected", "wrong_key",
+                         "bad_watchers", "ended_early", "error_lines", "initial_bad",
+                         "expected", "delivered"):
+                g[key] = sum(vals)
+            elif isinstance(value, bool):
+                g[key] = all(vals)
+            elif isinstance(value, (int, float)):
+                med = statistics.median(vals)
+                g[key] = int(med) if isinstance(value, int) and med == int(med) else med
+            else:
+                g[key] = [v for v in vals if v][:1]
+        groups[name] = g
+    out["groups"] = groups
+    return out
+
+
+def _median_probe(probes: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(probes[-1])
+    for key in ("per_watcher_kb_marginal", "per_watcher_kb_average", "per_watcher_kb_busy",
+                "cold_start_s"):
+        out[key] = statistics.median(p[key] for p in probes)
+    out["correct"] = all(p["correct"] for p in probes)
+    out["runs"] = probes
+    out["repeats"] = len(probes)
+    return out
+
+
+async def _repeat(env: Env, run: WatchRun, repeats: int) -> dict[str, Any]:
+    runs = []
+    for _ in range(repeats):
+        runs.append(await run_watch(env, run))
+        gc.collect()
+    result = _median_result(runs)
+    result["runs"] = [{k: v for k, v in r.items() if k != "groups"} | {"groups": r["groups"]}
+                      for r in runs]
+    return result
+
+
+async def bench(
+    sizes: Sizes, workdir: Path, only: set[str], log: Any, gc_log: bool = False
+) -> dict[str, Any]:
+    pop = Population(nodes=sizes.nodes, pods=sizes.pods)
+    cluster = Cluster(workdir, gc_log=gc_log)
+    results: dict[str, Any] = {"sizes": asdict(sizes), "machine": machine_info(), "watch": []}
+    resources = [r.key for r in Registry().resources]
+    results["resources"] = resources
+    results["expected_etcd_watchers"] = pop.shards * len(resources)
+    clients: list[EtcdClient] = []
+    try:
+        t0 = time.monotonic()
+        cluster.start_etcd()
+        clients = [EtcdClient([ep], name=f"bench-{i}") for i, ep in enumerate(cluster.endpoints)]
+        env = Env(cluster, pop, workdir, clients, log)
+        items: list[tuple[int, bytes, bytes]] = []
+        for shard, ns in pop.namespace_names():
+            items.append((shard, pop.namespace_key(ns), pop.namespace_value(ns)))
+        for n in range(pop.nodes):
+            items.append((pop.node_shard(n), pop.node_key(n), pop.node_value(n)))
+        items.append((0, pop.configmap_key(0), pop.configmap_value(0, 0)))
+        await bulk_put(clients, items)
+        log(f"etcd up, {len(items)} namespaces/nodes/configmaps in {time.monotonic() - t0:.1f}s")
+
+        # watchproxy on a pod-less store, then the pods arrive through its watch
+        start_s = cluster.start_proxy()
+        assert cluster.proxy is not None
+        await asyncio.sleep(1.0)
+        rss_empty = metrics.tree_rss([cluster.proxy.pid])
+        t1 = time.monotonic()
+        pods = ((pop.pod_shard(i), pop.pod_key(i), pop.pod_value(i, 0)) for i in range(pop.pods))
+        await bulk_put(clients, pods)
+        seed_s = time.monotonic() - t1
+        await wait_cached(env, pop.pods)
+        await asyncio.sleep(1.0)
+        rss_loaded = metrics.tree_rss([cluster.proxy.pid])
+        memory: dict[str, Any] = {
+            "proxy_start_empty_s": start_s,
+            "rss_empty_mb": rss_empty / 2**20,
+            "rss_loaded_mb": rss_loaded / 2**20,
+            "pods": pop.pods,
+            "pod_value_bytes": len(pop.pod_value(0, 0)),
+            "per_object_kb_live": (rss_loaded - rss_empty) / pop.pods / 1024,
+            "seed_s": seed_s,
+        }
+        log(
+            f"seeded {pop.pods} pods in {seed_s:.1f}s; watchproxy RSS {rss_empty / 2**20:.0f} -> "
+            f"{rss_loaded / 2**20:.0f} MB ({memory['per_object_kb_live']:.2f} KB/pod incl. history)"
+        )
+        results["memory"] = memory
+        e_idle = await metrics.scrape(cluster.endpoints, cluster.etcd_pids)
+        results["etcd_watchers_no_clients"] = e_idle.watchers
+
+        def want(name: str) -> bool:
+            return not only or name in only
+
+        r = sizes.repeats
+        watch: list[dict[str, Any]] = results["watch"]
+        kub, ctl, obj = "kubelets", "controllers", "single-object"
+        if want(kub):
+            for n in sizes.kubelet_sweep:
+                groups: tuple[Group, ...] = (Group("kubelets", "kubelet", n),)
+                if sizes.kubelet_controllers:
+                    groups += (Group("controllers", "controller", sizes.kubelet_controllers),)
+                watch.append(await _repeat(env, WatchRun(
+                    kub, "watchproxy", groups, sizes.kubelet_rate, sizes.duration,
+                    sizes.workers, label=f"sweep N={n}"), r))
+            for key, watchlist in (("memory_probe", True), ("memory_probe_resume", False)):
+                probes = [
+                    await memory_probe(
+                        env, max(sizes.kubelet_sweep), 4, sizes.kubelet_rate, 3.0, watchlist
+                    )
+                    for _ in range(r)
+                ]
+                results[key] = _median_probe(probes)
+            cluster.stop_proxy()
+            cluster.start_proxy()
+            watch.append(await _repeat(env, WatchRun(
+                kub, "watchproxy", (Group("kubelets", "kubelet", sizes.peer_kubelets),),
+                sizes.peer_kubelet_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+        if want(ctl):
+            if sizes.controllers:
+                watch.append(await _repeat(env, WatchRun(
+                    ctl, "watchproxy", (Group("controllers", "controller", sizes.controllers),),
+                    sizes.controller_rate, sizes.duration, sizes.workers, label="throughput"), r))
+            watch.append(await _repeat(env, WatchRun(
+                ctl, "watchproxy", (Group("controllers", "controller", sizes.peer_controllers),),
+                sizes.peer_controller_rate, sizes.peer_duration, sizes.workers,
+                label="peer size"), r))
+        if want(obj):
+            if sizes.objects:
+                watch.append(await _repeat(env, WatchRun(
+                    obj, "watchproxy", (Group("watchers", "object", sizes.objects),),
+                    sizes.object_rate, sizes.duration, sizes.workers, label="many"), r))
+            watch.append(await _repeat(env, WatchRun(
+                obj, "watchproxy", (Group("watchers", "object", sizes.peer_objects),),
+                sizes.peer_object_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+        if want("list"):
+            results["list"] = await run_list(env, sizes.list_repeats)
+        # cold start on the full store
+        cluster.stop_proxy()
+        cold_s = cluster.start_proxy()
+        await asyncio.sleep(1.0)
+        rss_cold = metrics.tree_rss([cluster.proxy.pid])
+        memory.update(
+            cold_start_s=cold_s,
+            rss_cold_mb=rss_cold / 2**20,
+            per_object_kb_cold=(rss_cold - rss_empty) / pop.pods / 1024,
+        )
+        log(f"cold start with {pop.pods} pods: ready in {cold_s:.1f}s, "
+            f"RSS {rss_cold / 2**20:.0f} MB")
+        cluster.stop_proxy()
+
+        # peers: watchproxy is stopped, so etcd serves only the peer's watches
+        if want(kub):
+            watch.append(await _repeat(env, WatchRun(
+                kub, "etcd", (Group("kubelets", "kubelet", sizes.peer_kubelets),),
+                sizes.peer_kubelet_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+        for backend in ("etcd", "grpc-proxy"):
+            if want(ctl):
+                watch.append(await _repeat(env, WatchRun(
+                    ctl, backend, (Group("controllers", "controller", sizes.peer_controllers),),
+                    sizes.peer_controller_rate, sizes.peer_duration, sizes.workers,
+                    label="peer size"), r))
+            if want(obj):
+                watch.append(await _repeat(env, WatchRun(
+                    obj, backend, (Group("watchers", "object", sizes.peer_objects),),
+                    sizes.peer_object_rate, sizes.peer_duration, sizes.workers,
+                    label="peer size"), r))
+        results["notes"] = env.notes
+        results["elapsed_s"] = time.monotonic() - t0
+        results["machine"]["load_avg_end"] = load_average()
+        return results
+    finally:
+        for client in clients:
+            await client.close()
+        cluster.close()
+
+
+def override(sizes: Sizes, assignments: list[str]) -> Sizes:
+    changes: dict[str, Any] = {}
+    for item in assignments:
+        key, _, text = item.partition("=")
+        current = getattr(sizes, key)
+        if isinstance(current, tuple):
+            changes[key] = tuple(int(v) for v in text.split(",") if v)
+        else:
+            changes[key] = type(current)(text)
+    return replace(sizes, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true", help="small sizes, once (< 3 min)")
+    mode.add_argument("--full", action="store_true", help="documented sizes, 3 repeats, plot")
+    parser.add_argument("--only", default="",
+                        help="comma list of kubelets,controllers,single-object,list")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
+    parser.add_argument("--docs", action="store_true",
+                        help="rewrite the tables in docs/benchmarks.md and its plot")
+    parser.add_argument("--gc-log", action="store_true",
+                        help="run watchproxy under bench.gcwrap and report its GC pauses")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a size, e.g. --set kubelet_sweep=500,2000 --set repeats=1")
+    args = parser.parse_args(argv)
+    sizes = override(FULL if args.full else QUICK, args.set)
+    raise_fd_limit()
+    workdir = Path(tempfile.mkdtemp(prefix="watchproxy-bench-"))
+    started = time.monotonic()
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    log(f"bench --{sizes.name}: work dir {workdir}")
+    try:
+        import uvloop
+
+        results = uvloop.run(
+            asyncio.wait_for(bench(sizes, workdir, only, log, args.gc_log), sizes.deadline_s)
+        )
+    except TimeoutError:
+        log(f"bench: deadline of {sizes.deadline_s:.0f}s passed; stopped")
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = RESULTS / f"{sizes.name}-{stamp}.json"
+    json_path.write_text(json.dumps(results, indent=1, default=float))
+    md = report.markdown(results)
+    (RESULTS / f"{sizes.name}-{stamp}.md").write_text(md)
+    print(md)
+    plot_path = PLOT if args.docs else RESULTS / f"{sizes.name}-{stamp}.png"
+    report.plot(results, plot_path)
+    log(f"plot: {plot_path}")
+    if args.docs:
+        report.update_docs(ROOT / "docs" / "benchmarks.md", md)
+    log(f"results: {json_path}")
+    ok = all(w["correct"] for w in results["watch"])
+    if not ok:
+        log("correctness problems found: see the tables")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
