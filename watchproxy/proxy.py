@@ -18,6 +18,7 @@ from watchproxy.core.rv import TokenCodec
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import WatcherState
 from watchproxy.etcd.client import EtcdClient, EtcdError
+from watchproxy.gc_tuning import freeze_startup_heap, tune_for_cache
 from watchproxy.reflector import Reflector
 from watchproxy.resources import Registry, ResourceType
 from watchproxy.shard import ShardBackend
@@ -102,6 +103,7 @@ class Proxy:
                     )
             tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
             tasks.append(asyncio.create_task(self._pump_progress(), name="progress"))
+            tasks.append(asyncio.create_task(self._freeze_when_listed(), name="gc-freeze"))
             for task in tasks:
                 task.add_done_callback(_log_crash)
             yield self
@@ -117,6 +119,13 @@ class Proxy:
     async def close(self) -> None:
         for shard in self.shards:
             await shard.client.close()
+
+    async def _freeze_when_listed(self) -> None:
+        """Once every cache has its first list, take the start-up heap out of the collector."""
+        tune_for_cache()
+        for served in self.served.values():
+            await served.cache.wait_until_fresh(dict.fromkeys(self.all_shards, 0))
+        freeze_startup_heap()
 
     async def _pump_progress(self) -> None:
         """Ask etcd for progress on every idle stream now and then, so bookmarks and resumable
