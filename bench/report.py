@@ -361,10 +361,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
             "label"
         ].startswith("sweep"):
             k = run["groups"]["kubelets"]
-            per_run = [r["groups"]["kubelets"] for r in run.get("runs", [run])]
+            runs = run.get("runs", [run])
+            per_run = [r["groups"]["kubelets"] for r in runs]
+            gc_runs = [bool(r.get("gc") and r["gc"]["gen2"]) for r in runs]
             points.append((k["watchers"], k["p50_ms"], k["p99_ms"],
                            [g["p50_ms"] for g in per_run], [g["p99_ms"] for g in per_run],
-                           k["max_ms"]))
+                           k["max_ms"], gc_runs))
     if not points:
         return
     points.sort()
@@ -373,9 +375,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.plot(xs, [p[1] for p in points], "o-", label="p50 (median of runs)")
     ax.plot(xs, [p[2] for p in points], "s-", label="p99 (median of runs)")
     ax.plot(xs, [p[5] for p in points], "^:", color="C3", label="max (median of runs)")
+    gc_label = "p99 of one run, full GC in its window"
     for p in points:
         ax.scatter([p[0]] * len(p[3]), p[3], s=8, color="C0", alpha=0.4)
-        ax.scatter([p[0]] * len(p[4]), p[4], s=8, color="C1", alpha=0.4)
+        for value, had_gc in zip(p[4], p[6], strict=True):
+            ax.scatter([p[0]], [value], s=30 if had_gc else 8, color="C1",
+                       marker="x" if had_gc else "o", alpha=0.8 if had_gc else 0.4,
+                       label=gc_label if had_gc else None)
+            if had_gc:
+                gc_label = ""
     ax.axhline(50, color="grey", ls="--", lw=0.8, label="p99 target 50 ms")
     s = results["sizes"]
     ax.set_xlabel("kubelet watchers (spec.nodeName=<node>)")

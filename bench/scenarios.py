@@ -36,7 +36,7 @@ from bench.clients import (
 )
 from bench.cluster import Cluster
 from bench.model import CONFIGMAP_NAMESPACE, CONFIGMAP_SHARD, Population
-from bench.writer import WriteFn, WriteLog, paced_writes
+from bench.writer import WriteFn, paced_writes
 from watchproxy.etcd.client import EtcdClient, prefix_range_end
 
 POD_PREFIX = b"/registry/pods/"
@@ -623,10 +623,6 @@ async def wait_cached(env: Env, count: int, limit_s: float = 300.0) -> float:
                 return time.monotonic() - t0
         await asyncio.sleep(0.25)
     raise RuntimeError(f"proxy did not cache {count} pods within {limit_s:.0f}s")
-
-
-def log_summary(wlog: WriteLog) -> str:
-    return f"{wlog.count} writes at {wlog.achieved_rate:.0f}/s, put p50 {wlog.put_ms_p50:.1f} ms"
 
 
 # -- proxy memory per idle watcher -----------------------------------------------------------------

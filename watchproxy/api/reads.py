@@ -171,25 +171,28 @@ def build_list_body(
     start_after: str,
     printing: Printing | None = None,
 ) -> bytes:
-    items: list[CachedObject] = []
     rv_text = format_rv(proxy, view, vector)
-    matches = filt.matches
-    more = False
-    remaining = 0
-    selecting = not (filt.labels.is_empty and filt.fields.is_empty)
+    merged = ResourceCache.merge_sorted(parts)
     if start_after:
-        # Each part is in key order: a continue page starts with a bisect, not a scan.
-        parts = [part[bisect_right(part, start_after, key=_key_of) :] for part in parts]
-    for obj in ResourceCache.merge_sorted(parts):
-        if not matches(obj):
-            continue
-        if limit and len(items) >= limit:
-            more = True
-            if selecting:
+        # Key order: a continue page starts with a bisect, not a scan.
+        merged = merged[bisect_right(merged, start_after, key=_key_of) :]
+    selecting = not (filt.labels.is_empty and filt.fields.is_empty)
+    if not selecting:
+        # The index already narrowed to the scope: every item matches, so a page is a slice
+        # and remainingItemCount a subtraction.
+        items = merged[:limit] if limit else merged
+        more = len(merged) > len(items)
+        remaining = len(merged) - len(items)
+    else:
+        matches = filt.compile() or _everything
+        items, more, remaining = [], False, 0
+        for obj in merged:
+            if not matches(obj):
+                continue
+            if limit and len(items) >= limit:
+                more = True
                 break
-            remaining += 1
-            continue
-        items.append(obj)
+            items.append(obj)
     meta: dict[str, Any] = {"resourceVersion": rv_text}
     if more:
         meta["continue"] = _encode_continue(rv_text, items[-1].key)
@@ -200,7 +203,7 @@ def build_list_body(
     head = orjson.dumps(
         {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta}
     )
-    return head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+    return head[:-1] + b',"items":[' + b",".join([o.raw for o in items]) + b"]}"
 
 
 # -- GET -------------------------------------------------------------------------------------------
@@ -354,6 +357,10 @@ def watch_for_disconnect(
     return asyncio.create_task(wait_for_disconnect())
 
 
+def _everything(_: CachedObject) -> bool:
+    return True
+
+
 def _fell_behind() -> bytes:
     return expired_line("too old resource version: the watcher fell behind the event history")
 
@@ -395,6 +402,9 @@ async def stream_watch(
             async with asyncio.timeout_at(deadline):
                 while (chunk := await watcher.next_chunk(_fell_behind)) is not None:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    # Drop the reference before waiting: an idle WatchList watcher would
+                    # otherwise keep its whole initial state alive until its next event.
+                    chunk = b""
     except TimeoutError:
         pass
     except OSError:

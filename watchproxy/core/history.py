@@ -12,6 +12,8 @@ from bisect import bisect_right
 
 from watchproxy.core.objects import CacheEvent
 
+LINES_KEPT_FOR = 2048  # events; about one watcher queue's worth of catch-up
+
 
 class EventHistory:
     """Owner: the reflectors, through WatchCache.apply (synchronous). Readers: watchers."""
@@ -28,12 +30,19 @@ class EventHistory:
 
     def append(self, event: CacheEvent) -> None:
         self._events.append(event)
+        # Watch lines are memoised for the fan-out of an event and the catch-up right after it;
+        # older events rebuild them (a splice) if a watcher replays that far, instead of the
+        # history holding two or three encoded copies of every object it keeps.
+        aged = len(self._events) - 1 - LINES_KEPT_FOR
+        if aged >= self._head:
+            self._events[aged].drop_lines()
         if len(self) > self.capacity:
             evicted = self._events[self._head]
             self._head += 1
             self.floors[evicted.shard] = max(self.floors[evicted.shard], evicted.revision)
-            # Compact lazily so eviction stays O(1) amortised.
-            if self._head > self.capacity:
+            # Compact lazily so eviction stays O(1) amortised while holding at most 1/8 of
+            # the capacity in already-evicted slots.
+            if self._head > self.capacity // 8:
                 del self._events[: self._head]
                 self._head = 0
         self.high_water = max(self.high_water, len(self))

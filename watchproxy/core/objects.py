@@ -139,6 +139,10 @@ class CacheEvent:
         assert self.obj is not None
         return self.obj.raw if rv is None else self.obj.with_rv(rv)
 
+    def drop_lines(self) -> None:
+        if self._lines:
+            self._lines = {}
+
     def line(self, etype: bytes, rv: str | None = None) -> bytes:
         """`{"type":..,"object":..}\\n`, memoised per (type, rv) so it is built once per event."""
         memo_key = (etype, rv)

@@ -8,9 +8,10 @@ Order inside `apply`: mutate the store, append to history, dispatch, then wake f
 from __future__ import annotations
 
 import asyncio
-import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 
 from watchproxy.core.dispatcher import Dispatcher
 from watchproxy.core.errors import ResourceExpired
@@ -19,6 +20,7 @@ from watchproxy.core.objects import CachedObject, CacheEvent
 from watchproxy.core.watcher import CacheWatcher
 
 Vector = tuple[int, ...]
+_key_of = attrgetter("key")
 
 
 @dataclass
@@ -237,18 +239,22 @@ class ResourceCache:
                     f"too old resource version: {at[shard]} ({self.history.floors[shard]})"
                 )
             kept = [o for o in current if o.key not in overlay]
-            older = sorted(
-                (o for o in overlay.values() if o is not None and _in_scope(o, namespace, trigger)),
-                key=lambda o: o.key,
-            )
-            out.append(list(heapq.merge(kept, older, key=lambda o: o.key)))
+            older = [
+                o for o in overlay.values() if o is not None and _in_scope(o, namespace, trigger)
+            ]
+            out.append(sorted(kept + older, key=_key_of))  # two sorted runs: a C merge
         return out
 
     @staticmethod
-    def merge_sorted(parts: list[list[CachedObject]]) -> Iterable[CachedObject]:
+    def merge_sorted(parts: list[list[CachedObject]]) -> list[CachedObject]:
+        """One key-ordered list from per-shard key-ordered lists.
+
+        Timsort finds the sorted runs and merges them in C: several times faster than a
+        Python-level heap merge for the 50,000-item lists of a cluster-wide LIST.
+        """
         if len(parts) == 1:
             return parts[0]
-        return heapq.merge(*parts, key=lambda o: o.key)
+        return sorted(chain.from_iterable(parts), key=_key_of)
 
     # -- watches --------------------------------------------------------------------------------
 
