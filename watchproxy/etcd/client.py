@@ -333,7 +333,25 @@ class _Connection:
 # --------------------------------------------------------------------------- #
 
 
-class EtcdClient:
+class _ClosesOnExit:
+    """`async with` support for anything with an async close()."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class EtcdClient(_ClosesOnExit):
     """Async client for one etcd cluster (one or more member endpoints)."""
 
     def __init__(
@@ -391,17 +409,6 @@ class EtcdClient:
         for conn in connections:
             if conn is not None:
                 await conn.channel.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- plumbing ---------------------------------------------------------- #
 
@@ -663,7 +670,7 @@ def _read_file(path: str | None) -> bytes | None:
 # --------------------------------------------------------------------------- #
 
 
-class EtcdWatch:
+class EtcdWatch(_ClosesOnExit):
     """One gRPC Watch stream carrying a single watcher on a key prefix.
 
     Iterate it (once) to receive :class:`WatchResponse` objects. The stream
@@ -755,17 +762,6 @@ class EtcdWatch:
         self._closed = True
         if self._call is not None:
             self._call.cancel()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def __aiter__(self) -> AsyncIterator[WatchResponse]:
         if self._iterated:
