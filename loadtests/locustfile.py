@@ -664,14 +664,21 @@ class ControllerUser(FastHttpUser):
                 "annotations": _stamp(),
             }
         }
-        with self.client.patch(
-            _pod_path(ns, name),
-            data=json.dumps(patch),
-            headers={"Content-Type": MERGE},
-            name="PATCH pod (controller)",
-            catch_response=True,
-        ) as r:
-            _expect(r, ok=(200,), race=(404,))
+        _merge_patch_pod(self.client, ns, name, patch, "PATCH pod (controller)")
+
+
+def _merge_patch_pod(
+    client: Any, ns: str, name: str, patch: dict[str, Any], label: str
+) -> None:
+    """Merge-patch a pod that another user may have deleted meanwhile (404 is a race)."""
+    with client.patch(
+        _pod_path(ns, name),
+        data=json.dumps(patch),
+        headers={"Content-Type": MERGE},
+        name=label,
+        catch_response=True,
+    ) as r:
+        _expect(r, ok=(200,), race=(404,))
 
 
 class WriterUser(FastHttpUser):
@@ -713,14 +720,7 @@ class WriterUser(FastHttpUser):
             return
         ns, name, _ = random.choice(self.pods)
         patch = {"metadata": {"annotations": {**_stamp(), f"{PREFIX}/writer": self.tag}}}
-        with self.client.patch(
-            _pod_path(ns, name),
-            data=json.dumps(patch),
-            headers={"Content-Type": MERGE},
-            name="PATCH pod (writer)",
-            catch_response=True,
-        ) as r:
-            _expect(r, ok=(200,), race=(404,))
+        _merge_patch_pod(self.client, ns, name, patch, "PATCH pod (writer)")
 
     @task(2)
     def update_pod(self) -> None:
