@@ -28,8 +28,8 @@ integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
 lint: $(STAMP)
-	$(BIN)/ruff check watchproxy tests
-	$(BIN)/mypy watchproxy
+	$(BIN)/ruff check watchproxy tests bench loadtests
+	$(BIN)/mypy watchproxy bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache watchproxy/etcd/_generated watchproxy/kubeproto/_generated
