@@ -178,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return serve(args) if args.command == "serve" else dev(args)
     except KeyboardInterrupt:
-        return 130  # uvicorn re-raises the Ctrl-C it handled; the shutdown already happened
+        # uvicorn re-raises the Ctrl-C it handled after shutting down cleanly: a normal stop.
+        return 0
 
 
 if __name__ == "__main__":
