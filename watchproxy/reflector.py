@@ -15,7 +15,7 @@ import time
 
 from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
 from watchproxy.core.watch_cache import ResourceCache
-from watchproxy.etcd.client import EtcdCompacted, EtcdUnavailable, EtcdWatch, KeyValue
+from watchproxy.etcd.client import EtcdCompacted, EtcdError, EtcdWatch, KeyValue
 from watchproxy.resources import ResourceType
 from watchproxy.shard import ShardBackend
 
@@ -147,9 +147,11 @@ class Reflector:
                     exc.compact_revision,
                 )
                 self.next_revision = 0
-            except EtcdUnavailable as exc:
+            except EtcdError as exc:
+                # Unavailable, or any other etcd error (no leader, resource exhausted...): the
+                # cache stays as it is and the watch resumes from next_revision after a pause.
                 log.warning(
-                    "%s on shard %s: etcd unavailable (%s); retrying in %.2fs",
+                    "%s on shard %s: etcd error (%s); retrying in %.2fs",
                     self.resource.plural,
                     self.shard.name,
                     exc,
