@@ -1,7 +1,7 @@
 """Garbage-collector settings for a process that holds a large cache.
 
 A full (generation 2) collection traverses every tracked object: with 50,000 cached pods and a
-50,000-event history that is ~130 ms on this machine (docs/decisions/0006-gc.md), and with
+50,000-event history that is ~90-130 ms here (`python -m bench.gc_pause`), and with
 CPython's defaults it runs every few seconds under a steady write load -- every watcher sees
 that pause. Objects of the cache and history are freed by
 reference counting (they form no cycles), so the collector is only needed for the cyclic garbage

@@ -12,9 +12,9 @@ from typing import Any
 
 from watchproxy.api.writes import storage_key, storage_value
 from watchproxy.proxy import Proxy
+from watchproxy.resources import TENANT_LABEL
 
 JsonObject = dict[str, Any]
-TENANT_LABEL = "watchproxy.io/tenant"
 
 
 def _meta(

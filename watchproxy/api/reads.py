@@ -209,19 +209,14 @@ def build_list_body(
 # -- GET -------------------------------------------------------------------------------------------
 
 
-def find_cached(proxy: Proxy, target: Target) -> tuple[int, CachedObject] | None:
+def find_cached(proxy: Proxy, target: Target, shards: Iterable[int]) -> CachedObject | None:
     cache = proxy.cache_of(target.resource)
     key = f"{target.namespace}/{target.name}" if target.resource.namespaced else target.name
-    for shard in candidate_shards(proxy, target):
+    for shard in sorted(shards):
         obj = cache.shards[shard].objects.get(key)
         if obj is not None:
-            return shard, obj
+            return obj
     return None
-
-
-def candidate_shards(proxy: Proxy, target: Target) -> list[int]:
-    view = resolve_view(proxy, target.resource, target.namespace, target.name, None)
-    return sorted(view.shards)
 
 
 async def serve_get(
@@ -229,19 +224,18 @@ async def serve_get(
 ) -> None:
     opts = parse_list_options(query, target.resource)
     cache = proxy.cache_of(target.resource)
-    shards = candidate_shards(proxy, target)
-    view = View(frozenset(shards), merged=len(shards) > 1)
-    if not cache.ready(shards):
+    # A cluster-scoped object may be on any shard (its tenant label decides): read them all.
+    view = resolve_view(proxy, target.resource, target.namespace, target.name, None)
+    if not cache.ready(view.shards):
         raise not_ready(target.resource)
     rv = opts.resource_version
     if rv == "":
-        await wait_fresh(proxy, cache, view, await current_targets(proxy, shards))
+        await wait_fresh(proxy, cache, view, await current_targets(proxy, view.shards))
     elif rv != "0":
         await wait_fresh(proxy, cache, view, _targets(view, parse_rv(proxy, view, rv)))
-    found = find_cached(proxy, target)
-    if found is None:
+    obj = find_cached(proxy, target, view.shards)
+    if obj is None:
         raise not_found(target.resource.plural, target.name, target.resource.group)
-    obj = found[1]
     await respond(
         send, 200, obj.raw if printing is None else object_table(target.resource, obj, printing)
     )

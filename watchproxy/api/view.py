@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from watchproxy.api.status import ApiError, bad_request
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.proxy import Proxy
-from watchproxy.resources import ResourceType
+from watchproxy.resources import TENANT_LABEL, ResourceType
 
 Vector = tuple[int, ...]
 
@@ -52,7 +52,7 @@ def node_shard(proxy: Proxy, node_name: str) -> int | None:
     for state in cache.shards:
         node = state.objects.get(node_name)
         if node is not None:
-            tenant = node.labels.get("watchproxy.io/tenant")
+            tenant = node.labels.get(TENANT_LABEL)
             return proxy.tenancy.shard_of_tenant(tenant) if tenant else None
     return None
 

@@ -60,12 +60,9 @@ class EventHistory:
 
     @property
     def last_seq(self) -> int:
-        return self._events[-1].seq if len(self) else self._last_seq_when_empty
-
-    _last_seq_when_empty = 0
-
-    def note_seq(self, seq: int) -> None:
-        self._last_seq_when_empty = seq
+        # Capacity is at least 1 and nothing empties the ring once it holds an event, so an
+        # empty ring means no event was applied yet: seq 0.
+        return self._events[-1].seq if len(self) else 0
 
     def after_seq(self, seq: int, limit: int) -> list[CacheEvent]:
         """Up to `limit` events with seq > `seq`, oldest first (empty if none)."""
