@@ -10,8 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from watchproxy.api.writes import storage_key, storage_value
 from watchproxy.proxy import Proxy
+from watchproxy.registry.store import Store, storage_value
 from watchproxy.resources import TENANT_LABEL
 
 JsonObject = dict[str, Any]
@@ -112,12 +112,15 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
 
 async def seed(proxy: Proxy, tenants: dict[str, list[str]]) -> int:
     count = 0
+    store = Store(proxy)
     for plural, obj in demo_objects(tenants):
         resource = proxy.registry.lookup("", "v1", plural)
         assert resource is not None
         shard = proxy.tenancy.shard_of_object(resource, obj)
         meta = obj["metadata"]
-        key = storage_key(proxy, shard, resource, meta.get("namespace", ""), meta["name"])
+        # Written as stored objects (the demo's pods are Running): no claim is taken for the
+        # nodes; the first create of a clashing name finds and claims them (registry/claims.py).
+        key = store.key(shard, resource, meta.get("namespace", ""), meta["name"])
         await proxy.shards[shard].client.put(key, storage_value(obj))
         count += 1
     return count

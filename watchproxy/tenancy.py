@@ -22,6 +22,8 @@ class Tenancy:
             (glob, self._index[t.shard]) for t in settings.tenants for glob in t.namespaces
         ]
         self._tenant_shard = {t.name: self._index[t.shard] for t in settings.tenants}
+        self.tenant_names = frozenset(self._tenant_shard)
+        self._tenant_globs = [(glob, t.name) for t in settings.tenants for glob in t.namespaces]
         self._ns_memo: dict[str, int] = {}
 
     @property
@@ -41,6 +43,13 @@ class Tenancy:
             if len(self._ns_memo) < 100_000:
                 self._ns_memo[namespace] = shard
         return shard
+
+    def tenant_of_namespace(self, namespace: str) -> str | None:
+        """The tenant whose namespace globs match, or None (the namespace then lives on the
+        default shard and belongs to no tenant)."""
+        return next(
+            (t for glob, t in self._tenant_globs if fnmatch.fnmatchcase(namespace, glob)), None
+        )
 
     def shard_of_tenant(self, tenant: str | None) -> int:
         if tenant is None:

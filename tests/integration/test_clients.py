@@ -124,7 +124,12 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     try:
         time.sleep(1.5)  # let kubectl list and start watching
         kubectl(proxy, cache, "-n", "acme-kubectl", "label", "pod", "web", "step=labelled")
-        kubectl(proxy, cache, "-n", "acme-kubectl", "delete", "pod", "web")
+        # web is bound to node-1: a graceful delete keeps it (deletionTimestamp) until its
+        # kubelet -- here kubectl with grace 0 -- deletes it again.
+        kubectl(proxy, cache, "-n", "acme-kubectl", "delete", "pod", "web", "--wait=false")
+        kubectl(
+            proxy, cache, "-n", "acme-kubectl", "delete", "pod", "web", "--grace-period=0", "--force"
+        )
         time.sleep(1.5)
     finally:
         watcher.terminate()
@@ -136,8 +141,12 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     assert events == [
         ("ADDED", "web", None),
         ("MODIFIED", "web", "labelled"),
+        ("MODIFIED", "web", "labelled"),  # deletionTimestamp set, 30 s grace
+        ("MODIFIED", "web", "labelled"),  # grace shortened to 0
         ("DELETED", "web", "labelled"),
     ], output
+    graceful = json_documents(output)[2]["object"]["metadata"]
+    assert graceful["deletionGracePeriodSeconds"] == 30 and graceful["deletionTimestamp"]
     out = kubectl(proxy, cache, "-n", "acme-kubectl", "get", "pod", "web", check=False)
     assert "NotFound" in out
 
@@ -173,10 +182,13 @@ def test_python_client(proxy: ProxyProcess) -> None:
                     event["object"].metadata.labels or {},
                 )
             )
-            if len(seen) == 3:
+            if len(seen) == 4:
                 w.stop()
+        # An unscheduled pod is deleted at once, after the update that marks it (as kube's
+        # store writes deletionTimestamp with grace 0 before removing the key).
         assert [(t, n) for t, n, _ in seen] == [
             ("ADDED", "py"),
+            ("MODIFIED", "py"),
             ("MODIFIED", "py"),
             ("DELETED", "py"),
         ]

@@ -177,7 +177,7 @@ def test_delete_with_preconditions(api: httpx.Client) -> None:
         ("POST", BASE, {"content": b"{}", "headers": {"content-type": "application/yaml"}}, 415),
         ("PUT", f"{BASE}/nope", {"json": {"metadata": {"name": "nope"}}}, 404),
         ("PUT", f"{BASE}/a", {"json": {"metadata": {"name": "b"}}}, 400),
-        ("DELETE", BASE, {}, 405),
+        ("PUT", BASE, {"json": {"metadata": {}}}, 405),
         ("POST", "/api/v1/pods", {"json": {"metadata": {"name": "x"}}}, 405),
     ],
 )

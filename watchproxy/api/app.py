@@ -32,11 +32,19 @@ from watchproxy.api.printing import negotiate_printing
 from watchproxy.api.reads import serve_get, serve_list, serve_watch
 from watchproxy.api.status import ApiError
 from watchproxy.api.target import Target
-from watchproxy.api.writes import serve_create, serve_delete, serve_patch, serve_update
+from watchproxy.api.writes import (
+    serve_binding,
+    serve_create,
+    serve_delete,
+    serve_delete_collection,
+    serve_patch,
+    serve_update,
+)
 from watchproxy.config import Settings
 from watchproxy.core.errors import ProxyError
 from watchproxy.proxy import Proxy
-from watchproxy.resources import Registry
+from watchproxy.registry.store import Store
+from watchproxy.resources import Registry, ResourceType
 
 log = logging.getLogger("watchproxy.api")
 
@@ -65,9 +73,23 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
         return None
     name = rest[1] if len(rest) > 1 else ""
     sub = rest[2] if len(rest) > 2 else ""
-    if sub and (sub != "status" or not resource.status_subresource):
+    if sub and sub not in subresources(resource):
         return None
+    for segment, what in ((namespace, "namespace"), (name, "name")):
+        if segment in (".", ".."):
+            # A path segment that would walk the URL space (apimachinery IsValidPathSegmentName).
+            raise ApiError(400, "BadRequest", f'{what} may not be "{segment}"')
     return Target(resource, namespace, name, sub, force_watch)
+
+
+def subresources(resource: ResourceType) -> tuple[str, ...]:
+    """The subresources served for `resource` (kube's pods/binding, namespaces/finalize)."""
+    out: tuple[str, ...] = ("status",) if resource.status_subresource else ()
+    if resource.key == "pods":
+        out += ("binding",)
+    if resource.key == "namespaces":
+        out += ("finalize", "status")
+    return out
 
 
 def _ops_app(proxy: Proxy) -> FastAPI:
@@ -102,15 +124,17 @@ def create_app(settings: Settings) -> Any:
     max_body = settings.max_body_bytes
     stack = contextlib.AsyncExitStack()
     proxy: Proxy = None  # type: ignore[assignment]  # set at lifespan start-up
+    store: Store = None  # type: ignore[assignment]
     ops: FastAPI = None  # type: ignore[assignment]
 
     async def lifespan(receive: Receive, send: Send) -> None:
-        nonlocal proxy, ops
+        nonlocal proxy, ops, store
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
                     proxy = Proxy(settings, registry)
+                    store = Store(proxy)
                     ops = _ops_app(proxy)
                     await stack.enter_async_context(proxy.running())
                 except Exception as exc:
@@ -144,23 +168,23 @@ def create_app(settings: Settings) -> Any:
                 await serve_get(proxy, target, query, send, printing)
             return
         content_type = header(scope, b"content-type")
+        body = await read_body(receive, max_body)
         if (
             method == "POST"
             and is_collection
             and (target.namespace or not target.resource.namespaced)
         ):
-            await serve_create(
-                proxy, target, await read_body(receive, max_body), content_type, send
-            )
-        elif method == "PUT" and not is_collection:
-            await serve_update(
-                proxy, target, await read_body(receive, max_body), content_type, send
-            )
-        elif method == "PATCH" and not is_collection:
-            await serve_patch(proxy, target, await read_body(receive, max_body), content_type, send)
+            await serve_create(store, target, query, body, content_type, send)
+        elif method == "POST" and target.subresource == "binding":
+            await serve_binding(store, target, query, body, content_type, send)
+        elif method == "PUT" and not is_collection and target.subresource != "binding":
+            await serve_update(store, target, query, body, content_type, send)
+        elif method == "PATCH" and not is_collection and target.subresource != "binding":
+            await serve_patch(store, target, query, body, content_type, send)
         elif method == "DELETE" and not is_collection and not target.subresource:
-            body = await read_body(receive, max_body)
-            await serve_delete(proxy, target, body, content_type, send)
+            await serve_delete(store, target, query, body, content_type, send)
+        elif method == "DELETE" and is_collection:
+            await serve_delete_collection(store, target, query, body, content_type, send)
         else:
             raise ApiError(
                 405,

@@ -1,51 +1,34 @@
-"""POST, PUT, PATCH and DELETE: each write is one etcd transaction on the object's shard.
+"""POST, PUT, PATCH and DELETE (one object or a collection): decode the request, hand it to the
+registry's generic store (watchproxy/registry), encode the answer.
 
-Writes go to etcd, not the cache: optimistic concurrency is a `mod_revision` compare in the same
-transaction as the put, so a stale resourceVersion is a 409 exactly when etcd says so. Objects are
-stored as kube-apiserver stores them with JSON media type: without `metadata.resourceVersion`,
-which is the key's `mod_revision` when read back.
+Everything about what may be written -- dry-run, preconditions, finalizers, graceful deletion,
+per-type rules -- lives in the registry; this module only speaks HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-import re
-import uuid
-from datetime import UTC, datetime
+import copy
 from typing import Any
 
 import orjson
 
 from watchproxy.api.http import Send, respond
-from watchproxy.api.status import ApiError, bad_request, invalid, not_found
+from watchproxy.api.params import parse_list_options
+from watchproxy.api.status import ApiError, bad_request, invalid, success_status
 from watchproxy.api.target import Target
-from watchproxy.core.objects import encode_object
 from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
-from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
-from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from watchproxy.kubeproto.decode import decode_protobuf
-from watchproxy.proxy import Proxy
-from watchproxy.resources import TENANT_LABEL, ResourceType
-
-JsonObject = dict[str, Any]
-PATCH_RETRIES = 5
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
-
-
-def _unavailable(exc: EtcdError) -> ApiError:
-    return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
+from watchproxy.registry.deleting import delete, delete_collection
+from watchproxy.registry.options import delete_options, write_options
+from watchproxy.registry.store import JsonObject, Located, Store, Written, check_type
+from watchproxy.registry.strategy import strategy_for
 
 
 def decode_object(body: bytes, content_type: str) -> JsonObject:
+    """A request body as a JSON object: JSON, or the protobuf kubectl's typed commands send."""
     media = content_type.split(";")[0].strip().lower()
     if media == PROTOBUF_MEDIA_TYPE:
-        # What kubectl's typed commands send (create namespace, configmap, secret, deployment...).
         try:
             return decode_protobuf(body)
         except ValueError as exc:
@@ -68,300 +51,44 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
     return obj
 
 
-def storage_key(
-    proxy: Proxy, shard: int, resource: ResourceType, namespace: str, name: str
-) -> bytes:
-    prefix = proxy.shards[shard].resource_prefix(resource.storage_prefix)
-    return prefix + (f"{namespace}/{name}" if resource.namespaced else name).encode()
-
-
-def storage_value(obj: JsonObject) -> bytes:
-    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
-    return orjson.dumps({**obj, "metadata": meta})
-
-
-def served_bytes(obj: JsonObject, revision: int) -> bytes:
-    return encode_object(obj, str(revision))[0]
-
-
-def _check_type(resource: ResourceType, obj: JsonObject) -> None:
-    kind, api_version = obj.get("kind"), obj.get("apiVersion")
-    if api_version not in (None, "", resource.api_version):
-        raise bad_request(
-            f"the API version in the data ({api_version}) does not match the "
-            f"expected API version ({resource.api_version})"
-        )
-    if kind not in (None, "", resource.kind):
-        raise bad_request(
-            f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
-        )
-    obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
-    if not isinstance(obj.get("metadata"), dict):
-        obj["metadata"] = {}
-
-
-def _validate_name(resource: ResourceType, name: str) -> None:
-    label_only = resource.plural in ("namespaces",) or resource.kind in ("Service",)
-    pattern = _DNS1123_LABEL if label_only else _DNS1123_SUBDOMAIN
-    limit = 63 if label_only else 253
-    if not name or len(name) > limit or not pattern.match(name):
-        kind_of = "RFC 1123 label" if label_only else "RFC 1123 subdomain"
-        raise invalid(
-            resource.kind,
-            name,
-            [
-                (
-                    "FieldValueInvalid",
-                    "metadata.name",
-                    f'Invalid value: "{name}": a lowercase {kind_of} must consist of lower '
-                    "case alphanumeric characters, '-' or '.', and must start and end with an "
-                    "alphanumeric character",
-                )
-            ],
-            resource.group,
-        )
-
-
-async def _get_kv(proxy: Proxy, shard: int, key: bytes) -> KeyValue | None:
-    try:
-        result = await proxy.shards[shard].client.range(key)
-    except EtcdError as exc:
-        raise _unavailable(exc) from exc
-    return result.kvs[0] if result.kvs else None
-
-
-async def locate(proxy: Proxy, target: Target) -> tuple[int, KeyValue] | None:
-    """The shard holding the target object and its current etcd entry (linearizable reads)."""
-    resource = target.resource
-    tenancy = proxy.tenancy
-    if resource.namespaced:
-        shards = [tenancy.shard_of_namespace(target.namespace)]
-    elif resource.plural == "namespaces" and not resource.group:
-        shards = [tenancy.shard_of_namespace(target.name)]
-    else:
-        shards = list(range(tenancy.shard_count))
-    found = await asyncio.gather(
-        *(
-            _get_kv(proxy, s, storage_key(proxy, s, resource, target.namespace, target.name))
-            for s in shards
-        )
-    )
-    for shard, kv in zip(shards, found, strict=True):
-        if kv is not None:
-            return shard, kv
-    return None
-
-
-async def _require_namespace(proxy: Proxy, namespace: str) -> None:
-    ns_resource = proxy.registry.lookup("", "v1", "namespaces")
-    assert ns_resource is not None
-    shard = proxy.tenancy.shard_of_namespace(namespace)
-    if await _get_kv(proxy, shard, storage_key(proxy, shard, ns_resource, "", namespace)) is None:
-        raise ApiError(
-            404,
-            "NotFound",
-            f'namespaces "{namespace}" not found',
-            details={"name": namespace, "kind": "namespaces"},
-        )
-
-
-def _precondition(proxy: Proxy, shard: int, text: Any) -> int | None:
-    """A client's resourceVersion precondition as this shard's revision (plain or token)."""
-    if text in (None, ""):
-        return None
-    text = str(text)
-    plain = parse_plain(text)
-    if plain is not None:
-        return plain
-    try:
-        return proxy.codec.decode(text)[shard]
-    except (ResourceVersionError, ForeignTokenError) as exc:
-        raise bad_request(f"invalid resourceVersion precondition: {exc}") from exc
-
-
-def _conflict(resource: ResourceType, name: str) -> ApiError:
-    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(
-        409,
-        "Conflict",
-        f'Operation cannot be fulfilled on {qualified} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again",
-        details={"name": name, "group": resource.group, "kind": resource.plural},
-    )
-
-
-# -- create ----------------------------------------------------------------------------------------
-
-
 async def serve_create(
-    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
-    resource = target.resource
+    options = write_options(query, "CreateOptions")
     obj = decode_object(body, content_type)
-    _check_type(resource, obj)
-    meta = obj["metadata"]
-    if resource.namespaced:
-        body_ns = meta.get("namespace")
-        if body_ns not in (None, "", target.namespace):
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace "
-                "sent on the request"
-            )
-        meta["namespace"] = target.namespace
-    else:
-        meta.pop("namespace", None)
-    if not meta.get("name"):
-        prefix = meta.get("generateName")
-        if not prefix:
-            raise invalid(
-                resource.kind,
-                "",
-                [
-                    (
-                        "FieldValueRequired",
-                        "metadata.name",
-                        "Required value: name or generateName is required",
-                    )
-                ],
-                resource.group,
-            )
-        meta["name"] = str(prefix) + "".join(random.choices(_GENERATE_ALPHABET, k=5))
-    name = str(meta["name"])
-    _validate_name(resource, name)
-    if resource.namespaced:
-        await _require_namespace(proxy, target.namespace)
-    shard = proxy.tenancy.shard_of_object(resource, obj)
-    if not resource.namespaced and await locate(proxy, Target(resource, "", name, "")) is not None:
-        raise _already_exists(resource, name)
-    meta.pop("resourceVersion", None)
-    meta["uid"] = str(uuid.uuid4())
-    meta["creationTimestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    meta["generation"] = 1
-    if resource.reset_status_on_create is not None:
-        obj["status"] = dict(resource.reset_status_on_create)
-    if resource.plural == "namespaces" and not resource.group:
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-        obj["status"] = {"phase": "Active"}
-    key = storage_key(proxy, shard, resource, target.namespace, name)
-    try:
-        result = await proxy.shards[shard].client.create(key, storage_value(obj))
-    except EtcdError as exc:
-        raise _unavailable(exc) from exc
-    if not result.succeeded:
-        raise _already_exists(resource, name)
-    await respond(send, 201, served_bytes(obj, result.header_revision))
-
-
-def _already_exists(resource: ResourceType, name: str) -> ApiError:
-    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(
-        409,
-        "AlreadyExists",
-        f'{qualified} "{name}" already exists',
-        details={"name": name, "group": resource.group, "kind": resource.plural},
-    )
-
-
-# -- update and patch ------------------------------------------------------------------------------
-
-
-def _merge_update(
-    resource: ResourceType, target: Target, current: JsonObject, new: JsonObject
-) -> JsonObject:
-    """Carry what a client may not change, and split status from the main resource."""
-    meta, cur_meta = new["metadata"], current.get("metadata") or {}
-    for field in ("uid", "creationTimestamp", "namespace", "name", "generation"):
-        if field in cur_meta:
-            meta[field] = cur_meta[field]
-        else:
-            meta.pop(field, None)
-    old_tenant = (cur_meta.get("labels") or {}).get(TENANT_LABEL)
-    new_tenant = (meta.get("labels") or {}).get(TENANT_LABEL)
-    if not resource.namespaced and old_tenant != new_tenant:
-        raise invalid(
-            resource.kind,
-            target.name,
-            [
-                (
-                    "FieldValueInvalid",
-                    f"metadata.labels[{TENANT_LABEL}]",
-                    "Invalid value: the tenant label is immutable: it decides the shard that "
-                    "stores the object",
-                )
-            ],
-            resource.group,
-        )
-    if resource.status_subresource:
-        if target.subresource == "status":
-            merged = dict(current)
-            merged["metadata"] = {
-                **cur_meta,
-                **{k: v for k, v in meta.items() if k in ("labels", "annotations")},
-            }
-            if "status" in new:
-                merged["status"] = new["status"]
-            else:
-                merged.pop("status", None)
-            return merged
-        if "status" in current:
-            new["status"] = current["status"]
-        else:
-            new.pop("status", None)
-    if new.get("spec") != current.get("spec"):
-        meta["generation"] = int(cur_meta.get("generation", 1)) + 1
-    return new
+    written = await store.create(target.resource, target.namespace, obj, options)
+    await respond(send, 201, written.body())
 
 
 async def serve_update(
-    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
-    resource = target.resource
+    options = write_options(query, "UpdateOptions")
     new = decode_object(body, content_type)
-    _check_type(resource, new)
+    check_type(target.resource, new)
     body_name = new["metadata"].get("name")
     if body_name not in (None, "", target.name):
         raise bad_request(
             f"the name of the object ({body_name}) does not match the name on the "
             f"URL ({target.name})"
         )
-    found = await locate(proxy, target)
-    if found is None:
-        raise not_found(resource.plural, target.name, resource.group)
-    shard, kv = found
-    wanted = _precondition(proxy, shard, new["metadata"].get("resourceVersion"))
-    if wanted is not None and wanted != kv.mod_revision:
-        raise _conflict(resource, target.name)
-    current = orjson.loads(kv.value)
-    merged = _merge_update(resource, target, current, new)
-    await _commit_update(proxy, shard, kv, merged, resource, target, send)
 
+    def compute(_: Located) -> JsonObject:
+        return copy.deepcopy(new)
 
-async def _commit_update(
-    proxy: Proxy,
-    shard: int,
-    kv: KeyValue,
-    obj: JsonObject,
-    resource: ResourceType,
-    target: Target,
-    send: Send,
-) -> bool:
-    """Write `obj` if the key is still at kv.mod_revision; False (nothing sent) on a race."""
-    try:
-        result = await proxy.shards[shard].client.update(
-            kv.key, storage_value(obj), expected_mod_revision=kv.mod_revision
-        )
-    except EtcdError as exc:
-        raise _unavailable(exc) from exc
-    if not result.succeeded:
-        if result.current is None:
-            raise not_found(resource.plural, target.name, resource.group)
-        raise _conflict(resource, target.name)
-    await respond(send, 200, served_bytes(obj, result.header_revision))
-    return True
+    written = await store.update(
+        target.resource,
+        namespace=target.namespace,
+        name=target.name,
+        subresource=target.subresource,
+        compute=compute,
+        options=options,
+    )
+    await _answer_write(send, target, written)
 
 
 async def serve_patch(
-    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
     resource = target.resource
     media = content_type.split(";")[0].strip().lower()
@@ -373,15 +100,12 @@ async def serve_patch(
             "UnsupportedMediaType",
             f'the media type "{media}" is not supported for patch{note}; supported: {supported}',
         )
-    for attempt in range(PATCH_RETRIES):
-        found = await locate(proxy, target)
-        if found is None:
-            raise not_found(resource.plural, target.name, resource.group)
-        shard, kv = found
-        current = orjson.loads(kv.value)
-        current.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+    options = write_options(query, "PatchOptions")
+
+    def compute(current: Located) -> JsonObject:
+        injected = str(current.kv.mod_revision)
         try:
-            patched = apply_patch(current, body, media, kind=resource.kind)
+            patched = apply_patch(copy.deepcopy(current.obj), body, media, kind=resource.kind)
         except PatchError as exc:
             # 500 is apimachinery's untyped error; it is still the client's patch at fault.
             if exc.code in (422, 500):
@@ -399,64 +123,146 @@ async def serve_patch(
                 [("FieldValueInvalid", "metadata", "Invalid value: must be an object")],
                 resource.group,
             )
-        wanted = _precondition(proxy, shard, patched["metadata"].get("resourceVersion"))
-        explicit = wanted is not None and wanted != kv.mod_revision
-        if explicit:
-            raise _conflict(resource, target.name)
-        _check_type(resource, patched)
-        merged = _merge_update(resource, target, orjson.loads(kv.value), patched)
-        try:
-            await _commit_update(proxy, shard, kv, merged, resource, target, send)
-            return
-        except ApiError as exc:
-            if exc.code != 409 or attempt == PATCH_RETRIES - 1:
-                raise
-            # Someone wrote in between: patches apply to the latest version, so retry.
+        if patched["metadata"].get("resourceVersion") == injected:
+            # Not a precondition: we put it there. A lost race re-applies the patch.
+            del patched["metadata"]["resourceVersion"]
+        return patched
+
+    written = await store.update(
+        resource,
+        namespace=target.namespace,
+        name=target.name,
+        subresource=target.subresource,
+        compute=compute,
+        options=options,
+    )
+    await _answer_write(send, target, written)
 
 
-# -- delete ----------------------------------------------------------------------------------------
+async def _answer_write(send: Send, target: Target, written: Written) -> None:
+    if written.deleted:
+        await respond(send, 200, _deleted_body(target, written))
+    else:
+        await respond(send, 200, written.body())
+
+
+def _deleted_body(target: Target, written: Written) -> bytes:
+    """The deleted object for types that return it (pods, services), else a Success Status
+    naming it (store.go finalizeDelete)."""
+    resource = target.resource
+    if strategy_for(resource).return_deleted_object:
+        return written.body()
+    meta = written.obj.get("metadata") or {}
+    return success_status(
+        {
+            "name": meta.get("name", ""),
+            "group": resource.group,
+            "kind": resource.plural,
+            "uid": meta.get("uid", ""),
+        }
+    )
+
+
+def _delete_body(body: bytes, content_type: str) -> dict[str, Any] | None:
+    if not body.strip():
+        return None
+    return decode_object(body, content_type)  # DeleteOptions, JSON or protobuf
 
 
 async def serve_delete(
-    proxy: Proxy, target: Target, body: bytes, content_type: str, send: Send
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
+    options = delete_options(query, _delete_body(body, content_type))
+    written = await delete(store, target.resource, target.namespace, target.name, options)
+    await _answer_write(send, target, written)
+
+
+async def serve_delete_collection(
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
+) -> None:
+    """DELETE on a collection, narrowed by labelSelector/fieldSelector; answers the list of
+    the objects deleted (or marked for deletion)."""
     resource = target.resource
-    preconditions: JsonObject = {}
-    if body.strip():
-        # DeleteOptions, as JSON or (client-go in protobuf mode) protobuf.
-        preconditions = decode_object(body, content_type).get("preconditions") or {}
-        if not isinstance(preconditions, dict):
-            raise bad_request("DeleteOptions.preconditions must be an object")
-    for attempt in range(PATCH_RETRIES):
-        found = await locate(proxy, target)
-        if found is None:
-            raise not_found(resource.plural, target.name, resource.group)
-        shard, kv = found
-        current = orjson.loads(kv.value)
-        uid = (current.get("metadata") or {}).get("uid")
-        if preconditions.get("uid") not in (None, "", uid):
+    options = delete_options(query, _delete_body(body, content_type))
+    selection = parse_list_options(query, resource)
+    namespace = target.namespace or (selection.fields.exact_value("metadata.namespace") or "")
+
+    def matches(obj: Any) -> bool:
+        return bool(selection.labels.matches(obj.labels) and selection.fields.matches(obj.fields))
+
+    items, revision = await delete_collection(
+        store, resource, namespace=namespace, matches=matches, options=options
+    )
+    head = orjson.dumps(
+        {
+            "kind": resource.list_kind,
+            "apiVersion": resource.api_version,
+            "metadata": {"resourceVersion": str(revision)},
+            "items": items,
+        }
+    )
+    await respond(send, 200, head)
+
+
+async def serve_binding(
+    store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
+) -> None:
+    """POST pods/NAME/binding: assign the pod to a node (kube's BindingREST: only an unassigned
+    pod, only to a Node; answers a 201 Success Status)."""
+    options = write_options(query, "CreateOptions")
+    binding = decode_object(body, content_type)
+    bound_name = (binding.get("metadata") or {}).get("name")
+    if bound_name not in (None, "", target.name):
+        raise bad_request("name in URL does not match name in Binding object")
+    node_target = binding.get("target") or {}
+    if not isinstance(node_target, dict) or node_target.get("kind") not in (None, "", "Node"):
+        raise invalid(
+            "Binding",
+            target.name,
+            [
+                (
+                    "FieldValueNotSupported",
+                    "target.kind",
+                    'Unsupported value: must be empty or "Node"',
+                )
+            ],
+        )
+    node = node_target.get("name")
+    if not isinstance(node, str) or not node:
+        raise invalid(
+            "Binding", target.name, [("FieldValueRequired", "target.name", "Required value")]
+        )
+    annotations = (binding.get("metadata") or {}).get("annotations") or {}
+
+    def compute(current: Located) -> JsonObject:
+        pod = copy.deepcopy(current.obj)
+        spec = pod.setdefault("spec", {})
+        if spec.get("nodeName"):
             raise ApiError(
                 409,
                 "Conflict",
-                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                f"UID in object meta: {uid}",
+                f'Operation cannot be fulfilled on pods/binding "{target.name}": pod '
+                f'{target.name} is already assigned to node "{spec["nodeName"]}"',
+                details={"name": target.name, "kind": "pods/binding"},
             )
-        wanted = _precondition(proxy, shard, preconditions.get("resourceVersion"))
-        if wanted is not None and wanted != kv.mod_revision:
-            raise ApiError(
-                409,
-                "Conflict",
-                f"Precondition failed: ResourceVersion in precondition: {wanted}, "
-                f"ResourceVersion in object meta: {kv.mod_revision}",
-            )
-        try:
-            result = await proxy.shards[shard].client.delete(
-                kv.key, expected_mod_revision=kv.mod_revision
-            )
-        except EtcdError as exc:
-            raise _unavailable(exc) from exc
-        if result.succeeded:
-            await respond(send, 200, served_bytes(current, kv.mod_revision))
-            return
-        if attempt == PATCH_RETRIES - 1:
-            raise _conflict(resource, target.name)
+        spec["nodeName"] = node
+        if annotations:
+            meta = pod["metadata"]
+            meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
+        status = pod.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        status["conditions"] = [*conditions, {"type": "PodScheduled", "status": "True"}]
+        return pod
+
+    await store.update(
+        target.resource,
+        namespace=target.namespace,
+        name=target.name,
+        subresource="binding",
+        compute=compute,
+        options=options,
+    )
+    body_out = orjson.dumps(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+    )
+    await respond(send, 201, body_out)

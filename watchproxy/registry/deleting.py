@@ -1,0 +1,242 @@
+"""DELETE and deletecollection on the generic store (store.go `Delete`,
+`updateForGracefulDeletionAndFinalizers`, `DeleteCollection`).
+
+A deletion either removes the key now, or -- for an object with finalizers, or a type with graceful
+deletion (pods) -- writes `deletionTimestamp`/`deletionGracePeriodSeconds` (watchers see MODIFIED)
+and leaves the removal to whoever clears the finalizers or deletes again with grace 0.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from watchproxy.api.status import ApiError, not_found
+from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
+from watchproxy.etcd.client import EtcdError, KeyValue
+from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_deleting, meta_of
+from watchproxy.registry.options import DeleteOptions
+from watchproxy.registry.store import (
+    RETRIES,
+    JsonObject,
+    Located,
+    Store,
+    Written,
+    conflict,
+    storage_value,
+    unavailable,
+)
+from watchproxy.registry.strategy import strategy_for
+from watchproxy.resources import ResourceType
+
+
+class Raced(Exception):
+    """The object changed between read and write: start over from a fresh read."""
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The deletion was recorded on the object, which stays (finalizers, grace period)."""
+
+    written: Written
+
+
+def check_preconditions(
+    store: Store, resource: ResourceType, current: Located, options: DeleteOptions
+) -> None:
+    """DeleteOptions.preconditions (uid, resourceVersion): 409 with storage's messages."""
+    uid = current.obj["metadata"].get("uid")
+    if options.precondition_uid is not None and options.precondition_uid != uid:
+        raise ApiError(
+            409,
+            "Conflict",
+            f"Precondition failed: UID in precondition: {options.precondition_uid}, "
+            f"UID in object meta: {uid}",
+        )
+    wanted = store.precondition(current.shard, options.precondition_resource_version)
+    if wanted is not None and wanted != current.kv.mod_revision:
+        raise ApiError(
+            409,
+            "Conflict",
+            f"Precondition failed: ResourceVersion in precondition: "
+            f"{options.precondition_resource_version}, ResourceVersion in object meta: "
+            f"{current.kv.mod_revision}",
+        )
+
+
+async def delete(
+    store: Store, resource: ResourceType, namespace: str, name: str, options: DeleteOptions
+) -> Written:
+    """DELETE of one object. Returns the object as it stays (deleted=False) or as it was
+    when removed, with the delete's revision (deleted=True). Raises 404, 409."""
+    for _ in range(RETRIES):
+        current = await store.require(resource, namespace, name)
+        check_preconditions(store, resource, current, options)
+        try:
+            return await _delete_once(store, resource, current, options)
+        except Raced:
+            continue
+    raise conflict(resource, name)
+
+
+async def _delete_once(
+    store: Store, resource: ResourceType, current: Located, options: DeleteOptions
+) -> Written:
+    strategy = strategy_for(resource)
+    now = datetime.now(UTC)
+    custom = strategy.begin_delete(copy.deepcopy(current.obj), options, now)
+    if custom is not None:
+        kept = await _write_kept(store, current, custom, options)
+        return kept.written
+    probe = copy.deepcopy(current.obj)
+    graceful, pending, _ = before_delete(strategy, probe, options, now)
+    if pending:
+        return Written(current.obj, current.kv.mod_revision)
+    has_finalizers = bool(meta_of(probe).get("finalizers"))
+    finalizers_change, _ = gc_finalizers(probe, options)
+    if graceful or has_finalizers or finalizers_change:
+        outcome = await _update_for_deletion(store, resource, current, options, now)
+        if isinstance(outcome, _Kept):
+            return outcome.written
+        current = outcome
+    if strategy.delete_blocked(current.obj):
+        return Written(current.obj, current.kv.mod_revision)
+    return await delete_located(store, resource, current, dry_run=options.dry_run)
+
+
+async def _update_for_deletion(
+    store: Store,
+    resource: ResourceType,
+    current: Located,
+    options: DeleteOptions,
+    now: datetime,
+) -> _Kept | Located:
+    """Record the deletion on the object (updateForGracefulDeletionAndFinalizers). Returns
+    _Kept when the object stays, or the Located to remove now."""
+    strategy = strategy_for(resource)
+    obj = copy.deepcopy(current.obj)
+    graceful, pending, used = before_delete(strategy, obj, options, now)
+    if pending:
+        return _Kept(Written(current.obj, current.kv.mod_revision))
+    changed, finalizers = gc_finalizers(obj, options)
+    if changed:
+        meta_of(obj)["finalizers"] = finalizers
+    has_finalizers = bool(meta_of(obj).get("finalizers"))
+    if not graceful:
+        if not has_finalizers:
+            return current  # delete now
+        mark_as_deleting(obj, now)
+        return await _write_kept(store, current, obj, options)
+    kept = await _write_kept(store, current, obj, options)
+    if has_finalizers or (used.grace_period_seconds or 0) > 0:
+        return kept
+    # Grace 0 (an unscheduled pod): the update is written, then the object removed at once.
+    revision = kept.written.revision or current.kv.mod_revision
+    kv = current.kv if options.dry_run else _with_revision(current, kept.written.obj, revision)
+    return Located(current.shard, kv, kept.written.obj)
+
+
+def _with_revision(current: Located, obj: JsonObject, revision: int) -> KeyValue:
+    kv = current.kv
+    return KeyValue(kv.key, storage_value(obj), kv.create_revision, revision, kv.version + 1)
+
+
+async def _write_kept(
+    store: Store, current: Located, obj: JsonObject, options: DeleteOptions
+) -> _Kept:
+    if options.dry_run:
+        return _Kept(Written(obj, current.kv.mod_revision))
+    value = storage_value(obj)
+    if value == current.kv.value:
+        return _Kept(Written(obj, current.kv.mod_revision))
+    try:
+        result = await store.proxy.shards[current.shard].client.update(
+            current.kv.key, value, expected_mod_revision=current.kv.mod_revision
+        )
+    except EtcdError as exc:
+        raise unavailable(exc) from exc
+    if not result.succeeded:
+        raise Raced
+    obj["metadata"]["resourceVersion"] = str(result.header_revision)
+    return _Kept(Written(obj, result.header_revision))
+
+
+async def delete_located(
+    store: Store, resource: ResourceType, current: Located, *, dry_run: bool
+) -> Written:
+    """Remove the key if it is still at current's mod_revision; the answer carries the
+    delete's revision (etcd3 store: the DeleteRange header revision)."""
+    if dry_run:
+        return Written(current.obj, current.kv.mod_revision, deleted=True)
+    try:
+        result = await store.proxy.shards[current.shard].client.delete(
+            current.kv.key, expected_mod_revision=current.kv.mod_revision
+        )
+    except EtcdError as exc:
+        raise unavailable(exc) from exc
+    name = str(current.obj["metadata"].get("name", ""))
+    if not result.succeeded:
+        if result.current is None:
+            raise not_found(resource.plural, name, resource.group)
+        raise Raced
+    if store.needs_claim(resource):
+        try:
+            await store.claims.forget(resource, name, current.shard)
+        except EtcdError:
+            pass  # a stale bound claim is repaired by the next create of the name
+    obj = current.obj
+    obj["metadata"]["resourceVersion"] = str(result.header_revision)
+    return Written(obj, result.header_revision, deleted=True)
+
+
+async def delete_collection(
+    store: Store,
+    resource: ResourceType,
+    *,
+    namespace: str,
+    matches: Callable[[CachedObject], bool],
+    options: DeleteOptions,
+) -> tuple[list[JsonObject], int]:
+    """deletecollection: every object of the collection that `matches`, deleted one by one
+    with `options` (store.go DeleteCollection: not atomic; NotFound on the way is ignored).
+    Returns the listed objects and the highest revision read."""
+    items: list[JsonObject] = []
+    revision = 0
+    shards = (
+        store.candidate_shards(resource, namespace, "")
+        if namespace
+        else list(range(store.tenancy.shard_count))
+    )
+    for shard in shards:
+        prefix = store.proxy.shards[shard].resource_prefix(resource.storage_prefix)
+        if namespace:
+            prefix += f"{namespace}/".encode()
+        try:
+            async for page_revision, kvs in store.proxy.shards[shard].client.list_paged(
+                prefix, revision=0
+            ):
+                revision = max(revision, page_revision)
+                for kv in kvs:
+                    key = kv.key[len(prefix) - (len(namespace) + 1 if namespace else 0) :]
+                    try:
+                        cached = build_object(resource, key.decode(), kv.value, kv.mod_revision)
+                    except ObjectDecodeError:
+                        continue
+                    if matches(cached):
+                        items.append(orjson.loads(cached.raw))
+        except EtcdError as exc:
+            raise unavailable(exc) from exc
+    for item in items:
+        meta = item["metadata"]
+        try:
+            await delete(
+                store, resource, str(meta.get("namespace", "")), str(meta["name"]), options
+            )
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+    return items, revision

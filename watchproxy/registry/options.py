@@ -1,0 +1,150 @@
+"""Write options from the query string and the DeleteOptions body, validated as kube does.
+
+Sources: apimachinery pkg/apis/meta/v1/types.go (CreateOptions, UpdateOptions, PatchOptions,
+DeleteOptions) and pkg/apis/meta/v1/validation/validation.go (ValidateDryRun,
+ValidateDeleteOptions). Invalid options are 422 Invalid against `<Kind>Options.meta.k8s.io`,
+exactly as the apiserver's handlers (endpoints/handlers/create.go, update.go, patch.go,
+delete.go) answer them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+from watchproxy.api.status import ApiError, bad_request
+
+DRY_RUN_ALL = "All"
+ORPHAN = "Orphan"
+BACKGROUND = "Background"
+FOREGROUND = "Foreground"
+PROPAGATION_POLICIES = (BACKGROUND, FOREGROUND, ORPHAN)
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """CreateOptions / UpdateOptions / PatchOptions: what the write path reads of them."""
+
+    dry_run: bool = False
+    field_manager: str = ""
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    """metav1.DeleteOptions. `grace_period_seconds` None = the strategy's default."""
+
+    dry_run: bool = False
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None
+    orphan_dependents: bool | None = None
+    precondition_uid: str | None = None
+    precondition_resource_version: str | None = None
+
+    def with_grace(self, seconds: int | None) -> DeleteOptions:
+        return replace(self, grace_period_seconds=seconds)
+
+
+def _invalid_options(kind: str, field: str, reason: str, message: str, value: str) -> ApiError:
+    word = {"FieldValueNotSupported": "Unsupported value", "FieldValueInvalid": "Invalid value"}
+    return ApiError(
+        422,
+        "Invalid",
+        f'{kind}.meta.k8s.io "" is invalid: {field}: {word.get(reason, "Invalid value")}: '
+        f"{value}: {message}",
+        details={
+            "group": "meta.k8s.io",
+            "kind": kind,
+            "causes": [
+                {
+                    "reason": reason,
+                    "message": f"{word.get(reason, 'Invalid value')}: {value}: {message}",
+                    "field": field,
+                }
+            ],
+        },
+    )
+
+
+def _all_values(query: bytes, key: str) -> list[str]:
+    return [v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if k == key]
+
+
+def parse_dry_run(values: list[str], kind: str) -> bool:
+    """`dryRun` may repeat; only "All" is allowed (ValidateDryRun)."""
+    values = [v for v in values if v != ""]  # `dryRun=` with no value: not a dry run
+    if not values:
+        return False
+    if any(v != DRY_RUN_ALL for v in values):
+        shown = "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
+        raise _invalid_options(
+            kind, "dryRun", "FieldValueNotSupported", 'supported values: "All"', shown
+        )
+    return True
+
+
+def write_options(query: bytes, kind: str) -> WriteOptions:
+    """CreateOptions, UpdateOptions or PatchOptions (`kind`) from the query string."""
+    managers = _all_values(query, "fieldManager")
+    return WriteOptions(
+        dry_run=parse_dry_run(_all_values(query, "dryRun"), kind),
+        field_manager=managers[0] if managers else "",
+    )
+
+
+def _bool(text: str) -> bool:
+    return text.lower() not in ("0", "false")
+
+
+def delete_options(query: bytes, body: dict[str, Any] | None) -> DeleteOptions:
+    """DeleteOptions from the body (if any) merged with the query (the query wins, as the
+    apiserver decodes the query parameters into the same struct after the body)."""
+    data: dict[str, Any] = dict(body or {})
+    pre = data.get("preconditions") or {}
+    if not isinstance(pre, dict):
+        raise bad_request("DeleteOptions.preconditions must be an object")
+    dry_run_values = data.get("dryRun") or []
+    if not isinstance(dry_run_values, list):
+        raise bad_request("DeleteOptions.dryRun must be a list of strings")
+    dry_run_values = [str(v) for v in dry_run_values] + _all_values(query, "dryRun")
+    grace = data.get("gracePeriodSeconds")
+    policy = data.get("propagationPolicy")
+    orphan = data.get("orphanDependents")
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == "gracePeriodSeconds" and value != "":
+            try:
+                grace = int(value)
+            except ValueError as exc:
+                raise bad_request(f'invalid gracePeriodSeconds: "{value}"') from exc
+        elif key == "propagationPolicy" and value != "":
+            policy = value
+        elif key == "orphanDependents" and value != "":
+            orphan = _bool(value)
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
+        raise bad_request("DeleteOptions.gracePeriodSeconds must be an integer")
+    if policy is not None and policy not in PROPAGATION_POLICIES:
+        raise _invalid_options(
+            "DeleteOptions",
+            "propagationPolicy",
+            "FieldValueNotSupported",
+            'supported values: "Background", "Foreground", "Orphan"',
+            f'"{policy}"',
+        )
+    if orphan is not None and policy is not None:
+        raise _invalid_options(
+            "DeleteOptions",
+            "propagationPolicy",
+            "FieldValueInvalid",
+            "orphanDependents and deletionPropagation cannot be both set",
+            f'"{policy}"',
+        )
+    rv = pre.get("resourceVersion")
+    uid = pre.get("uid")
+    return DeleteOptions(
+        dry_run=parse_dry_run(dry_run_values, "DeleteOptions"),
+        grace_period_seconds=grace,
+        propagation_policy=policy,
+        orphan_dependents=bool(orphan) if orphan is not None else None,
+        precondition_uid=str(uid) if uid else None,
+        precondition_resource_version=str(rv) if rv else None,
+    )

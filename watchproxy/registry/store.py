@@ -1,0 +1,476 @@
+"""Store: the generic write path over the etcd shards (kube's
+apiserver/pkg/registry/generic/registry/store.go), shared by every resource type.
+
+Every write is one etcd transaction on the object's shard, guarded by a `mod_revision` compare, so
+optimistic concurrency is exactly etcd's. Reads on this path are linearizable etcd reads, never the
+cache: a precondition must see the latest write. Dry-run (`dryRun=All`) runs every step --
+decoding, defaulting, validation, admission, preconditions, patching -- and answers what would be
+stored, skipping only the etcd write (kube's DryRunnableStorage).
+
+Objects are stored as kube-apiserver stores them with the JSON media type: without
+`metadata.resourceVersion`, which is the key's `mod_revision` when read back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from watchproxy.api.status import ApiError, bad_request, invalid, not_found
+from watchproxy.core.objects import encode_object
+from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
+from watchproxy.etcd.client import EtcdError, KeyValue
+from watchproxy.proxy import Proxy
+from watchproxy.registry.claims import NameClaims, already_exists
+from watchproxy.registry.deletion import should_delete_during_update, timestamp
+from watchproxy.registry.meta import validate_object_meta, validate_object_meta_update
+from watchproxy.registry.options import WriteOptions
+from watchproxy.registry.strategy import Cause, Strategy, strategy_for
+from watchproxy.resources import TENANT_LABEL, ResourceType
+
+JsonObject = dict[str, Any]
+# Writes that lost a race to another writer are retried this often when the client set no
+# resourceVersion precondition (kube's GuaranteedUpdate retries until it wins).
+RETRIES = 5
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
+
+
+class Unchanged(Exception):
+    """Raised by an update function: nothing to write (kube: a no-op update)."""
+
+
+@dataclass(frozen=True)
+class Located:
+    """An object as etcd holds it now: its shard, its key-value and its decoded body
+    (with `metadata.resourceVersion` set to the key's mod_revision)."""
+
+    shard: int
+    kv: KeyValue
+    obj: JsonObject
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a write: the object as stored (or as it would be, for a dry run), and
+    its resourceVersion (None: a dry-run create, which has none yet)."""
+
+    obj: JsonObject
+    revision: int | None
+    deleted: bool = False
+
+    def body(self) -> bytes:
+        return served_bytes(self.obj, self.revision)
+
+
+def served_bytes(obj: JsonObject, revision: int | None) -> bytes:
+    """The object as served: kind, apiVersion, metadata (resourceVersion first) first."""
+    if revision is None:
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+        head = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
+        return orjson.dumps(head | {k: v for k, v in obj.items() if k not in head})
+    return encode_object(obj, str(revision))[0]
+
+
+def storage_value(obj: JsonObject) -> bytes:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return orjson.dumps({**obj, "metadata": meta})
+
+
+def unavailable(exc: EtcdError) -> ApiError:
+    return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
+
+
+def conflict(resource: ResourceType, name: str) -> ApiError:
+    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {qualified} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again",
+        details={"name": name, "group": resource.group, "kind": resource.plural},
+    )
+
+
+def forbidden(resource: ResourceType, name: str, message: str, **details: Any) -> ApiError:
+    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{qualified} "{name}" is forbidden: {message}',
+        details={"name": name, "group": resource.group, "kind": resource.plural, **details},
+    )
+
+
+def check_type(resource: ResourceType, obj: JsonObject) -> None:
+    """kind/apiVersion in the body must be the resource's (or absent); metadata an object."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if api_version not in (None, "", resource.api_version):
+        raise bad_request(
+            f"the API version in the data ({api_version}) does not match the "
+            f"expected API version ({resource.api_version})"
+        )
+    if kind not in (None, "", resource.kind):
+        raise bad_request(
+            f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
+        )
+    obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
+    if not isinstance(obj.get("metadata"), dict):
+        obj["metadata"] = {}
+
+
+def raise_invalid(resource: ResourceType, name: str, causes: list[Cause]) -> None:
+    if causes:
+        raise invalid(resource.kind, name, causes, resource.group)
+
+
+# Fields of metadata only the server sets; carried from the stored object on every update.
+_SERVER_META = (
+    "uid",
+    "creationTimestamp",
+    "namespace",
+    "name",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+class Store:
+    """Owner: the HTTP write handlers and the built-in controllers (one per process).
+
+    Concurrency: any task may call any method; etcd transactions serialise the writes.
+    """
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.tenancy = proxy.tenancy
+        claim_shard = proxy.shards[proxy.tenancy.default_shard]
+        self.claims = NameClaims(
+            client=claim_shard.client,
+            key_prefix=claim_shard.key_prefix,
+            shard_names=proxy.tenancy.shard_names,
+        )
+
+    # -- etcd access ----------------------------------------------------------------------------
+
+    def key(self, shard: int, resource: ResourceType, namespace: str, name: str) -> bytes:
+        prefix = self.proxy.shards[shard].resource_prefix(resource.storage_prefix)
+        return prefix + (f"{namespace}/{name}" if resource.namespaced else name).encode()
+
+    async def read_kv(self, shard: int, key: bytes) -> KeyValue | None:
+        try:
+            result = await self.proxy.shards[shard].client.range(key)
+        except EtcdError as exc:
+            raise unavailable(exc) from exc
+        return result.kvs[0] if result.kvs else None
+
+    def candidate_shards(self, resource: ResourceType, namespace: str, name: str) -> list[int]:
+        tenancy = self.tenancy
+        if resource.namespaced:
+            return [tenancy.shard_of_namespace(namespace)]
+        if resource.plural == "namespaces" and not resource.group:
+            return [tenancy.shard_of_namespace(name)]
+        return list(range(tenancy.shard_count))
+
+    async def locate(self, resource: ResourceType, namespace: str, name: str) -> Located | None:
+        """The object's shard, key-value and body as etcd holds them now (linearizable)."""
+        shards = self.candidate_shards(resource, namespace, name)
+        found = await asyncio.gather(
+            *(self.read_kv(s, self.key(s, resource, namespace, name)) for s in shards)
+        )
+        for shard, kv in zip(shards, found, strict=True):
+            if kv is not None:
+                obj = orjson.loads(kv.value)
+                obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+                return Located(shard, kv, obj)
+        return None
+
+    async def require(self, resource: ResourceType, namespace: str, name: str) -> Located:
+        found = await self.locate(resource, namespace, name)
+        if found is None:
+            raise not_found(resource.plural, name, resource.group)
+        return found
+
+    def resource(self, plural: str, group: str = "", version: str = "v1") -> ResourceType:
+        found = self.proxy.registry.lookup(group, version, plural)
+        assert found is not None, plural
+        return found
+
+    def precondition(self, shard: int, text: Any) -> int | None:
+        """A client's resourceVersion precondition as this shard's revision (plain or token)."""
+        if text in (None, ""):
+            return None
+        text = str(text)
+        plain = parse_plain(text)
+        if plain is not None:
+            return plain
+        codec = self.proxy.codec
+        try:
+            object_revision = getattr(codec, "object_revision", None)
+            if object_revision is not None:
+                return int(object_revision(text, shard))
+            return codec.decode(text)[shard]
+        except (ResourceVersionError, ForeignTokenError) as exc:
+            raise bad_request(f"invalid resourceVersion precondition: {exc}") from exc
+
+    # -- create ---------------------------------------------------------------------------------
+
+    async def create(
+        self, resource: ResourceType, namespace: str, obj: JsonObject, options: WriteOptions
+    ) -> Written:
+        """POST: a new object (201). Raises 409 AlreadyExists, 404 for a missing namespace, 403
+        for a terminating one, 422 with causes for invalid objects."""
+        strategy = strategy_for(resource)
+        check_type(resource, obj)
+        meta = obj["metadata"]
+        if resource.namespaced:
+            if meta.get("namespace") not in (None, "", namespace):
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace "
+                    "sent on the request"
+                )
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix or not isinstance(prefix, str):
+                raise_invalid(
+                    resource,
+                    "",
+                    [
+                        (
+                            "FieldValueRequired",
+                            "metadata.name",
+                            "Required value: name or generateName is required",
+                        )
+                    ],
+                )
+            meta["name"] = str(prefix) + "".join(random.choices(_GENERATE_ALPHABET, k=5))
+        name = str(meta["name"])
+        for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timestamp(datetime.now(UTC))
+        meta["generation"] = 1
+        strategy.prepare_for_create(obj)
+        raise_invalid(resource, name, validate_object_meta(resource, obj) + strategy.validate(obj))
+        if resource.namespaced:
+            await self.check_namespace_open(resource, namespace, name)
+        await strategy.admit(self, obj, None)
+        shard = self.tenancy.shard_of_object(resource, obj)
+        key = self.key(shard, resource, namespace, name)
+        if options.dry_run:
+            if await self.locate(resource, namespace, name) is not None:
+                raise already_exists(resource, name)
+            return Written(obj, None)
+        return Written(obj, await self._create_kv(resource, name, shard, key, obj))
+
+    async def _create_kv(
+        self, resource: ResourceType, name: str, shard: int, key: bytes, obj: JsonObject
+    ) -> int:
+        claim = None
+        try:
+            if self.needs_claim(resource):
+
+                async def lookup(s: int) -> KeyValue | None:
+                    return await self.read_kv(s, self.key(s, resource, "", name))
+
+                claim = await self.claims.acquire(resource, name, shard, lookup)
+            result = await self.proxy.shards[shard].client.create(key, storage_value(obj))
+            if claim is not None:
+                await self.claims.bind(claim)  # the object (ours or a legacy one) holds it
+        except EtcdError as exc:
+            if claim is not None:
+                await _quietly(self.claims.release(claim))
+            raise unavailable(exc) from exc
+        if not result.succeeded:
+            raise already_exists(resource, name)
+        return result.header_revision
+
+    def needs_claim(self, resource: ResourceType) -> bool:
+        """Cluster-scoped objects that follow a tenant label may land on any shard."""
+        return (
+            not resource.namespaced
+            and not (resource.plural == "namespaces" and not resource.group)
+            and self.tenancy.shard_count > 1
+        )
+
+    async def check_namespace_open(self, resource: ResourceType, namespace: str, name: str) -> None:
+        """NamespaceLifecycle admission: the namespace exists and is not terminating."""
+        found = await self.locate(self.resource("namespaces"), "", namespace)
+        if found is None:
+            raise ApiError(
+                404,
+                "NotFound",
+                f'namespaces "{namespace}" not found',
+                details={"name": namespace, "kind": "namespaces"},
+            )
+        status = found.obj.get("status") or {}
+        if status.get("phase") == "Terminating" or found.obj["metadata"].get("deletionTimestamp"):
+            raise forbidden(
+                resource,
+                name,
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+                causes=[
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ],
+            )
+
+    async def check_node_tenancy(
+        self, resource: ResourceType, namespace: str, name: str, node: str
+    ) -> None:
+        """Tenants do not share nodes: a pod of tenant T may be bound to a node labelled T or
+        to a shared (unlabelled) node; a node of another tenant is a 403 naming both."""
+        found = await self.locate(self.resource("nodes"), "", node)
+        if found is None:
+            return  # kube binds to nodes that do not exist yet; the kubelet registers later
+        labels = found.obj["metadata"].get("labels") or {}
+        node_tenant = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
+        if node_tenant is None:
+            return
+        pod_tenant = self.tenancy.tenant_of_namespace(namespace)
+        if pod_tenant == node_tenant:
+            return
+        owner = f'tenant "{pod_tenant}"' if pod_tenant else "no tenant"
+        raise forbidden(
+            resource,
+            name,
+            f'pod in namespace "{namespace}" ({owner}) cannot be bound to node "{node}" of '
+            f'tenant "{node_tenant}": tenants do not share nodes',
+        )
+
+    # -- update ---------------------------------------------------------------------------------
+
+    async def update(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str,
+        name: str,
+        subresource: str,
+        compute: Callable[[Located], JsonObject],
+        options: WriteOptions,
+    ) -> Written:
+        """Read, compute the new object from the current one, write it if unchanged since.
+
+        `compute(current)` returns the object the request asks for (a PUT body or a patched
+        copy); a resourceVersion in it is a precondition (409 when stale). Without one, a lost
+        race is retried on the new current state. Raises 404, 409, 422.
+        """
+        strategy = strategy_for(resource)
+        for attempt in range(RETRIES):
+            current = await self.require(resource, namespace, name)
+            new = compute(current)
+            check_type(resource, new)
+            wanted = self.precondition(current.shard, new["metadata"].get("resourceVersion"))
+            if wanted is not None and wanted != current.kv.mod_revision:
+                raise conflict(resource, name)
+            self.prepare_update(strategy, new, current.obj, subresource)
+            causes = validate_object_meta_update(new, current.obj)
+            raise_invalid(resource, name, causes + strategy.validate_update(new, current.obj))
+            await strategy.admit(self, new, current.obj)
+            if should_delete_during_update(strategy, new, current.obj):
+                # The last finalizer is gone from an object being deleted: delete it instead.
+                from watchproxy.registry.deleting import Raced, delete_located
+
+                try:
+                    return await delete_located(self, resource, current, dry_run=options.dry_run)
+                except Raced:
+                    continue
+            value = storage_value(new)
+            if value == current.kv.value or options.dry_run:
+                # A no-op update writes nothing and keeps the resourceVersion (kube skips it).
+                return Written(new, current.kv.mod_revision)
+            try:
+                result = await self.proxy.shards[current.shard].client.update(
+                    current.kv.key, value, expected_mod_revision=current.kv.mod_revision
+                )
+            except EtcdError as exc:
+                raise unavailable(exc) from exc
+            if result.succeeded:
+                return Written(new, result.header_revision)
+            if result.current is None:
+                raise not_found(resource.plural, name, resource.group)
+            if wanted is not None or attempt == RETRIES - 1:
+                raise conflict(resource, name)
+        raise conflict(resource, name)
+
+    def prepare_update(
+        self, strategy: Strategy, new: JsonObject, old: JsonObject, subresource: str
+    ) -> None:
+        """BeforeUpdate: server-owned metadata from the stored object, the type's rules, the
+        generation bump, and the tenancy invariant (the tenant label decides the shard)."""
+        resource = strategy.resource
+        meta, old_meta = new["metadata"], old.get("metadata") or {}
+        for field in _SERVER_META:
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+        strategy.prepare_for_update(new, old, subresource)
+        meta = new["metadata"]
+        if not resource.namespaced:
+            old_tenant = (old_meta.get("labels") or {}).get(TENANT_LABEL)
+            new_tenant = (meta.get("labels") or {}).get(TENANT_LABEL)
+            if old_tenant != new_tenant:
+                raise_invalid(
+                    resource,
+                    str(old_meta.get("name", "")),
+                    [
+                        (
+                            "FieldValueInvalid",
+                            f"metadata.labels[{TENANT_LABEL}]",
+                            "Invalid value: the tenant label is immutable: it decides the shard "
+                            "that stores the object",
+                        )
+                    ],
+                )
+        if strategy.generation_changes(new, old):
+            meta["generation"] = int(old_meta.get("generation") or 1) + 1
+
+    async def guaranteed_update(
+        self,
+        resource: ResourceType,
+        namespace: str,
+        name: str,
+        mutate: Callable[[JsonObject], None],
+        *,
+        subresource: str = "",
+    ) -> Written:
+        """Apply `mutate` to the latest object until it sticks (controllers' updates)."""
+
+        def compute(current: Located) -> JsonObject:
+            new = copy.deepcopy(current.obj)
+            new["metadata"].pop("resourceVersion", None)
+            mutate(new)
+            return new
+
+        return await self.update(
+            resource,
+            namespace=namespace,
+            name=name,
+            subresource=subresource,
+            compute=compute,
+            options=WriteOptions(),
+        )
+
+
+async def _quietly(step: Any) -> None:
+    try:
+        await step
+    except EtcdError:
+        pass  # best effort: a stale claim is repaired by the next create (claims.py)

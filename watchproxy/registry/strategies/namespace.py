@@ -1,0 +1,73 @@
+"""Namespaces (kube: pkg/registry/core/namespace/strategy.go and storage/storage.go).
+
+DELETE does not remove a namespace: it sets `deletionTimestamp` and `status.phase: Terminating`
+(watchers see MODIFIED). The namespace controller empties it, then removes the `kubernetes`
+finalizer from `spec.finalizers` through `/finalize`, and deletes it again; only then, with
+`spec.finalizers` and `metadata.finalizers` both empty, is the key removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from watchproxy.registry.deletion import gc_finalizers, timestamp
+from watchproxy.registry.options import DeleteOptions
+from watchproxy.registry.strategy import JsonObject, Strategy, register
+
+FINALIZER_KUBERNETES = "kubernetes"  # v1.FinalizerKubernetes
+
+
+@register("namespaces")
+class NamespaceStrategy(Strategy):
+    def prepare_for_create(self, obj: JsonObject) -> None:
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            spec = obj["spec"] = {}
+        finalizers = [f for f in spec.get("finalizers") or [] if f != FINALIZER_KUBERNETES]
+        spec["finalizers"] = [*finalizers, FINALIZER_KUBERNETES]
+        obj["status"] = {"phase": "Active"}
+
+    def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
+        old_spec = old.get("spec") or {}
+        if subresource == "finalize":
+            # The finalize strategy: only spec.finalizers come from the request.
+            finalizers = (new.get("spec") or {}).get("finalizers") or []
+            new.clear()
+            new.update({k: v for k, v in old.items() if k != "metadata"})
+            new["metadata"] = dict(old.get("metadata") or {})
+            new["spec"] = {**old_spec, "finalizers": finalizers}
+            return
+        if subresource == "status":
+            status = new.get("status")
+            meta = new.get("metadata") or {}
+            new.clear()
+            new.update({k: v for k, v in old.items() if k not in ("status", "metadata")})
+            new["metadata"] = meta
+            if status is not None:
+                new["status"] = status
+            return
+        spec = new.get("spec")
+        if not isinstance(spec, dict):
+            spec = new["spec"] = {}
+        spec["finalizers"] = old_spec.get("finalizers") or []
+        if "status" in old:
+            new["status"] = old["status"]
+
+    def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
+        return False
+
+    def begin_delete(
+        self, obj: JsonObject, options: DeleteOptions, now: datetime
+    ) -> JsonObject | None:
+        meta = obj.setdefault("metadata", {})
+        if meta.get("deletionTimestamp"):
+            return None  # already terminating: the generic path (blocked until finalized)
+        meta["deletionTimestamp"] = timestamp(now)
+        obj["status"] = {**(obj.get("status") or {}), "phase": "Terminating"}
+        changed, finalizers = gc_finalizers(obj, options)
+        if changed:
+            meta["finalizers"] = finalizers
+        return obj
+
+    def delete_blocked(self, obj: JsonObject) -> bool:
+        return bool((obj.get("spec") or {}).get("finalizers"))

@@ -1,0 +1,58 @@
+"""Pods (kube: pkg/registry/core/pod/strategy.go, storage/storage.go).
+
+Graceful deletion: a pod bound to a node gets a grace period (the request's, else
+`spec.terminationGracePeriodSeconds`, default 30) and stays until its kubelet deletes it again
+with grace 0; unbound and finished (Succeeded/Failed) pods go at once. Tenancy: a pod may only be
+bound to a node of its own tenant, or to a shared (unlabelled) node.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from watchproxy.registry.strategy import JsonObject, Strategy, register
+
+if TYPE_CHECKING:
+    from watchproxy.registry.store import Store
+
+DEFAULT_TERMINATION_GRACE = 30  # SetDefaults_PodSpec
+
+
+@register("pods")
+class PodStrategy(Strategy):
+    return_deleted_object = True
+
+    def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
+        if subresource == "binding":
+            return  # the binding handler builds the whole new pod from the stored one
+        super().prepare_for_update(new, old, subresource)
+
+    def check_graceful_delete(self, obj: JsonObject, grace: int | None) -> int | None:
+        spec: dict[str, Any] = obj.get("spec") or {}
+        status: dict[str, Any] = obj.get("status") or {}
+        if grace is not None:
+            period = grace
+        else:
+            default = spec.get("terminationGracePeriodSeconds")
+            period = (
+                default
+                if isinstance(default, int) and not isinstance(default, bool)
+                else DEFAULT_TERMINATION_GRACE
+            )
+        if not spec.get("nodeName"):
+            period = 0  # never scheduled: nothing runs it
+        if status.get("phase") in ("Succeeded", "Failed"):
+            period = 0  # already terminated
+        return max(period, 1) if period < 0 else period
+
+    def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
+        return False  # pods keep generation 1 except for graceful deletion (kube)
+
+    async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        node = (obj.get("spec") or {}).get("nodeName")
+        if not node or (old is not None and (old.get("spec") or {}).get("nodeName") == node):
+            return
+        meta = obj.get("metadata") or {}
+        await store.check_node_tenancy(
+            self.resource, str(meta.get("namespace", "")), str(meta.get("name", "")), str(node)
+        )

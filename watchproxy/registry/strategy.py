@@ -1,0 +1,128 @@
+"""Strategy: the per-type hooks of the generic write path (kube's RESTCreateStrategy,
+RESTUpdateStrategy, RESTDeleteStrategy, RESTGracefulDeleteStrategy and
+GarbageCollectionDeleteStrategy, apiserver/pkg/registry/rest/*.go).
+
+The generic store (`store.py`) calls these hooks in kube's order: PrepareForCreate /
+PrepareForUpdate, then validation (ObjectMeta first, then the type's), then admission checks
+(`admit`), then storage. A hook either mutates the object in place or raises an ApiError.
+Strategies hold no state; one instance per resource type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from watchproxy.resources import ResourceType
+
+if TYPE_CHECKING:
+    from watchproxy.registry.options import DeleteOptions
+    from watchproxy.registry.store import Store
+
+JsonObject = dict[str, Any]
+# (reason, field path, message): apimachinery field.Error as a Status cause.
+Cause = tuple[str, str, str]
+
+
+class Strategy:
+    """Defaults shared by every type; subclasses override what their kind does differently."""
+
+    # Whether DELETE answers the deleted object (kube: Store.ReturnDeletedObject, set for pods,
+    # services...) rather than a Status with the object's name, kind and uid.
+    return_deleted_object = False
+
+    def __init__(self, resource: ResourceType) -> None:
+        self.resource = resource
+
+    # -- create -------------------------------------------------------------------------------
+
+    def prepare_for_create(self, obj: JsonObject) -> None:
+        """Clear what a client may not set on create (kube: the status of pods) and apply
+        defaults."""
+        reset = self.resource.reset_status_on_create
+        if reset is not None:
+            obj["status"] = dict(reset)
+
+    def validate(self, obj: JsonObject) -> list[Cause]:
+        """Type-specific validation of a new object; ObjectMeta is validated by the store."""
+        return []
+
+    # -- update -------------------------------------------------------------------------------
+
+    def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
+        """Carry what this request may not change from `old` into `new`."""
+        if not self.resource.status_subresource:
+            return
+        if subresource == "status":
+            # The status strategy: only status (and labels/annotations) come from the request.
+            kept = {k: v for k, v in old.items() if k not in ("status", "metadata")}
+            new_meta = new.get("metadata") or {}
+            meta = dict(old.get("metadata") or {})
+            for field in ("labels", "annotations", "resourceVersion"):
+                if field in new_meta:
+                    meta[field] = new_meta[field]
+                else:
+                    meta.pop(field, None)
+            status = new.get("status")
+            new.clear()
+            new.update(kept)
+            new["metadata"] = meta
+            if status is not None:
+                new["status"] = status
+            return
+        if "status" in old:
+            new["status"] = old["status"]
+        else:
+            new.pop("status", None)
+
+    def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
+        return self.validate(new)
+
+    def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
+        """Whether `metadata.generation` is bumped: a spec change (kube's strategies)."""
+        return new.get("spec") != old.get("spec")
+
+    # -- admission ----------------------------------------------------------------------------
+
+    async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        """Checks that read other objects (admission plugins' place in kube). Raise to refuse."""
+
+    # -- delete -------------------------------------------------------------------------------
+
+    def check_graceful_delete(self, obj: JsonObject, grace: int | None) -> int | None:
+        """The grace period this deletion gets, or None when the type deletes at once
+        (kube: RESTGracefulDeleteStrategy.CheckGracefulDelete; only pods have one)."""
+        return None
+
+    def begin_delete(
+        self, obj: JsonObject, options: DeleteOptions, now: datetime
+    ) -> JsonObject | None:
+        """A type whose DELETE starts with its own update (namespaces: Terminating) returns
+        the object to write and keep; None runs the generic deletion."""
+        return None
+
+    def delete_blocked(self, obj: JsonObject) -> bool:
+        """Whether the object must stay after its metadata finalizers are gone (namespaces
+        wait for `spec.finalizers` too)."""
+        return False
+
+
+_REGISTRY: dict[str, Callable[[ResourceType], Strategy]] = {}
+
+
+def register(key: str) -> Callable[[type[Strategy]], type[Strategy]]:
+    """Class decorator: the strategy of the resource `plural.group` (core: `plural`)."""
+
+    def add(cls: type[Strategy]) -> type[Strategy]:
+        _REGISTRY[key] = cls
+        return cls
+
+    return add
+
+
+def strategy_for(resource: ResourceType) -> Strategy:
+    """The resource's strategy, or the generic default."""
+    from watchproxy.registry import strategies  # noqa: F401  (registers the built-in ones)
+
+    return _REGISTRY.get(resource.key, Strategy)(resource)
