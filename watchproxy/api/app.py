@@ -111,9 +111,33 @@ def _ops_app(proxy: Proxy) -> FastAPI:
 
     @ops.get("/debug/stats")
     async def stats() -> dict[str, Any]:
-        return proxy.statistics()
+        return {**proxy.statistics(), "tenancy": tenancy_stats(proxy)}
 
     return ops
+
+
+def tenancy_stats(proxy: Proxy) -> dict[str, Any]:
+    """Which tenant and shard each cached namespace belongs to; namespaces that match no tenant
+    live on the default shard, and are listed so an operator sees them (docs/configuration.md)."""
+    tenancy = proxy.tenancy
+    namespaces = proxy.registry.lookup("", "v1", "namespaces")
+    assert namespaces is not None
+    untenanted: list[str] = []
+    per_tenant: dict[str, int] = dict.fromkeys(sorted(tenancy.tenant_names), 0)
+    for state in proxy.cache_of(namespaces).shards:
+        for name in state.objects:
+            tenant = tenancy.tenant_of_namespace(name)
+            if tenant is None:
+                untenanted.append(name)
+            else:
+                per_tenant[tenant] += 1
+    return {
+        "default_shard": tenancy.shard_names[tenancy.default_shard],
+        "namespaces_per_tenant": per_tenant,
+        # Capped: the list is for eyes, the count for alerts.
+        "namespaces_without_tenant": len(untenanted),
+        "namespaces_without_tenant_sample": sorted(untenanted)[:100],
+    }
 
 
 def create_app(settings: Settings) -> Any:
