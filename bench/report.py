@@ -250,11 +250,11 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
         seen = sorted({int(r["etcd_watchers_max"]) for r in wp})
         ok = expected is not None and seen == [expected]
         rows.append([
-            "etcd: one watch per (shard, resource) whatever the number of clients",
+            "etcd: one watch per shard whatever the number of clients and resources",
             f"etcd watchers with 0 clients: {_f(results.get('etcd_watchers_no_clients'), 0)}; "
             f"during runs of {min(r['watchers'] for r in wp)}-{max(r['watchers'] for r in wp)} "
-            f"watchers: {seen} (2 shards x {len(results.get('resources', [])) or '?'} resources "
-            f"= {expected})",
+            f"watchers: {seen} (one per shard for {len(results.get('resources', [])) or '?'} "
+            f"resources = {expected})",
             _f(ok),
         ])
     if lst:

@@ -1,5 +1,6 @@
 """Proxy: everything one watchproxy process runs -- shard backends, one ResourceCache per
-resource, one Reflector per (shard, resource) -- and the task group that owns the reflectors.
+resource, one ShardReflector per shard (one etcd watch over the shard's whole key prefix, feeding
+every resource cache; docs/decisions/0007) -- and the task group that owns the reflectors.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import WatcherState
 from watchproxy.etcd.client import EtcdClient, EtcdError
 from watchproxy.gc_tuning import freeze_startup_heap, tune_for_cache
-from watchproxy.reflector import Reflector
+from watchproxy.reflector import ShardReflector
 from watchproxy.resources import Registry, ResourceType
 from watchproxy.shard import ShardBackend
 from watchproxy.tenancy import Tenancy
@@ -31,7 +32,6 @@ log = logging.getLogger("watchproxy")
 class ServedResource:
     resource: ResourceType
     cache: ResourceCache
-    reflectors: list[Reflector]
 
 
 class Proxy:
@@ -61,13 +61,12 @@ class Proxy:
                 history_size=settings.history_size,
                 expired_line=expired_line,
             )
-            reflectors = [
-                Reflector(
-                    resource=resource, shard=shard, cache=cache, page_size=settings.etcd_page_size
-                )
-                for shard in self.shards
-            ]
-            self.served[resource.key] = ServedResource(resource, cache, reflectors)
+            self.served[resource.key] = ServedResource(resource, cache)
+        served = [(s.resource, s.cache) for s in self.served.values()]
+        self.reflectors = [
+            ShardReflector(shard=shard, served=served, page_size=settings.etcd_page_size)
+            for shard in self.shards
+        ]
         self.all_shards = frozenset(range(len(self.shards)))
         self.bookmarks = BookmarkTicker(settings.bookmark_interval_seconds)
 
@@ -93,14 +92,10 @@ class Proxy:
         tasks: list[asyncio.Task[None]] = []
         await asyncio.gather(*(shard.detect_features() for shard in self.shards))
         try:
-            for served in self.served.values():
-                for reflector in served.reflectors:
-                    tasks.append(
-                        asyncio.create_task(
-                            reflector.run(),
-                            name=f"reflector {served.resource.plural}@{reflector.shard.name}",
-                        )
-                    )
+            for reflector in self.reflectors:
+                tasks.append(
+                    asyncio.create_task(reflector.run(), name=f"reflector@{reflector.shard.name}")
+                )
             tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
             tasks.append(asyncio.create_task(self._pump_progress(), name="progress"))
             tasks.append(asyncio.create_task(self._freeze_when_listed(), name="gc-freeze"))
@@ -128,15 +123,14 @@ class Proxy:
         freeze_startup_heap()
 
     async def _pump_progress(self) -> None:
-        """Ask etcd for progress on every idle stream now and then, so bookmarks and resumable
-        revisions advance even though etcd's own notify interval defaults to 10 minutes.
-        Only where answers are ordered after events (etcd >= 3.5.13 / 3.4.31)."""
+        """Ask etcd for progress on every idle shard stream now and then, so bookmarks and
+        resumable revisions advance even though etcd's own notify interval defaults to 10
+        minutes. Only where answers are ordered after events (etcd >= 3.5.13 / 3.4.31): the
+        reflector sends nothing elsewhere."""
         while True:
             await asyncio.sleep(self.settings.progress_request_interval_seconds)
-            for served in self.served.values():
-                for reflector in served.reflectors:
-                    if reflector.shard.trust_requested_progress:
-                        reflector.request_progress()
+            for reflector in self.reflectors:
+                reflector.request_progress()
 
     def end_watches(self) -> None:
         for served in self.served.values():
@@ -154,8 +148,10 @@ class Proxy:
                     "etcd_version": s.version,
                     "trusts_requested_progress": s.trust_requested_progress,
                     "revision_reads": s.revision_reads,
+                    "fallback_reads": s.fallback_reads,
+                    "reflector": r.statistics(),
                 }
-                for s in self.shards
+                for s, r in zip(self.shards, self.reflectors, strict=True)
             ],
             "resources": {
                 key: {
@@ -165,7 +161,8 @@ class Proxy:
                     **watcher_stats(served.cache),
                     "history": len(served.cache.history),
                     "history_high_water": served.cache.history.high_water,
-                    "relists": sum(r.relists for r in served.reflectors),
+                    # Every relist of a shard relists every resource of it.
+                    "relists": sum(r.relists for r in self.reflectors),
                 }
                 for key, served in self.served.items()
             },

@@ -1,5 +1,6 @@
-"""ShardBackend: one etcd cluster as the proxy uses it -- its client, key prefix, and the
-coalesced "current revision" read that consistent reads need.
+"""ShardBackend: one etcd cluster as the proxy uses it -- its client, key prefix (the one etcd
+watch of the shard covers `{key_prefix}/`), and the coalesced "current revision" read that
+consistent reads need.
 
 Concurrency: any task may call `current_revision`. Requests that arrive while a read is in flight
 wait for it and then share the next one: a read that started before a request arrived cannot prove
@@ -22,6 +23,9 @@ class ShardBackend:
         self._pending: asyncio.Future[int] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.revision_reads = 0
+        # Reads answered from etcd because the cache could not prove freshness in time
+        # (watchproxy/api/freshness.py); one per (request, shard).
+        self.fallback_reads = 0
         # Whether answers to progress *requests* are ordered after all events (etcd#15220);
         # set from the server version at start-up, untrusted until known.
         self.trust_requested_progress = False
@@ -35,7 +39,13 @@ class ShardBackend:
             return
         self.trust_requested_progress = progress_request_is_ordered(self.version)
 
+    @property
+    def watch_prefix(self) -> bytes:
+        """Every key of the shard: what its one etcd watch covers, e.g. b"/registry/"."""
+        return f"{self.key_prefix}/".encode()
+
     def resource_prefix(self, storage_prefix: str) -> bytes:
+        """The keys of one resource, e.g. b"/registry/services/specs/"."""
         return f"{self.key_prefix}/{storage_prefix}/".encode()
 
     async def current_revision(self) -> int:

@@ -1,8 +1,16 @@
 """ResourceCache: one resource's objects over all shards, their indexes, history and watchers.
 
-Owner: one reflector task per (shard, resource) calls `replace`, `apply` and `progress`. These are
-synchronous -- no await inside -- so each change is atomic on the event loop and needs no lock.
-Order inside `apply`: mutate the store, append to history, dispatch, then wake freshness waiters.
+Owner: each shard's reflector (one etcd watch over the whole shard, watchproxy/reflector.py) calls
+`replace`, `apply` and `progress` for its shard. These are synchronous -- no await inside -- so
+each change is atomic on the event loop and needs no lock. Order inside `apply`: mutate the store,
+append to history, dispatch, then wake freshness waiters.
+
+A shard's `revision` here means: every event of this resource in that shard up to and including
+`revision` has been applied. It rises with the resource's own events and with `progress`, which
+the reflector calls for every resource after each watch response (the shard's stream is ordered,
+so a later event of *any* resource proves all earlier ones delivered) and after trusted progress
+notifications. Nothing else raises it: an etcd answer that may run ahead of events (requested
+progress on etcd < 3.5.13, etcd#15220) is never a proof of freshness (docs/decisions/0007).
 """
 
 from __future__ import annotations
@@ -31,10 +39,6 @@ class ShardState:
     by_namespace: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
     by_trigger: dict[str, dict[str, CachedObject]] = field(default_factory=dict)
     revision: int = 0
-    # Raised also by *requested* progress notifications, which etcd < 3.5.13 may send ahead of
-    # events still in flight (etcd#15220): good enough to end a freshness wait, never used for
-    # resourceVersions, bookmarks or resume positions.
-    fresh_revision: int = 0
     ready: bool = False
     sorted_keys: list[str] | None = None
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
@@ -83,7 +87,7 @@ class ShardState:
         if not self.waiters:
             return
         keep = []
-        reached = max(self.revision, self.fresh_revision)
+        reached = self.revision
         for target, fut in self.waiters:
             if reached >= target:
                 if not fut.done():
@@ -108,7 +112,8 @@ class ResourceCache:
         self.dispatcher = Dispatcher()
         self.seq = 0
         self._expired_line = expired_line
-        # Set by each shard's reflector: asks etcd for a progress notification on its stream.
+        # Set by each shard's reflector: asks etcd for a progress notification on the shard's
+        # stream -- a no-op where etcd's answer would not be ordered after events.
         self.progress_requesters: dict[int, Callable[[], None]] = {}
 
     # -- writes (reflector only; synchronous) ---------------------------------------------------
@@ -163,14 +168,13 @@ class ResourceCache:
         self.dispatcher.dispatch(event)
         state.wake()
 
-    def progress(self, shard: int, revision: int, *, trusted: bool = True) -> None:
-        """etcd says the shard has no events up to `revision` for this resource."""
+    def progress(self, shard: int, revision: int) -> None:
+        """Every event of this resource in `shard` up to `revision` has been applied: the shard's
+        ordered stream has gone past it (a later event of any resource, or a progress
+        notification ordered after events). Raises the shard's revision; never lowers it."""
         state = self.shards[shard]
-        if trusted and revision > state.revision:
+        if revision > state.revision:
             state.revision = revision
-            state.wake()
-        elif not trusted and revision > state.fresh_revision:
-            state.fresh_revision = revision
             state.wake()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -178,16 +182,27 @@ class ResourceCache:
     def ready(self, shards: Iterable[int]) -> bool:
         return all(self.shards[s].ready for s in shards)
 
+    def behind(self, targets: dict[int, int]) -> dict[int, int]:
+        """The entries of `targets` (shard -> revision) this cache has not reached yet."""
+        out = {}
+        for shard, target in targets.items():
+            state = self.shards[shard]
+            if state.revision < target or not state.ready:
+                out[shard] = target
+        return out
+
     async def wait_until_fresh(self, targets: dict[int, int]) -> None:
         """Wait until each shard's revision reaches its target; the caller bounds the time.
 
-        While waiting, etcd is asked for progress notifications every 100 ms (the apiserver's
-        progressRequestPeriod), so an idle resource catches up with the store revision.
+        While waiting, the shard's reflector is asked every 100 ms (the apiserver's
+        progressRequestPeriod) for a progress notification, which it sends only where etcd
+        orders the answer after events (>= 3.5.13 / 3.4.31); elsewhere the wait ends with an
+        event of the shard or etcd's periodic progress notification.
         """
         loop = asyncio.get_running_loop()
         for shard, target in targets.items():
             state = self.shards[shard]
-            while max(state.revision, state.fresh_revision) < target or not state.ready:
+            while state.revision < target or not state.ready:
                 fut: asyncio.Future[None] = loop.create_future()
                 state.waiters.append((target, fut))
                 request = self.progress_requesters.get(shard)

@@ -264,3 +264,30 @@ async def test_bookmark_only_when_caught_up() -> None:
     cache.progress(0, 15)
     assert w.offer_bookmark(cache.vector())
     assert summary(await drain(w)) == [("BOOKMARK", "", "15")]
+
+
+async def test_progress_only_raises_and_wakes() -> None:
+    cache = make_cache()
+    cache.progress(0, 30)
+    cache.progress(0, 25)  # an older proof changes nothing
+    assert cache.vector() == (30, 20)
+    assert cache.behind({0: 30, 1: 21}) == {1: 21}
+    assert cache.behind({0: 31}) == {0: 31}
+    assert cache.behind({0: 30, 1: 20}) == {}
+
+
+async def test_wait_until_fresh_is_not_ended_by_anything_but_the_revision() -> None:
+    """No side channel (such as an unordered progress answer) ends a wait: only progress or
+    events that raise the shard's revision."""
+    cache = make_cache()
+    cache.apply(0, "ns/a", pod("a", rev=25), 25)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await cache.wait_until_fresh({0: 26})
+    cache.apply(1, "ns/b", pod("b", rev=26), 26)  # another shard's revision proves nothing here
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await cache.wait_until_fresh({0: 26})
+    cache.progress(0, 26)
+    async with asyncio.timeout(1):
+        await cache.wait_until_fresh({0: 26})

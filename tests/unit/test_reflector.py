@@ -1,0 +1,119 @@
+"""ShardReflector without etcd: routing of the shard's one stream into the resource caches, and
+which responses prove freshness (docs/decisions/0007-one-watch-per-shard.md)."""
+
+from __future__ import annotations
+
+import orjson
+
+from watchproxy.core.watch_cache import ResourceCache
+from watchproxy.etcd.client import EtcdClient, KeyValue, WatchEvent, WatchResponse
+from watchproxy.reflector import ShardReflector
+from watchproxy.resources import Registry
+from watchproxy.shard import ShardBackend
+
+REGISTRY = Registry()
+
+
+def reflector(*, trusted: bool = False) -> tuple[ShardReflector, dict[str, ResourceCache]]:
+    # The client opens no connection until used; nothing here uses it.
+    shard = ShardBackend(
+        index=0, name="a", client=EtcdClient(["http://127.0.0.1:1"]), key_prefix="/registry"
+    )
+    shard.trust_requested_progress = trusted
+    caches = {
+        r.key: ResourceCache(shard_count=1, history_size=100, expired_line=lambda m: b"")
+        for r in REGISTRY.resources
+    }
+    served = [(r, caches[r.key]) for r in REGISTRY.resources]
+    refl = ShardReflector(shard=shard, served=served, page_size=10)
+    for cache in caches.values():
+        cache.replace(0, [], 10)
+    return refl, caches
+
+
+def put(key: str, revision: int, name: str = "x", ns: str = "ns") -> WatchEvent:
+    value = orjson.dumps({"metadata": {"name": name, "namespace": ns}})
+    return WatchEvent(False, KeyValue(key.encode(), value, revision, revision, 1), None)
+
+
+def delete(key: str, revision: int) -> WatchEvent:
+    return WatchEvent(True, KeyValue(key.encode(), b"", 0, revision, 0), None)
+
+
+def test_routes_by_longest_storage_prefix() -> None:
+    refl, _ = reflector()
+
+    def plural(key: str) -> str | None:
+        route = refl.route(key.encode())
+        return None if route is None else route.resource.plural
+
+    assert plural("/registry/services/specs/ns/a") == "services"
+    assert plural("/registry/services/endpoints/ns/a") == "endpoints"
+    assert plural("/registry/minions/node-1") == "nodes"
+    assert plural("/registry/leases/ns/l") == "leases"
+    assert plural("/registry/services/other/ns/a") is None
+    assert plural("/registry/replicasets/ns/a") is None  # a resource not served
+    assert plural("/registry/configmaps/") is None  # the prefix itself is no object
+    assert plural("/registry/configmapsx/ns/a") is None
+    assert plural("/other/configmaps/ns/a") is None
+    assert plural("compact_rev_key") is None
+
+
+def test_an_event_of_one_resource_raises_every_cache() -> None:
+    refl, caches = reflector()
+    refl.apply(WatchResponse(11, [put("/registry/leases/ns/l", 11, "l")]))
+    assert caches["leases.coordination.k8s.io"].shards[0].objects.keys() == {"ns/l"}
+    assert {c.vector() for c in caches.values()} == {(11,)}
+    assert caches["configmaps"].behind({0: 11}) == {}
+    assert refl.next_revision == 12 and refl.events == 1
+
+
+def test_unknown_keys_are_skipped_but_advance_the_revision() -> None:
+    refl, caches = reflector()
+    refl.apply(
+        WatchResponse(
+            14,
+            [
+                put("/registry/replicasets/ns/r", 12),
+                put("/registry/services/specs/ns/s", 13, "s"),
+                put("/registry/services/endpoints/ns/s", 13, "s"),
+                put("/registry/widgets/ns/w", 14),
+            ],
+        )
+    )
+    assert refl.skipped_events == 2 and refl.events == 2
+    assert caches["services"].shards[0].objects.keys() == {"ns/s"}
+    assert caches["endpoints"].shards[0].objects.keys() == {"ns/s"}
+    assert {c.vector() for c in caches.values()} == {(14,)}
+    assert refl.next_revision == 15
+    refl.apply(WatchResponse(15, [delete("/registry/services/specs/ns/s", 15)]))
+    assert caches["services"].shards[0].objects == {}
+    assert caches["endpoints"].shards[0].objects.keys() == {"ns/s"}
+
+
+def test_undecodable_value_is_a_deletion() -> None:
+    refl, caches = reflector()
+    refl.apply(WatchResponse(11, [put("/registry/configmaps/ns/c", 11, "c")]))
+    bad = WatchEvent(False, KeyValue(b"/registry/configmaps/ns/c", b"not json", 11, 12, 2), None)
+    refl.apply(WatchResponse(12, [bad]))
+    assert caches["configmaps"].shards[0].objects == {}
+    assert caches["configmaps"].vector() == (12,)
+
+
+def test_requested_progress_proves_nothing_on_old_etcd() -> None:
+    """etcd < 3.5.13 answers a progress request ahead of events in flight (etcd#15220)."""
+    refl, caches = reflector(trusted=False)
+    refl.apply(WatchResponse(50, [], requested_progress=True))
+    assert {c.vector() for c in caches.values()} == {(10,)}
+    assert refl.next_revision == 0 and refl.ignored_progress == 1
+    # A periodic notification is ordered after events on every 3.5: it raises every cache.
+    refl.apply(WatchResponse(50, []))
+    assert {c.vector() for c in caches.values()} == {(50,)}
+    assert refl.next_revision == 51 and refl.progress_notifications == 1
+
+
+def test_requested_progress_raises_every_cache_where_ordered() -> None:
+    refl, caches = reflector(trusted=True)
+    refl.apply(WatchResponse(50, [], requested_progress=True))
+    assert {c.vector() for c in caches.values()} == {(50,)}
+    assert refl.next_revision == 51
