@@ -128,7 +128,15 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
         # kubelet -- here kubectl with grace 0 -- deletes it again.
         kubectl(proxy, cache, "-n", "acme-kubectl", "delete", "pod", "web", "--wait=false")
         kubectl(
-            proxy, cache, "-n", "acme-kubectl", "delete", "pod", "web", "--grace-period=0", "--force"
+            proxy,
+            cache,
+            "-n",
+            "acme-kubectl",
+            "delete",
+            "pod",
+            "web",
+            "--grace-period=0",
+            "--force",
         )
         time.sleep(1.5)
     finally:

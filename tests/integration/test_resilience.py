@@ -144,15 +144,30 @@ def test_watch_behind_the_history_window_gets_410_then_relists(
             old = api.get("/api/v1/namespaces/acme-h/configmaps").json()["metadata"][
                 "resourceVersion"
             ]
+            revisions = []
             for i in range(80):
-                api.post(
+                r = api.post(
                     "/api/v1/namespaces/acme-h/configmaps", json={"metadata": {"name": f"c{i}"}}
                 )
-            r = api.get(
-                "/api/v1/namespaces/acme-h/configmaps",
-                params={"watch": "true", "resourceVersion": old},
-            )
-            assert r.status_code == 410 and r.json()["reason"] == "Expired"
+                revisions.append(r.json()["metadata"]["resourceVersion"])
+            # As kube's cacher: HTTP 200, then one in-band ERROR (410 Expired) and the end.
+            # 80 events, 50 kept: the oldest position to resume from is the 30th write.
+            with watch(api, "/api/v1/namespaces/acme-h/configmaps", resourceVersion=old) as w:
+                events = w.rest()
+            assert events == [
+                {
+                    "type": "ERROR",
+                    "object": {
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "metadata": {},
+                        "status": "Failure",
+                        "message": f"too old resource version: {old} ({revisions[29]})",
+                        "reason": "Expired",
+                        "code": 410,
+                    },
+                }
+            ]
             relisted = api.get("/api/v1/namespaces/acme-h/configmaps").json()
             assert len(relisted["items"]) == 80
             with watch(

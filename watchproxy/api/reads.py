@@ -12,23 +12,43 @@ import base64
 import binascii
 import random
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any
 
 import orjson
 
+from watchproxy.api.freshness import (
+    current_targets,
+    fresh_or_etcd,
+    get_object,
+    list_parts,
+    wait_fresh,
+)
 from watchproxy.api.http import Receive, Send, respond
 from watchproxy.api.params import EXACT, ListOptions, parse_list_options
-from watchproxy.api.printing import Printing, event_renderer, list_table, object_table
-from watchproxy.api.status import ApiError, bad_request, error_line, expired_line, not_found
+from watchproxy.api.printing import (
+    Printing,
+    bookmark_type,
+    event_renderer,
+    render_list,
+    render_object,
+)
+from watchproxy.api.status import (
+    ApiError,
+    bad_request,
+    continue_expired,
+    error_line,
+    list_expired,
+    not_found,
+    too_old_resource_version,
+)
 from watchproxy.api.target import Target
 from watchproxy.api.view import View, format_rv, parse_rv, resolve_view
-from watchproxy.core.errors import ProxyError, TooLargeResourceVersion
+from watchproxy.core.errors import ProxyError, ResourceExpired, TooLargeResourceVersion
 from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import CacheWatcher, WatchFilter
-from watchproxy.etcd.client import EtcdError
 from watchproxy.proxy import Proxy
 from watchproxy.resources import ResourceType
 
@@ -43,32 +63,7 @@ def not_ready(resource: ResourceType) -> ApiError:
     )
 
 
-async def current_targets(proxy: Proxy, shards: Iterable[int]) -> dict[int, int]:
-    """Each shard's current etcd revision (linearizable, coalesced)."""
-    shard_list = sorted(shards)
-    try:
-        revisions = await asyncio.gather(*(proxy.shards[s].current_revision() for s in shard_list))
-    except EtcdError as exc:
-        raise ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}") from exc
-    return dict(zip(shard_list, revisions, strict=True))
-
-
-async def wait_fresh(
-    proxy: Proxy, cache: ResourceCache, view: View, targets: dict[int, int]
-) -> None:
-    try:
-        async with asyncio.timeout(proxy.settings.freshness_timeout_seconds):
-            await cache.wait_until_fresh(targets)
-    except TimeoutError:
-        current = format_rv(proxy, view, cache.vector())
-        wanted = format_rv(proxy, view, _vector_of(proxy, targets))
-        raise TooLargeResourceVersion(
-            f"Timeout: Too large resource version: {wanted}, current: {current}", retry_after=1
-        ) from None
-
-
-def _vector_of(proxy: Proxy, targets: dict[int, int]) -> Vector:
-    return tuple(targets.get(i, 0) for i in range(proxy.tenancy.shard_count))
+# Freshness (current_targets, wait_fresh, the etcd fallback) lives in api/freshness.py.
 
 
 def _targets(view: View, vector: Vector) -> dict[int, int]:
@@ -76,11 +71,13 @@ def _targets(view: View, vector: Vector) -> dict[int, int]:
 
 
 def make_view(proxy: Proxy, target: Target, opts: ListOptions) -> View:
+    """The request's view: its path or its exact selectors may pin one shard (api/view.py)."""
     node = None
     if target.resource.trigger_field == "spec.nodeName":
         node = opts.fields.exact_value("spec.nodeName")
     namespace = target.namespace or (opts.fields.exact_value("metadata.namespace") or "")
-    return resolve_view(proxy, target.resource, namespace, target.name, node)
+    name = target.name or (opts.fields.exact_value("metadata.name") or "")
+    return resolve_view(proxy, target.resource, namespace, name, node)
 
 
 def make_filter(target: Target, opts: ListOptions) -> WatchFilter:
@@ -97,15 +94,26 @@ def make_filter(target: Target, opts: ListOptions) -> WatchFilter:
 # -- LIST ------------------------------------------------------------------------------------------
 
 
+# The rv of a continue token that continues at the latest state (kube's `rv: -1`, handed out
+# with the 410 for an expired continue token: storage/etcd3/errors.go).
+CONTINUE_LATEST = "-1"
+
+
 def _encode_continue(rv: str, key: str) -> str:
-    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": key + "\x00"})
+    """base64url(JSON) as storage/continue.go: `{"v":"meta.k8s.io/v1","rv":..,"start":key\\0}`;
+    rv is the list's resourceVersion text, or the integer -1 for CONTINUE_LATEST."""
+    rv_field: str | int = -1 if rv == CONTINUE_LATEST else rv
+    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv_field, "start": key + "\x00"})
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _decode_continue(token: str) -> tuple[str, str]:
+    """(rv text or CONTINUE_LATEST, the key to continue after); 400 for anything else."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         rv, start = data["rv"], data["start"]
+        if rv == -1 and not isinstance(rv, bool):
+            rv = CONTINUE_LATEST
         if data.get("v") != "meta.k8s.io/v1" or not isinstance(rv, str) or not rv:
             raise ValueError
         if not isinstance(start, str) or not start.endswith("\x00") or len(start) < 2:
@@ -129,25 +137,57 @@ def ready_view(proxy: Proxy, target: Target, opts: ListOptions) -> tuple[Resourc
 async def serve_list(
     proxy: Proxy, target: Target, opts: ListOptions, send: Send, printing: Printing | None = None
 ) -> None:
+    """A LIST. A position that can no longer be read (older than the history or compacted in
+    etcd, a token of another shard layout, a plain revision given to a merged view) is kube's
+    410 for lists (storage/etcd3/errors.go): `The resourceVersion for the provided list is too
+    old.`, or for a continue token the inconsistent-continue message with a `metadata.continue`
+    that lists the rest at the latest state (rv -1)."""
+    try:
+        await _serve_list(proxy, target, opts, send, printing)
+    except ResourceExpired as exc:
+        if opts.continue_token:
+            _, start_after = _decode_continue(opts.continue_token)
+            raise continue_expired(_encode_continue(CONTINUE_LATEST, start_after)) from exc
+        raise list_expired() from exc
+
+
+async def _serve_list(
+    proxy: Proxy, target: Target, opts: ListOptions, send: Send, printing: Printing | None = None
+) -> None:
     resource = target.resource
     cache, view = ready_view(proxy, target, opts)
     limit = opts.limit
     start_after = ""
     exact: Vector | None = None
     rv = opts.resource_version
+    from_etcd: dict[int, int] = {}  # shards the cache could not prove fresh -> etcd revision
+    continue_rv = ""
     if opts.continue_token:
-        rv_text, start_after = _decode_continue(opts.continue_token)
-        exact = parse_rv(proxy, view, rv_text)
-        await wait_fresh(proxy, cache, view, _targets(view, exact))
+        continue_rv, start_after = _decode_continue(opts.continue_token)
+        if continue_rv == CONTINUE_LATEST:
+            rv = ""  # the rest of the list, read consistently at the latest state
+    if continue_rv and continue_rv != CONTINUE_LATEST:
+        exact = parse_rv(proxy, view, continue_rv)
+        from_etcd = await fresh_or_etcd(proxy, cache, view, _targets(view, exact), exact=True)
     elif rv == "":
-        await wait_fresh(proxy, cache, view, await current_targets(proxy, view.shards))
+        targets = await current_targets(proxy, view.shards)
+        from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=True, known=True)
     elif rv == "0":
         limit = 0  # served from cache: the apiserver ignores limit for RV=0
     else:
         wanted = parse_rv(proxy, view, rv)
-        await wait_fresh(proxy, cache, view, _targets(view, wanted))
         if opts.resource_version_match == EXACT or (limit and not opts.resource_version_match):
             exact = wanted
+        targets = _targets(view, wanted)
+        from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=exact is not None)
+    if from_etcd:  # read those shards from etcd, as the apiserver falls back to etcd
+        filt = make_filter(target, opts)
+        parts, vector = await list_parts(proxy, cache, view, resource, filt, from_etcd, exact)
+        body = build_list_body(
+            proxy, view, resource, filt, parts, vector, limit, start_after, printing
+        )
+        await respond(send, 200, body)
+        return
     vector = exact if exact is not None else cache.vector()
     filt = make_filter(target, opts)
     parts = cache.select(
@@ -199,7 +239,7 @@ def build_list_body(
         if not selecting:
             meta["remainingItemCount"] = remaining
     if printing is not None:
-        return list_table(resource, items, meta, printing)
+        return render_list(resource, items, meta, printing)
     head = orjson.dumps(
         {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta}
     )
@@ -229,27 +269,37 @@ async def serve_get(
     if not cache.ready(view.shards):
         raise not_ready(target.resource)
     rv = opts.resource_version
+    from_etcd: dict[int, int] = {}  # shards the cache could not prove fresh -> etcd revision
     if rv == "":
-        await wait_fresh(proxy, cache, view, await current_targets(proxy, view.shards))
+        targets = await current_targets(proxy, view.shards)
+        from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=True, known=True)
     elif rv != "0":
-        await wait_fresh(proxy, cache, view, _targets(view, parse_rv(proxy, view, rv)))
-    obj = find_cached(proxy, target, view.shards)
+        targets = _targets(view, parse_rv(proxy, view, rv))
+        from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=False)
+    obj = (
+        await get_object(proxy, cache, view, target, from_etcd)
+        if from_etcd
+        else find_cached(proxy, target, view.shards)
+    )
     if obj is None:
         raise not_found(target.resource.plural, target.name, target.resource.group)
     await respond(
-        send, 200, obj.raw if printing is None else object_table(target.resource, obj, printing)
+        send, 200, obj.raw if printing is None else render_object(target.resource, obj, printing)
     )
 
 
 # -- WATCH -----------------------------------------------------------------------------------------
 
 
-def bookmark_factory(resource: ResourceType) -> Any:
+def bookmark_factory(resource: ResourceType, printing: Printing | None = None) -> Any:
+    """BOOKMARK lines: an object of the watched kind (PartialObjectMetadata on a metadata-only
+    watch) with only `metadata.resourceVersion`, and the initial-events-end annotation."""
+    kind, api_version = bookmark_type(resource, printing)
     head = (
         b'{"type":"BOOKMARK","object":{"kind":"'
-        + resource.kind.encode()
+        + kind.encode()
         + b'","apiVersion":"'
-        + resource.api_version.encode()
+        + api_version.encode()
         + b'","metadata":{"resourceVersion":"'
     )
 
@@ -272,6 +322,11 @@ async def serve_watch(
     send: Send,
     printing: Printing | None = None,
 ) -> None:
+    """A WATCH. Once the request is valid, every error is an in-band ERROR event after HTTP 200
+    (cacher/cacher.go `Watch`, `newErrWatcher`): a start position the history no longer holds
+    (or this view cannot read) is 410 `too old resource version: N (M)`, a WatchList whose
+    position the cache does not reach in time is the 504 with cause ResourceVersionTooLarge.
+    A watch from a future position waits for it (no error), as the cacher does."""
     resource = target.resource
     cache, view = ready_view(proxy, target, opts)
     rv = opts.resource_version
@@ -280,20 +335,25 @@ async def serve_watch(
         # The WatchList defaulting of kube-apiserver >= 1.34: RV "" or "0" sends the state first.
         initial = rv in ("", "0")
     start_vector: Vector | None = None
-    if rv not in ("", "0"):
-        start_vector = parse_rv(proxy, view, rv)
     pending_error: ProxyError | None = None
-    if initial and rv != "0":
+    if rv not in ("", "0"):
+        try:
+            start_vector = parse_rv(proxy, view, rv)
+        except ResourceExpired:
+            pending_error = _too_old(proxy, cache, view, rv)
+    if initial and rv != "0" and pending_error is None:
         targets = (
             await current_targets(proxy, view.shards)
             if rv == ""
             else _targets(view, start_vector or ())
         )
+        # No etcd fallback: the stream continues from the cache, so the cache itself must be
+        # proven fresh (events or trusted progress), else the in-band 504.
         try:
             await wait_fresh(proxy, cache, view, targets)
         except TooLargeResourceVersion as exc:
             pending_error = exc  # after the stream has started: an in-band ERROR
-    bookmarks = bookmark_factory(resource) if opts.allow_bookmarks else None
+    bookmarks = bookmark_factory(resource, printing) if opts.allow_bookmarks else None
     filt = make_filter(target, opts)
     now = cache.vector()
     watcher = CacheWatcher(
@@ -319,15 +379,31 @@ async def serve_watch(
                 )
                 if filt.matches(o)
             ]
-            snapshot_rv = watcher.rv_at(now)
-            end = bookmarks(snapshot_rv, True) if bookmarks is not None else None
-            watcher.start_with_initial(objects, snapshot_rv, end)
+            end = bookmarks(watcher.rv_at(now), True) if bookmarks is not None else None
+            watcher.start_with_initial(objects, now, end)
             cache.watch_now(watcher)
         elif start_vector is not None:
-            cache.watch_from(watcher, start_vector)  # may raise 410 before the stream starts
+            if cache.history.expired(view.shards, start_vector) is not None:
+                pending_error = _too_old(proxy, cache, view, rv, start_vector)
+            else:
+                try:
+                    cache.watch_from(watcher, start_vector)
+                except ResourceExpired:
+                    pending_error = _too_old(proxy, cache, view, rv, start_vector)
         else:
             cache.watch_now(watcher)
     await stream_watch(proxy, cache, watcher, opts, receive, send, pending_error)
+
+
+def _too_old(
+    proxy: Proxy, cache: ResourceCache, view: View, text: str, vector: Vector | None = None
+) -> ResourceExpired:
+    """The cacher's 410 `too old resource version: N (M)`: N the requested position as this
+    view reads it (the text itself if it cannot), M the oldest position a watch of this view
+    can start from (watch_cache_history.go: oldest RV held - 1; here each shard's floor)."""
+    requested = text if vector is None else format_rv(proxy, view, vector)
+    oldest = format_rv(proxy, view, tuple(cache.history.floors))
+    return too_old_resource_version(requested, oldest)
 
 
 def watch_for_disconnect(
@@ -355,8 +431,16 @@ def _everything(_: CachedObject) -> bool:
     return True
 
 
-def _fell_behind() -> bytes:
-    return expired_line("too old resource version: the watcher fell behind the event history")
+def _fell_behind(
+    proxy: Proxy, cache: ResourceCache, view: View, watcher: CacheWatcher
+) -> Callable[[], bytes]:
+    """The in-band 410 for a watcher whose catch-up position left the history: worded as the
+    cacher answers the client's re-watch from that position would be."""
+
+    def line() -> bytes:
+        return error_line(_too_old(proxy, cache, view, "", watcher.lag_position()))
+
+    return line
 
 
 async def stream_watch(
@@ -370,7 +454,9 @@ async def stream_watch(
 ) -> None:
     loop = asyncio.get_running_loop()
     timeout = opts.timeout_seconds
-    if timeout is None:
+    if not timeout:
+        # Unset or 0: the server's default, min request timeout x (1 + rand) (handlers/get.go
+        # handleWatch: `if timeout == 0 && minRequestTimeout > 0`).
         timeout = proxy.settings.min_request_timeout_seconds * (1 + random.random())
     deadline = loop.time() + timeout
     if watcher.bookmark_line is not None:
@@ -387,6 +473,7 @@ async def stream_watch(
     await send({"type": "http.response.body", "body": b"", "more_body": True})
 
     disconnect = watch_for_disconnect(proxy, watcher, receive)
+    expired = _fell_behind(proxy, cache, View(watcher.shards, watcher.merged), watcher)
     try:
         if pending_error is not None:
             await send(
@@ -394,7 +481,7 @@ async def stream_watch(
             )
         else:
             async with asyncio.timeout_at(deadline):
-                while (chunk := await watcher.next_chunk(_fell_behind)) is not None:
+                while (chunk := await watcher.next_chunk(expired)) is not None:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     # Drop the reference before waiting: an idle WatchList watcher would
                     # otherwise keep its whole initial state alive until its next event.

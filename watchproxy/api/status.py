@@ -1,5 +1,17 @@
 """The one place errors become Kubernetes `Status` bodies: HTTP responses before a stream
-starts, in-band ERROR events after it has."""
+starts, in-band ERROR events after it has.
+
+Bodies are metav1.Status with kube's field order (kind, apiVersion, metadata, status, message,
+reason, details, code). The answers about resourceVersion positions are kube's, word for word:
+
+- too old, WATCH (in-band, HTTP 200): `too old resource version: N (M)`, M the oldest position a
+  watch can start from (cacher/watch_cache_history.go `getAllEventsSinceLocked`);
+- too old, LIST: `The resourceVersion for the provided list is too old.`; a continue token:
+  the inconsistent-continue message with a fresh `metadata.continue` (storage/etcd3/errors.go);
+- too new (GET/LIST, in-band for WatchList): 504 Timeout, `Timeout: Too large resource version:
+  N, current: M`, cause ResourceVersionTooLarge, retryAfterSeconds 1 (storage/errors.go
+  `NewTooLargeResourceVersionError`, apimachinery/pkg/api/errors/errors.go `NewTimeoutError`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,19 @@ from typing import Any
 
 import orjson
 
-from watchproxy.core.errors import ProxyError
+from watchproxy.core.errors import ProxyError, ResourceExpired, TooLargeResourceVersion
+
+# storage/errors.go: tooLargeResourceVersionCauseMsg, metav1.CauseTypeResourceVersionTooLarge.
+TOO_LARGE_CAUSE = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+# storage/etcd3/errors.go
+LIST_EXPIRED = "The resourceVersion for the provided list is too old."
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this response "
+    "to retrieve the remainder of the results. Continuing with the provided token results in an "
+    "inconsistent list - objects that were created, modified, or deleted between the time the "
+    "first chunk was returned and now may show up in the list."
+)
 
 
 class ApiError(ProxyError):
@@ -21,11 +45,13 @@ class ApiError(ProxyError):
         *,
         details: dict[str, Any] | None = None,
         retry_after: int | None = None,
+        list_meta: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message, retry_after=retry_after)
         self.code = code
         self.reason = reason
         self.details = details
+        self.list_meta = list_meta  # the Status's `metadata` (e.g. a fresh `continue`)
 
 
 def bad_request(message: str) -> ApiError:
@@ -59,21 +85,47 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str
     )
 
 
+def too_old_resource_version(requested: str, oldest: str) -> ResourceExpired:
+    """410 Expired for a watch that starts before the history: `requested` as the client gave
+    it (plain) or as this view reads it, `oldest` the oldest position a watch can start from."""
+    return ResourceExpired(f"too old resource version: {requested} ({oldest})")
+
+
+def list_expired() -> ApiError:
+    """410 Expired for a LIST at a resourceVersion no longer readable (etcd3/errors.go)."""
+    return ApiError(410, "Expired", LIST_EXPIRED)
+
+
+def continue_expired(token: str) -> ApiError:
+    """410 Expired for a continue token no longer readable; `token` continues the same list
+    at the latest state (etcd3/errors.go `handleCompactedErrorForPaging`)."""
+    return ApiError(410, "Expired", CONTINUE_EXPIRED, list_meta={"continue": token})
+
+
+def not_acceptable(message: str) -> ApiError:
+    """406 NotAcceptable (endpoints/handlers/negotiation/errors.go, handlers/response.go)."""
+    return ApiError(406, "NotAcceptable", message)
+
+
 def status_body(error: ProxyError) -> dict[str, Any]:
+    """metav1.Status for `error`: `{kind, apiVersion, metadata, status: Failure, message, reason,
+    details?, code}`; details carry `causes` and `retryAfterSeconds` when set."""
+    details = dict(getattr(error, "details", None) or {})
+    if isinstance(error, TooLargeResourceVersion) and "causes" not in details:
+        details["causes"] = [dict(TOO_LARGE_CAUSE)]
+    if error.retry_after is not None:
+        details["retryAfterSeconds"] = error.retry_after
     body: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
-        "metadata": {},
+        "metadata": dict(getattr(error, "list_meta", None) or {}),
         "status": "Failure",
         "message": error.message,
         "reason": error.reason,
-        "code": error.code,
     }
-    details = dict(getattr(error, "details", None) or {})
-    if error.retry_after is not None:
-        details["retryAfterSeconds"] = error.retry_after
     if details:
         body["details"] = details
+    body["code"] = error.code
     return body
 
 

@@ -14,6 +14,7 @@ import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from watchproxy.core.history import EventHistory
 from watchproxy.core.objects import ADDED, DELETED, MODIFIED, CachedObject, CacheEvent, object_line
@@ -22,6 +23,12 @@ from watchproxy.core.selectors import FieldSelector, LabelSelector
 Vector = tuple[int, ...]
 # Objects and events handed to the writer per batch: bounds the time between two awaits.
 BATCH = 500
+
+
+class TokenEncoder(Protocol):
+    """TokenCodec.encode: a vector's token; with an object revision, the token of one object."""
+
+    def __call__(self, vector: Vector, object_revision: int | None = None) -> str: ...
 
 
 def _unchanged(raw: bytes) -> bytes:
@@ -80,7 +87,8 @@ class CacheWatcher:
         "_final",
         "_history",
         "_initial_pos",
-        "_initial_rv",
+        "_initial_vector",
+        "_lag_vector",
         "_match",
         "_wake",
         "bookmark_line",
@@ -105,7 +113,7 @@ class CacheWatcher:
         shards: frozenset[int],
         merged: bool,
         floor: Vector,
-        encode_token: Callable[[Vector], str],
+        encode_token: TokenEncoder,
         history: EventHistory,
         max_queue: int,
         bookmark_line: Callable[[str, bool], bytes] | None,
@@ -125,9 +133,11 @@ class CacheWatcher:
         self.queue: deque[bytes] = deque()
         self.high_water = 0
         self.resume_after_seq = 0  # valid while LAGGING: events after this seq are still owed
+        # Valid while LAGGING: the position delivered up to resume_after_seq (for the 410).
+        self._lag_vector = floor
         self.initial: list[CachedObject] = []
         self._initial_pos = 0
-        self._initial_rv: str | None = None
+        self._initial_vector: Vector | None = None
         self._end_bookmark: bytes | None = None
         self._dominated = not merged
         self._final: bytes | None = None
@@ -137,18 +147,25 @@ class CacheWatcher:
     # -- set-up (synchronous, before the watcher is registered) ------------------------------
 
     def start_with_initial(
-        self, objects: list[CachedObject], rv: str, end_bookmark: bytes | None
+        self, objects: list[CachedObject], vector: Vector, end_bookmark: bytes | None
     ) -> None:
-        """Send `objects` as ADDED first (with `rv` as resourceVersion when merged), then the
-        optional initial-events-end bookmark, then live events."""
+        """Send `objects` (the state at `vector`) as ADDED first, then the optional
+        initial-events-end bookmark, then live events.
+
+        Single-shard objects keep their own revision. On a merged watch each object's
+        resourceVersion is a token of `vector` that also carries the object's own revision
+        (format 2, core/rv.py): resuming from it resumes from the snapshot, and as an update
+        precondition it is the object's revision -- never the snapshot's, which would 409.
+        """
         self.initial = objects
-        self._initial_rv = rv if self.merged else None
+        self._initial_vector = self._raised(vector) if self.merged else None
         self._end_bookmark = end_bookmark
 
     def start_from_history(self, after_seq: int) -> None:
         """Replay history after `after_seq`, skipping what `floor` says was delivered."""
         self.state = WatcherState.LAGGING
         self.resume_after_seq = after_seq
+        self._lag_vector = self.floor
 
     # -- dispatcher side -----------------------------------------------------------------------
 
@@ -193,6 +210,10 @@ class CacheWatcher:
         if len(self.queue) >= self.max_queue:
             self.state = WatcherState.LAGGING
             self.resume_after_seq = event.seq - 1
+            # Everything before this event was queued: of its shard, every revision below it.
+            before = list(event.vector)
+            before[event.shard] = event.revision - 1
+            self._lag_vector = tuple(before)
             return
         self.queue.append(self.line_for(event, etype))
         if len(self.queue) > self.high_water:
@@ -213,13 +234,20 @@ class CacheWatcher:
         self._wake.set()
         return True
 
+    def _raised(self, vector: Vector) -> Vector:
+        """`vector` with no entry below the watcher's floor (what the client already has)."""
+        return tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True))
+
     def rv_at(self, vector: Vector) -> str:
         if self.merged:
-            return self._encode_token(
-                tuple(max(v, f) for v, f in zip(vector, self.floor, strict=True))
-            )
+            return self._encode_token(self._raised(vector))
         shard = next(iter(self.shards))
         return str(max(vector[shard], self.floor[shard]))
+
+    def lag_position(self) -> Vector:
+        """While LAGGING: the position the client has received everything up to (a vector over
+        all shards), for the 410 `too old resource version: N (M)` if the history lost the rest."""
+        return self._raised(self._lag_vector)
 
     def close(self, final_line: bytes | None = None) -> None:
         """Stop the watch; `final_line` (an ERROR event) is written after what is queued."""
@@ -237,10 +265,14 @@ class CacheWatcher:
 
     def _initial_batch(self) -> bytes:
         end = min(self._initial_pos + BATCH, len(self.initial))
-        rv = self._initial_rv
+        vector = self._initial_vector
         render = self.render or _unchanged
+        encode = self._encode_token
         lines = [
-            object_line(ADDED, render(obj.raw if rv is None else obj.with_rv(rv)))
+            object_line(
+                ADDED,
+                render(obj.raw if vector is None else obj.with_rv(encode(vector, obj.revision))),
+            )
             for obj in self.initial[self._initial_pos : end]
         ]
         self._initial_pos = end
@@ -265,6 +297,7 @@ class CacheWatcher:
                 lines.append(self.line_for(event, etype))
         if events:
             self.resume_after_seq = events[-1].seq
+            self._lag_vector = events[-1].vector
         if len(events) < BATCH:
             # Caught up: from here on live offers are complete (no await since the read).
             self.state = WatcherState.ACTIVE
