@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from watchproxy.api.decoding import decode_json_object
 from watchproxy.api.http import Send, respond
 from watchproxy.api.params import parse_list_options
 from watchproxy.api.status import ApiError, bad_request, invalid, success_status
@@ -42,13 +43,7 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
             f"the body of the request was in an unknown format - accepted media types "
             f'include: application/json, {PROTOBUF_MEDIA_TYPE} (got "{media}")',
         )
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body of the request could not be decoded as JSON: {exc}") from exc
-    if not isinstance(obj, dict):
-        raise bad_request("the body of the request must be a JSON object")
-    return obj
+    return decode_json_object(body)  # depth, int64 and UTF-8 rules: api/decoding.py
 
 
 async def serve_create(
@@ -84,7 +79,9 @@ async def serve_update(
         compute=compute,
         options=options,
     )
-    await _answer_write(send, target, written)
+    # Even when the update removed the object (its last finalizer gone): kube answers the
+    # updated object (store.go deleteWithoutFinalizers), not a delete Status.
+    await respond(send, 200, written.body())
 
 
 async def serve_patch(
@@ -136,7 +133,7 @@ async def serve_patch(
         compute=compute,
         options=options,
     )
-    await _answer_write(send, target, written)
+    await respond(send, 200, written.body())  # as serve_update
 
 
 async def _answer_write(send: Send, target: Target, written: Written) -> None:
@@ -174,6 +171,10 @@ async def serve_delete(
 ) -> None:
     options = delete_options(query, _delete_body(body, content_type))
     written = await delete(store, target.resource, target.namespace, target.name, options)
+    if not written.deleted and options.orphan_dependents is False:
+        # handlers/delete.go: 202 when the object stays and orphanDependents=false was asked.
+        await respond(send, 202, written.body())
+        return
     await _answer_write(send, target, written)
 
 

@@ -26,6 +26,8 @@ from typing import Any, Final
 
 import orjson
 
+from watchproxy.core.json_limits import JsonLimitError
+from watchproxy.core.json_limits import loads as load_json
 from watchproxy.core.patch_schema import (
     EMPTY,
     MERGE,
@@ -111,8 +113,8 @@ def apply_patch(
             f"accepted media types include: {accepted}",
         )
     try:
-        patch = orjson.loads(patch_body)
-    except orjson.JSONDecodeError as exc:
+        patch = load_json(patch_body)  # kube's decoding limits: core/json_limits.py
+    except JsonLimitError as exc:
         raise PatchError(400, f"error decoding patch: {exc}") from None
     if patch_type == JSON_PATCH:
         return json_patch(original, patch)

@@ -48,23 +48,20 @@ class _Kept:
 def check_preconditions(
     store: Store, resource: ResourceType, current: Located, options: DeleteOptions
 ) -> None:
-    """DeleteOptions.preconditions (uid, resourceVersion): 409 with storage's messages."""
+    """DeleteOptions.preconditions (uid, resourceVersion): 409 with the messages of
+    rest.BeforeDelete (or of the type's own Delete: Strategy.precondition_failed)."""
+    strategy = strategy_for(resource)
+    name = str(current.obj["metadata"].get("name", ""))
     uid = current.obj["metadata"].get("uid")
     if options.precondition_uid is not None and options.precondition_uid != uid:
-        raise ApiError(
-            409,
-            "Conflict",
-            f"Precondition failed: UID in precondition: {options.precondition_uid}, "
-            f"UID in object meta: {uid}",
-        )
+        raise strategy.precondition_failed(name, "UID", options.precondition_uid, str(uid))
     wanted = store.precondition(current.shard, options.precondition_resource_version)
     if wanted is not None and wanted != current.kv.mod_revision:
-        raise ApiError(
-            409,
-            "Conflict",
-            f"Precondition failed: ResourceVersion in precondition: "
-            f"{options.precondition_resource_version}, ResourceVersion in object meta: "
-            f"{current.kv.mod_revision}",
+        raise strategy.precondition_failed(
+            name,
+            "ResourceVersion",
+            str(options.precondition_resource_version),
+            str(current.kv.mod_revision),
         )
 
 

@@ -132,12 +132,13 @@ def mark_as_deleting(obj: JsonObject, now: datetime) -> None:
 
 
 def should_delete_during_update(strategy: Strategy, new: JsonObject, old: JsonObject) -> bool:
-    """An update that removes the last finalizer of an object being deleted with grace 0
-    deletes it instead (store.go ShouldDeleteDuringUpdate, plus the type's own condition)."""
+    """An update that leaves no finalizer on an object being deleted with no grace period left
+    (deletionGracePeriodSeconds 0 or unset) deletes it instead (store.go ShouldDeleteDuringUpdate,
+    plus the type's own condition: a namespace's /finalize that empties spec.finalizers)."""
     new_meta, old_meta = meta_of(new), meta_of(old)
-    if new_meta.get("finalizers") or not old_meta.get("finalizers"):
+    if new_meta.get("finalizers") or not old_meta.get("deletionTimestamp"):
         return False
-    if not old_meta.get("deletionTimestamp") or old_meta.get("deletionGracePeriodSeconds") != 0:
+    if old_meta.get("deletionGracePeriodSeconds") not in (None, 0):
         return False
     return not strategy.delete_blocked(new)
 

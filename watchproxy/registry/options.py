@@ -71,8 +71,8 @@ def _all_values(query: bytes, key: str) -> list[str]:
 
 
 def parse_dry_run(values: list[str], kind: str) -> bool:
-    """`dryRun` may repeat; only "All" is allowed (ValidateDryRun)."""
-    values = [v for v in values if v != ""]  # `dryRun=` with no value: not a dry run
+    """`dryRun` may repeat; only "All" is allowed (ValidateDryRun). `dryRun=` is the value "",
+    refused like any other (kube decodes it as []string{""}), never a real write."""
     if not values:
         return False
     if any(v != DRY_RUN_ALL for v in values):
@@ -97,8 +97,11 @@ def _bool(text: str) -> bool:
 
 
 def delete_options(query: bytes, body: dict[str, Any] | None) -> DeleteOptions:
-    """DeleteOptions from the body (if any) merged with the query (the query wins, as the
-    apiserver decodes the query parameters into the same struct after the body)."""
+    """DeleteOptions from the body if there is one, else from the query string -- never both,
+    as endpoints/handlers/delete.go decodes one or the other (a body's options win entirely:
+    `?dryRun=All` next to a DeleteOptions body is ignored, as in kube)."""
+    if body is not None:
+        query = b""
     data: dict[str, Any] = dict(body or {})
     pre = data.get("preconditions") or {}
     if not isinstance(pre, dict):
@@ -127,7 +130,8 @@ def delete_options(query: bytes, body: dict[str, Any] | None) -> DeleteOptions:
             "DeleteOptions",
             "propagationPolicy",
             "FieldValueNotSupported",
-            'supported values: "Background", "Foreground", "Orphan"',
+            # ValidateDeleteOptions' list, in its order ("nil": the field may be unset).
+            'supported values: "Foreground", "Background", "Orphan", "nil"',
             f'"{policy}"',
         )
     if orphan is not None and policy is not None:

@@ -212,12 +212,10 @@ class Store:
         plain = parse_plain(text)
         if plain is not None:
             return plain
-        codec = self.proxy.codec
         try:
-            object_revision = getattr(codec, "object_revision", None)
-            if object_revision is not None:
-                return int(object_revision(text, shard))
-            return codec.decode(text)[shard]
+            # A token carries the object's own revision when it was minted for one object
+            # (docs/resource-versions.md); else the shard's entry of its vector.
+            return self.proxy.codec.object_revision(text, shard)
         except (ResourceVersionError, ForeignTokenError) as exc:
             raise bad_request(f"invalid resourceVersion precondition: {exc}") from exc
 
@@ -388,9 +386,12 @@ class Store:
                 from watchproxy.registry.deleting import Raced, delete_located
 
                 try:
-                    return await delete_located(self, resource, current, dry_run=options.dry_run)
+                    await delete_located(self, resource, current, dry_run=options.dry_run)
                 except Raced:
                     continue
+                # kube's deleteWithoutFinalizers: the client of an update gets the updated
+                # object (at the revision it was computed from), never a delete Status.
+                return Written(new, current.kv.mod_revision, deleted=True)
             value = storage_value(new)
             if value == current.kv.value or options.dry_run:
                 # A no-op update writes nothing and keeps the resourceVersion (kube skips it).

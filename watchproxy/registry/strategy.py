@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from watchproxy.api.status import ApiError
 from watchproxy.resources import ResourceType
 
 if TYPE_CHECKING:
@@ -102,10 +103,33 @@ class Strategy:
         the object to write and keep; None runs the generic deletion."""
         return None
 
+    def precondition_failed(self, name: str, field: str, wanted: str, actual: str) -> ApiError:
+        """The 409 of a DELETE whose `field` ("UID" or "ResourceVersion") precondition does not
+        hold: rest.BeforeDelete's Conflict, which names the object's kind, not its resource."""
+        hint = "deleted and then recreated" if field == "UID" else "modified"
+        return precondition_conflict(
+            self.resource.kind,
+            self.resource.group,
+            name,
+            f"the {field} in the precondition ({wanted}) does not match the {field} in record "
+            f"({actual}). The object might have been {hint}",
+        )
+
     def delete_blocked(self, obj: JsonObject) -> bool:
         """Whether the object must stay after its metadata finalizers are gone (namespaces
         wait for `spec.finalizers` too)."""
         return False
+
+
+def precondition_conflict(kind: str, group: str, name: str, cause: str) -> ApiError:
+    """apierrors.NewConflict(GroupResource{group, kind}, name, cause)."""
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {qualified} "{name}": {cause}',
+        details={"name": name, "group": group, "kind": kind},
+    )
 
 
 _REGISTRY: dict[str, Callable[[ResourceType], Strategy]] = {}

@@ -160,10 +160,19 @@ def test_bad_delete_options_are_422(query: bytes, body: dict[str, Any] | None, e
     assert getattr(info.value, "code", None) == 422 and error in str(info.value)
 
 
-def test_delete_options_query_and_body() -> None:
+def test_delete_options_come_from_the_body_or_the_query_never_both() -> None:
+    assert delete_options(b"dryRun=All&gracePeriodSeconds=3", {}) == DeleteOptions()
+    assert delete_options(b"dryRun=All&gracePeriodSeconds=3", None) == DeleteOptions(
+        dry_run=True, grace_period_seconds=3
+    )
     opts = delete_options(
-        b"gracePeriodSeconds=7&dryRun=All",
-        {"preconditions": {"uid": "u", "resourceVersion": "5"}, "propagationPolicy": "Foreground"},
+        b"gracePeriodSeconds=1",
+        {
+            "preconditions": {"uid": "u", "resourceVersion": "5"},
+            "propagationPolicy": "Foreground",
+            "gracePeriodSeconds": 7,
+            "dryRun": ["All"],
+        },
     )
     assert opts == DeleteOptions(
         dry_run=True,

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from watchproxy.api.status import ApiError
 from watchproxy.registry.deletion import gc_finalizers, timestamp
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.strategy import JsonObject, Strategy, register
+from watchproxy.registry.strategy import JsonObject, Strategy, precondition_conflict, register
 
 FINALIZER_KUBERNETES = "kubernetes"  # v1.FinalizerKubernetes
 
 
 @register("namespaces")
 class NamespaceStrategy(Strategy):
+    return_deleted_object = True  # namespace/storage/storage.go: ReturnDeletedObject
+
     def prepare_for_create(self, obj: JsonObject) -> None:
         spec = obj.get("spec")
         if not isinstance(spec, dict):
@@ -68,6 +71,16 @@ class NamespaceStrategy(Strategy):
         if changed:
             meta["finalizers"] = finalizers
         return obj
+
+    def precondition_failed(self, name: str, field: str, wanted: str, actual: str) -> ApiError:
+        """namespace storage.go's own Delete checks the preconditions, with storage's words."""
+        return precondition_conflict(
+            self.resource.plural,
+            self.resource.group,
+            name,
+            f"Precondition failed: {field} in precondition: {wanted}, {field} in object meta: "
+            f"{actual}",
+        )
 
     def delete_blocked(self, obj: JsonObject) -> bool:
         return bool((obj.get("spec") or {}).get("finalizers"))
