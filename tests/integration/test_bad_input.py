@@ -14,24 +14,21 @@ import base64
 import contextlib
 import http.client
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.etcd_state import etcd_state
 from watchproxy.api.decoding import MAX_DEPTH
 from watchproxy.config import Settings
 from watchproxy.etcd.server import EtcdServer
 
 pytestmark = pytest.mark.etcd
 
-ETCDCTL = str(Path(sys.executable).parent / "etcdctl")
 NS = "acme-bad"
 PODS = f"/api/v1/namespaces/{NS}/pods"
 SECRETS = f"/api/v1/namespaces/{NS}/secrets"
@@ -88,26 +85,6 @@ def api(cluster: Cluster) -> Iterator[httpx.Client]:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def etcd_state(servers: list[EtcdServer]) -> list[tuple[int, dict[bytes, tuple[int, bytes]]]]:
-    """Each shard's revision and every key with its mod_revision and value, read by etcdctl."""
-    states = []
-    for server in servers:
-        done = subprocess.run(
-            [ETCDCTL, "--endpoints", server.endpoint, "get", "", "--prefix", "-w", "json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        data = json.loads(done.stdout)
-        kvs = {
-            base64.b64decode(kv["key"]): (int(kv["mod_revision"]), base64.b64decode(kv["value"]))
-            for kv in data.get("kvs", [])
-        }
-        states.append((int(data["header"]["revision"]), kvs))
-    return states
 
 
 def etcd_value(cluster: Cluster, key: bytes) -> dict[str, Any]:

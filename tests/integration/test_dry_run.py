@@ -10,13 +10,11 @@ must be a real write made after the check.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +24,13 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.etcd_state import etcd_state
 from tests.integration.watching import watch
 from watchproxy.config import Settings
 from watchproxy.etcd.server import EtcdServer
 
 pytestmark = pytest.mark.etcd
 
-ETCDCTL = str(Path(sys.executable).parent / "etcdctl")
 TENANT = "watchproxy.io/tenant"
 NS = "acme-dry"  # tenant acme, shard-a
 GX = "gx"  # tenant globex, shard-b
@@ -85,28 +83,6 @@ def api(cluster: Cluster) -> Iterator[httpx.Client]:
 
 
 # -- etcd, read directly ----------------------------------------------------------------------
-
-ShardState = tuple[int, dict[bytes, tuple[int, bytes]]]
-
-
-def etcd_state(servers: list[EtcdServer]) -> list[ShardState]:
-    """Each shard's store revision and every key with its mod_revision and value."""
-    states = []
-    for server in servers:
-        done = subprocess.run(
-            [ETCDCTL, "--endpoints", server.endpoint, "get", "", "--prefix", "-w", "json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        data = json.loads(done.stdout)
-        kvs = {
-            base64.b64decode(kv["key"]): (int(kv["mod_revision"]), base64.b64decode(kv["value"]))
-            for kv in data.get("kvs", [])
-        }
-        states.append((int(data["header"]["revision"]), kvs))
-    return states
 
 
 # -- the check: nothing written, no event -----------------------------------------------------
