@@ -43,6 +43,23 @@ class TenantSettings:
 
 
 @dataclass(frozen=True)
+class ControllerSettings:
+    """The built-in controllers (watchproxy/controllers/) and their Lease election.
+
+    Defaults are kube-controller-manager's (`--leader-elect-lease-duration=15s`,
+    `--leader-elect-renew-deadline=10s`, `--leader-elect-retry-period=2s`). Turn a controller off
+    where kube-controller-manager is pointed at watchproxy and runs it instead.
+    """
+
+    namespace: bool = True
+    garbage_collector: bool = True
+    # Whole seconds: Lease.spec.leaseDurationSeconds is an int32.
+    lease_duration_seconds: int = 15
+    renew_deadline_seconds: float = 10.0
+    retry_period_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
 class Settings:
     shards: tuple[ShardSettings, ...]
     tenants: tuple[TenantSettings, ...] = ()
@@ -65,6 +82,7 @@ class Settings:
     # How often idle reflector streams ask etcd for a progress notification (see Proxy).
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
+    controllers: ControllerSettings = field(default_factory=ControllerSettings)
 
     @property
     def host(self) -> str:
@@ -177,6 +195,45 @@ def _positive(where: str, value: Any, kind: type) -> Any:
     return kind(value)
 
 
+# client-go's leaderelection.JitterFactor: the acquire loop waits up to retryPeriod x (1 + 1.2).
+_JITTER_FACTOR = 1.2
+
+
+def _controllers(data: Any) -> ControllerSettings:
+    """The `controllers:` section, checked as client-go's NewLeaderElector checks its config."""
+    if data is None:
+        return ControllerSettings()
+    if not isinstance(data, dict):
+        raise ConfigError("controllers: must be a mapping")
+    _check_keys("controllers.", data, set(ControllerSettings.__dataclass_fields__))
+    values: dict[str, Any] = {}
+    for key in ("namespace", "garbage_collector"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ConfigError(f"controllers.{key}: must be true or false")
+            values[key] = data[key]
+    if "lease_duration_seconds" in data:
+        lease = data["lease_duration_seconds"]
+        if isinstance(lease, bool) or not isinstance(lease, int) or lease < 1:
+            raise ConfigError("controllers.lease_duration_seconds: must be a whole number >= 1")
+        values["lease_duration_seconds"] = lease
+    for key in ("renew_deadline_seconds", "retry_period_seconds"):
+        if key in data:
+            values[key] = _positive(f"controllers.{key}", data[key], float)
+    out = ControllerSettings(**values)
+    if out.renew_deadline_seconds >= out.lease_duration_seconds:
+        raise ConfigError(
+            f"controllers.renew_deadline_seconds: {out.renew_deadline_seconds:g} must be less "
+            f"than lease_duration_seconds ({out.lease_duration_seconds})"
+        )
+    if out.renew_deadline_seconds <= _JITTER_FACTOR * out.retry_period_seconds:
+        raise ConfigError(
+            f"controllers.retry_period_seconds: {out.retry_period_seconds:g} x {_JITTER_FACTOR} "
+            f"must be less than renew_deadline_seconds ({out.renew_deadline_seconds:g})"
+        )
+    return out
+
+
 def parse_settings(data: Any) -> Settings:
     if not isinstance(data, dict):
         raise ConfigError("config: top level must be a mapping")
@@ -223,6 +280,7 @@ def parse_settings(data: Any) -> Settings:
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)
+    extras["controllers"] = _controllers(data.get("controllers"))
     return Settings(
         shards=shards, tenants=tenants, default_shard=str(default), listen=str(listen), **extras
     )

@@ -41,6 +41,7 @@ from watchproxy.api.writes import (
     serve_update,
 )
 from watchproxy.config import Settings
+from watchproxy.controllers import running_controllers
 from watchproxy.core.errors import ProxyError
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
@@ -161,6 +162,9 @@ def create_app(settings: Settings) -> Any:
                     store = Store(proxy)
                     ops = _ops_app(proxy)
                     await stack.enter_async_context(proxy.running())
+                    # After proxy.running(): stopped first, so Leases are released while
+                    # the etcd clients are still open.
+                    await stack.enter_async_context(running_controllers(proxy, store))
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -177,6 +181,12 @@ def create_app(settings: Settings) -> Any:
         if target is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         is_collection = not target.name
+        if method == "GET" and target.subresource in ("binding", "finalize"):
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
         if method == "GET":
             params = _query_params(query)
             printing = negotiate_printing(header(scope, b"accept"), params.get("includeObject", ""))

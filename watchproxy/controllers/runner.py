@@ -1,0 +1,136 @@
+"""Runs the built-in controllers under the app's lifespan, each behind its own Lease.
+
+Each controller is a `Reconciler`: a `sync()` pass over the watch cache. While this process leads
+a controller's Lease, a new instance of it runs (nothing carries over from an earlier term) and
+`run_passes` calls `sync()` whenever the cache changed
+since the last pass (checked every TICK_SECONDS), when the pass asked to be called back (a pod's
+grace period ends, a write failed), and at least every RESYNC_SECONDS. A pass that fails
+unexpectedly is logged and retried with backoff (kube's HandleError and rate-limited requeue); it
+does not stop the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from watchproxy.controllers.cached import CacheMark, caches_ready
+from watchproxy.controllers.garbage_collector import GarbageCollector
+from watchproxy.controllers.leader import LeaderElector, StoreLeases, new_identity
+from watchproxy.controllers.namespace import NamespaceController
+from watchproxy.proxy import Proxy
+from watchproxy.registry.store import Store
+
+log = logging.getLogger("watchproxy.controllers")
+# How often the leader compares cache fingerprints: the latency from a change to a pass.
+TICK_SECONDS = 0.5
+# A pass at least this often, changed or not (time-based conditions: kubelet heartbeats age).
+RESYNC_SECONDS = 30.0
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 30.0
+LEASE_PREFIX = "watchproxy-"
+
+
+class Reconciler(Protocol):
+    name: str
+
+    async def sync(self) -> float | None:
+        """One pass; seconds until the next pass is due without a cache change (None: only on
+        a change or at resync)."""
+
+
+async def run_passes(reconciler: Reconciler, proxy: Proxy) -> None:
+    """The leader's loop for one controller; runs until cancelled (the Lease is lost)."""
+    loop = asyncio.get_running_loop()
+    while True:  # kube: WaitForCacheSync
+        if caches_ready(proxy):
+            break
+        await asyncio.sleep(TICK_SECONDS)
+    seen: CacheMark | None = None
+    due = 0.0
+    failures = 0
+    while True:
+        mark = CacheMark(proxy)
+        if mark != seen or loop.time() >= due:
+            seen = mark
+            try:
+                wait = await reconciler.sync()
+                failures = 0
+            except Exception:
+                failures += 1
+                wait = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** (failures - 1))
+                log.exception("%s: pass failed; next try in %.1f s", reconciler.name, wait)
+            due = loop.time() + min(RESYNC_SECONDS if wait is None else wait, RESYNC_SECONDS)
+        await asyncio.sleep(TICK_SECONDS)
+
+
+class ReconcilerFactory(Protocol):
+    def __call__(self, *, proxy: Proxy, store: Store) -> Reconciler: ...
+
+
+# Lease name suffix -> controller. The Lease is `watchproxy-<name>` in kube-system.
+CONTROLLERS: dict[str, ReconcilerFactory] = {
+    "namespace-controller": NamespaceController,
+    "garbage-collector": GarbageCollector,
+}
+
+
+def enabled(proxy: Proxy) -> list[str]:
+    """The controllers `settings.controllers` turns on."""
+    settings = proxy.settings.controllers
+    switches = {
+        "namespace-controller": settings.namespace,
+        "garbage-collector": settings.garbage_collector,
+    }
+    return [name for name in CONTROLLERS if switches[name]]
+
+
+@contextlib.asynccontextmanager
+async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[list[LeaderElector]]:
+    """Campaign for every enabled controller's Lease for the lifetime of the context; on exit
+    stop them and release the Leases this process holds. Yields the electors.
+
+    Each term of leadership runs a new controller instance: a new leader trusts no state from an
+    earlier term (its graph, its retry list) and looks at everything once.
+    """
+    names = enabled(proxy)
+    identity = new_identity()
+    electors = {
+        name: LeaderElector(
+            leases=StoreLeases(store, LEASE_PREFIX + name),
+            identity=identity,
+            settings=proxy.settings.controllers,
+        )
+        for name in names
+    }
+    if not electors:
+        yield []
+        return
+
+    async def run_all() -> None:
+        async with asyncio.TaskGroup() as group:
+            for name, elector in electors.items():
+
+                async def lead(factory: ReconcilerFactory = CONTROLLERS[name]) -> None:
+                    await run_passes(factory(proxy=proxy, store=store), proxy)
+
+                group.create_task(elector.run(lead), name=f"controller {name}")
+
+    log.info("controllers: %s campaigning as %s", ", ".join(names), identity)
+    # The lifespan has no task group of its own (api/app.py); this one task owns the group.
+    task = asyncio.create_task(run_all(), name="controllers")
+    task.add_done_callback(_log_crash)
+    try:
+        yield list(electors.values())
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "controllers crashed; no controller runs in this process", exc_info=task.exception()
+        )
