@@ -193,9 +193,12 @@ def quiet_etcds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EtcdS
 
 @pytest.fixture(scope="module")
 def quiet(quiet_etcds: list[EtcdServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    p = ProxyProcess(
-        base_config([s.endpoint for s in quiet_etcds]), tmp_path_factory.mktemp("quiet"), "quiet"
+    # No controllers: their Lease renewals are writes, and this etcd pair must stay quiet.
+    config = base_config(
+        [s.endpoint for s in quiet_etcds],
+        controllers={"namespace": False, "garbage_collector": False},
     )
+    p = ProxyProcess(config, tmp_path_factory.mktemp("quiet"), "quiet")
     p.start()
     with httpx.Client(base_url=p.url, timeout=30) as client:
         for ns in ("acme-q", "globex-q"):

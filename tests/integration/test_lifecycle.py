@@ -499,3 +499,20 @@ def test_namespace_held_by_a_metadata_finalizer(api: httpx.Client) -> None:
         assert r.json()["kind"] == "Namespace"
         assert events(stream, 1) == [("DELETED", name)]
     assert api.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_immortal_namespaces_cannot_be_deleted(api: httpx.Client, name: str) -> None:
+    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code in (
+        201,
+        409,
+    )
+    for query in ("", "?dryRun=All"):
+        r = api.delete(f"/api/v1/namespaces/{name}{query}")
+        assert r.status_code == 403, r.text
+        assert (
+            r.json()["message"]
+            == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+        )
+    ns = api.get(f"/api/v1/namespaces/{name}").json()
+    assert ns["status"]["phase"] == "Active" and "deletionTimestamp" not in ns["metadata"]

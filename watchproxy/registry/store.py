@@ -43,10 +43,6 @@ RETRIES = 5
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
 
 
-class Unchanged(Exception):
-    """Raised by an update function: nothing to write (kube: a no-op update)."""
-
-
 @dataclass(frozen=True)
 class Located:
     """An object as etcd holds it now: its shard, its key-value and its decoded body

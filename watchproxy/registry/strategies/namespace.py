@@ -16,6 +16,9 @@ from watchproxy.registry.options import DeleteOptions
 from watchproxy.registry.strategy import JsonObject, Strategy, precondition_conflict, register
 
 FINALIZER_KUBERNETES = "kubernetes"  # v1.FinalizerKubernetes
+# NamespaceLifecycle admission refuses to delete these (plugin/pkg/admission/namespace/lifecycle);
+# the built-in controllers keep their Leases in kube-system.
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 @register("namespaces")
@@ -63,6 +66,11 @@ class NamespaceStrategy(Strategy):
         self, obj: JsonObject, options: DeleteOptions, now: datetime
     ) -> JsonObject | None:
         meta = obj.setdefault("metadata", {})
+        name = str(meta.get("name", ""))
+        if name in IMMORTAL_NAMESPACES:
+            from watchproxy.registry.store import forbidden
+
+            raise forbidden(self.resource, name, "this namespace may not be deleted")
         if meta.get("deletionTimestamp"):
             return None  # already terminating: the generic path (blocked until finalized)
         meta["deletionTimestamp"] = timestamp(now)
