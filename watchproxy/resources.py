@@ -66,6 +66,7 @@ class ResourceType:
     verbs: tuple[str, ...] = (
         "create",
         "delete",
+        "deletecollection",
         "get",
         "list",
         "patch",
@@ -177,6 +178,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         ("ns",),
         fields={"status.phase": _path("status", "phase")},
         core_field_errors=True,
+        # The namespace storage has no DeleteCollection (pkg/registry/core/namespace/storage).
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
     ResourceType(
         "", "v1", "ConfigMap", "configmaps", True, "configmaps", ("cm",), core_field_errors=True

@@ -516,3 +516,47 @@ def test_immortal_namespaces_cannot_be_deleted(api: httpx.Client, name: str) -> 
         )
     ns = api.get(f"/api/v1/namespaces/{name}").json()
     assert ns["status"]["phase"] == "Active" and "deletionTimestamp" not in ns["metadata"]
+
+
+def test_namespaces_have_no_deletecollection(api: httpx.Client) -> None:
+    """kube's namespace storage has no DeleteCollection: 405, and nothing starts terminating
+    (it once terminated every namespace sorted before `default`, then answered 403)."""
+    for name in ("aaa-coll", "zzz-coll"):
+        create(api, "/api/v1/namespaces", {"metadata": {"name": name, "labels": {"coll": "1"}}})
+    for query in ("", "?labelSelector=coll%3D1", "?dryRun=All"):
+        r = api.delete(f"/api/v1/namespaces{query}")
+        assert r.status_code == 405 and r.json()["reason"] == "MethodNotAllowed", r.text
+    for name in ("aaa-coll", "zzz-coll", NS):
+        ns = api.get(f"/api/v1/namespaces/{name}").json()
+        assert ns["status"]["phase"] == "Active" and "deletionTimestamp" not in ns["metadata"]
+    verbs = {
+        r["name"]: r["verbs"]
+        for r in api.get("/api/v1").json()["resources"]
+        if "/" not in r["name"]
+    }
+    assert "deletecollection" not in verbs["namespaces"]
+    assert "deletecollection" in verbs["configmaps"] and "deletecollection" in verbs["pods"]
+
+
+def test_grace_periods_beyond_int64_are_400_and_any_int64_is_served(api: httpx.Client) -> None:
+    create(api, PODS, pod("huge-grace", node="node-1"))
+    create(api, CONFIGMAPS, {"metadata": {"name": "huge-grace"}})
+    for path in (f"{PODS}/huge-grace", f"{CONFIGMAPS}/huge-grace"):
+        r = api.delete(f"{path}?gracePeriodSeconds=99999999999999999999")
+        assert r.status_code == 400 and r.json()["reason"] == "BadRequest", r.text
+        assert api.get(path).status_code == 200  # nothing deleted
+    r = api.request("DELETE", f"{PODS}/huge-grace", json={"gracePeriodSeconds": 300000000000})
+    assert r.status_code == 200, r.text  # a valid int64: a (very) graceful deletion
+    assert r.json()["metadata"]["deletionTimestamp"] > "2100"
+    r = api.delete(f"{PODS}/huge-grace?gracePeriodSeconds=0")
+    assert r.status_code == 200 and api.get(f"{PODS}/huge-grace").status_code == 404
+
+
+def test_empty_metadata_maps_are_not_stored(api: httpx.Client) -> None:
+    """ObjectMeta's maps are omitempty in kube: `kubectl diff` of an unchanged object is empty."""
+    body = {"metadata": {"name": "empty-maps", "labels": {}, "annotations": {}, "finalizers": []}}
+    created = create(api, CONFIGMAPS, body)
+    assert not {"labels", "annotations", "finalizers"} & set(created["metadata"])
+    r = api.patch(f"{CONFIGMAPS}/empty-maps", json={"metadata": {"annotations": {}}}, headers=MERGE)
+    assert r.status_code == 200 and "annotations" not in r.json()["metadata"]
+    assert r.json()["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]

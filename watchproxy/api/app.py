@@ -217,7 +217,7 @@ def create_app(settings: Settings) -> Any:
             await serve_patch(store, target, query, body, content_type, send)
         elif method == "DELETE" and not is_collection and not target.subresource:
             await serve_delete(store, target, query, body, content_type, send)
-        elif method == "DELETE" and is_collection:
+        elif method == "DELETE" and is_collection and "deletecollection" in target.resource.verbs:
             await serve_delete_collection(store, target, query, body, content_type, send)
         else:
             raise ApiError(

@@ -20,6 +20,8 @@ ORPHAN = "Orphan"
 BACKGROUND = "Background"
 FOREGROUND = "Foreground"
 PROPAGATION_POLICIES = (BACKGROUND, FOREGROUND, ORPHAN)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_GRACE_SECONDS = 100 * 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,13 @@ def delete_options(query: bytes, body: dict[str, Any] | None) -> DeleteOptions:
             orphan = _bool(value)
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
         raise bad_request("DeleteOptions.gracePeriodSeconds must be an integer")
+    if grace is not None and not INT64_MIN <= grace <= INT64_MAX:
+        # What Go's query decoding (strconv.ParseInt) says of a number beyond int64.
+        raise bad_request(f'strconv.ParseInt: parsing "{grace}": value out of range')
+    if grace is not None:
+        # Any int64 is a valid request; beyond a century it is the same as a century (datetime
+        # cannot reach further, and no pod waits that long).
+        grace = max(min(grace, MAX_GRACE_SECONDS), -MAX_GRACE_SECONDS)
     if policy is not None and policy not in PROPAGATION_POLICIES:
         raise _invalid_options(
             "DeleteOptions",

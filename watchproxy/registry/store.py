@@ -122,6 +122,19 @@ def check_type(resource: ResourceType, obj: JsonObject) -> None:
         obj["metadata"] = {}
 
 
+# ObjectMeta's collections are `omitempty` in kube's Go types: an empty one is never stored or
+# served (kubectl diff would otherwise show `annotations: {}` as a change).
+_OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences", "managedFields")
+
+
+def omit_empty_meta(obj: JsonObject) -> None:
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        for field in _OMIT_EMPTY_META:
+            if field in meta and meta[field] in ({}, [], None):
+                del meta[field]
+
+
 def raise_invalid(resource: ResourceType, name: str, causes: list[Cause]) -> None:
     if causes:
         raise invalid(resource.kind, name, causes, resource.group)
@@ -256,6 +269,7 @@ class Store:
         meta["creationTimestamp"] = timestamp(datetime.now(UTC))
         meta["generation"] = 1
         strategy.prepare_for_create(obj)
+        omit_empty_meta(obj)
         raise_invalid(resource, name, validate_object_meta(resource, obj) + strategy.validate(obj))
         if resource.namespaced:
             await self.check_namespace_open(resource, namespace, name)
@@ -436,6 +450,7 @@ class Store:
                         )
                     ],
                 )
+        omit_empty_meta(new)
         if strategy.generation_changes(new, old):
             meta["generation"] = int(old_meta.get("generation") or 1) + 1
 
