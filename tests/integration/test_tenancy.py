@@ -357,3 +357,35 @@ def test_node_without_a_claim_still_holds_its_name(cluster: Cluster, api: httpx.
     assert etcd_get(cluster.etcd[0], CLAIMS + name) is None
     assert api.post("/api/v1/nodes", json=node(name, "acme")).status_code == 201
     assert shards_holding(cluster, name) == [0]
+
+
+def test_racing_node_and_foreign_pod_never_both_land(cluster: Cluster) -> None:
+    """A Node labelled acme and a globex pod bound to its name, POSTed at the same moment
+    (the review found 40 of 40 pairs both accepted): each side writes, then re-checks the
+    other and undoes itself on a clash, so at most one of them stays."""
+    url = cluster.proxies[0].url
+    both = 0
+    for k in range(20):
+        name = f"prace-{k}"
+        start = threading.Barrier(2)
+
+        def post(
+            path: str, body: dict[str, Any], start: threading.Barrier = start
+        ) -> httpx.Response:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                client.get("/api/v1/nodes/")  # connected before the start line
+                start.wait()
+                return client.post(path, json=body)
+
+        with ThreadPoolExecutor(2) as pool:
+            node_f = pool.submit(post, "/api/v1/nodes", node(name, "acme"))
+            pod_f = pool.submit(post, f"/api/v1/namespaces/{GX}/pods", pod(name, node=name))
+            node_r, pod_r = node_f.result(), pod_f.result()
+        assert {node_r.status_code, pod_r.status_code} <= {201, 403}, (node_r.text, pod_r.text)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            node_there = client.get(f"/api/v1/nodes/{name}").status_code == 200
+            pod_there = client.get(f"/api/v1/namespaces/{GX}/pods/{name}").status_code == 200
+        assert node_there == (node_r.status_code == 201)
+        assert pod_there == (pod_r.status_code == 201)
+        both += node_there and pod_there
+    assert both == 0

@@ -280,7 +280,18 @@ class Store:
             if await self.locate(resource, namespace, name) is not None:
                 raise already_exists(resource, name)
             return Written(obj, None)
-        return Written(obj, await self._create_kv(resource, name, shard, key, obj))
+        revision = await self._create_kv(resource, name, shard, key, obj)
+        try:
+            await strategy.verify_written(self, obj, None)
+        except ApiError:
+            # A concurrent write broke an invariant the admission check could not see: undo.
+            await _quietly(
+                self.proxy.shards[shard].client.delete(key, expected_mod_revision=revision)
+            )
+            if self.needs_claim(resource):
+                await _quietly(self.claims.forget(resource, name, shard))
+            raise
+        return Written(obj, revision)
 
     async def _create_kv(
         self, resource: ResourceType, name: str, shard: int, key: bytes, obj: JsonObject
@@ -413,6 +424,18 @@ class Store:
             except EtcdError as exc:
                 raise unavailable(exc) from exc
             if result.succeeded:
+                try:
+                    await strategy.verify_written(self, new, current.obj)
+                except ApiError:
+                    # Undo (compare on our own write): a concurrent write broke an invariant.
+                    await _quietly(
+                        self.proxy.shards[current.shard].client.update(
+                            current.kv.key,
+                            current.kv.value,
+                            expected_mod_revision=result.header_revision,
+                        )
+                    )
+                    raise
                 return Written(new, result.header_revision)
             if result.current is None:
                 raise not_found(resource.plural, name, resource.group)

@@ -89,6 +89,12 @@ class Strategy:
     async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         """Checks that read other objects (admission plugins' place in kube). Raise to refuse."""
 
+    async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        """Re-check, after the write, an invariant that spans shards and so cannot be made
+        atomic in one etcd transaction; raise to have the store undo the write. Each side of
+        such an invariant writes first and verifies second, so of two racing writes at least
+        one sees the other (both may be refused; the client retries)."""
+
     # -- delete -------------------------------------------------------------------------------
 
     def check_graceful_delete(self, obj: JsonObject, grace: int | None) -> int | None:

@@ -45,6 +45,13 @@ class NodeStrategy(Strategy):
             ],
         )
 
+    async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        tenant = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
+        if old is None and tenant in store.tenancy.tenant_names:
+            # A pod of another tenant bound to this name while the node was being created.
+            await self._check_bound_pods(store, obj, str(tenant))
+
     async def _check_bound_pods(self, store: Store, obj: JsonObject, tenant: str) -> None:
         from watchproxy.api.freshness import current_targets, wait_fresh
         from watchproxy.api.view import View

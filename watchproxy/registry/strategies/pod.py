@@ -48,6 +48,9 @@ class PodStrategy(Strategy):
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         return False  # pods keep generation 1 except for graceful deletion (kube)
 
+    async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        await self.admit(store, obj, old)  # a node of another tenant created meanwhile
+
     async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         node = (obj.get("spec") or {}).get("nodeName")
         if not node or (old is not None and (old.get("spec") or {}).get("nodeName") == node):
