@@ -8,6 +8,7 @@ A bad field stops start-up with one `ConfigError` line that names it
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,8 +191,11 @@ def _globs_overlap(a: str, b: str) -> bool:
 
 
 def _positive(where: str, value: Any, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    # `not value > 0` also refuses NaN (YAML .nan), for which every comparison is false.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigError(f"{where}: must be a positive number")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number")
     return kind(value)
 
 
@@ -214,8 +218,11 @@ def _controllers(data: Any) -> ControllerSettings:
             values[key] = data[key]
     if "lease_duration_seconds" in data:
         lease = data["lease_duration_seconds"]
-        if isinstance(lease, bool) or not isinstance(lease, int) or lease < 1:
-            raise ConfigError("controllers.lease_duration_seconds: must be a whole number >= 1")
+        if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease < 2**31:
+            raise ConfigError(
+                "controllers.lease_duration_seconds: must be a whole number from 1 to 2147483647"
+                " (an int32 in the Lease)"
+            )
         values["lease_duration_seconds"] = lease
     for key in ("renew_deadline_seconds", "retry_period_seconds"):
         if key in data:

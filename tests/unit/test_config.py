@@ -143,3 +143,21 @@ def test_requested_progress_trust_by_etcd_version(version: str, trusted: bool) -
     from watchproxy.shard import progress_request_is_ordered
 
     assert progress_request_is_ordered(version) is trusted
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"bookmark_interval_seconds": float("nan")}, "bookmark_interval_seconds"),
+        ({"freshness_timeout_seconds": float("inf")}, "freshness_timeout_seconds"),
+        ({"controllers": {"renew_deadline_seconds": float("nan")}}, "controllers.renew_deadline"),
+        ({"controllers": {"lease_duration_seconds": 99999999999}}, "controllers.lease_duration"),
+    ],
+)
+def test_nan_infinite_and_out_of_range_durations_stop_start_up(
+    extra: dict[str, object], field: str
+) -> None:
+    data = {"shards": [{"name": "a", "endpoints": ["http://127.0.0.1:2379"]}], **extra}
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data)
+    assert str(info.value).startswith(field)

@@ -51,7 +51,7 @@ def test_switches_and_durations_are_read() -> None:
         ),
         pytest.param(
             {"lease_duration_seconds": 1.5},
-            "controllers.lease_duration_seconds: must be a whole number >= 1",
+            "controllers.lease_duration_seconds: must be a whole number from 1 to 2147483647",
             id="lease duration not whole seconds",
         ),
         pytest.param(

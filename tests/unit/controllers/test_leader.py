@@ -142,8 +142,11 @@ class FakeLeases:
 
 # Renew deadline well under the lease duration: a cut-off leader stops long before a standby
 # may take over, so the order below does not hang on scheduling luck.
+# Margins wide enough for a loaded 2-core CI machine: a renewal may be late by up to the renew
+# deadline (1.5 s) before the leader steps down, and the standby waits the lease duration (4 s),
+# so the leader has stopped well before the standby can start.
 SETTINGS = ControllerSettings(
-    lease_duration_seconds=2, renew_deadline_seconds=0.5, retry_period_seconds=0.1
+    lease_duration_seconds=4, renew_deadline_seconds=1.5, retry_period_seconds=0.1
 )
 
 
@@ -216,5 +219,9 @@ async def test_cancelled_leader_releases_the_lease() -> None:
     assert set(holders[:released]) == {"a"} and set(holders[released + 1 :]) <= {"", "b"}
     assert lease.writes[released].lease_duration_seconds == 1
     assert lease.writes[released + 1] == LeaseRecord(
-        "b", 2, lease.writes[released + 1].acquire_time, lease.writes[released + 1].renew_time, 1
+        "b",
+        SETTINGS.lease_duration_seconds,
+        lease.writes[released + 1].acquire_time,
+        lease.writes[released + 1].renew_time,
+        1,
     )
