@@ -165,12 +165,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p_dev = sub.add_parser("dev", help="start local etcd shards, seed a demo, and serve")
-    p_dev.add_argument("--port", type=int, default=8080)
-    p_dev.add_argument("--shards", type=int, default=2)
+    p_dev.add_argument(
+        "--port", type=int, default=8080, help="port to serve on, on 127.0.0.1 (default: 8080)"
+    )
+    p_dev.add_argument(
+        "--shards",
+        type=int,
+        default=2,
+        help="local etcd servers to start, one per shard (default: 2)",
+    )
     p_dev.add_argument("--data-dir", default=None, help="keep etcd data here (default: temp)")
     p_dev.add_argument("--no-seed", action="store_true", help="do not seed the demo cluster")
-    p_dev.add_argument("--log-level", default="warning")
-    p_serve.add_argument("--log-level", default="warning")
+    for command in (p_dev, p_serve):
+        command.add_argument(
+            "--log-level",
+            default="warning",
+            choices=["critical", "error", "warning", "info", "debug", "trace"],
+            help="log level (default: warning)",
+        )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

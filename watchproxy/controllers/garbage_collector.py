@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -237,32 +237,12 @@ class GarbageCollector:
                 )
 
     async def _remove_references(self, item: Item, uids: frozenset[str]) -> None:
-        def mutate(obj: JsonObject) -> None:
-            meta = meta_of(obj)
-            kept = [
-                r
-                for r in meta.get("ownerReferences") or []
-                if not (isinstance(r, dict) and r.get("uid") in uids)
-            ]
-            if kept:
-                meta["ownerReferences"] = kept
-            else:
-                meta.pop("ownerReferences", None)
-
-        written = await update_by_uid(
-            self.store,
-            item.resource,
-            namespace=item.namespace,
-            name=item.name,
-            uid=item.uid,
-            mutate=mutate,
+        await self._prune(
+            item,
+            "ownerReferences",
+            lambda r: not (isinstance(r, dict) and r.get("uid") in uids),
+            f"owner references {', '.join(sorted(uids))}",
         )
-        if written is not None:
-            log.info(
-                "garbage collector: removed owner references %s from %s",
-                ", ".join(sorted(uids)),
-                item.describe(),
-            )
 
     async def _orphan(self, owner: Item) -> None:
         """attemptToOrphanWorker: dependents lose the reference, then the owner its finalizer."""
@@ -271,13 +251,15 @@ class GarbageCollector:
         await self._remove_finalizer(owner, FINALIZER_ORPHAN)
 
     async def _remove_finalizer(self, item: Item, finalizer: str) -> None:
+        await self._prune(item, "finalizers", lambda f: f != finalizer, f"finalizer {finalizer}")
+
+    async def _prune(self, item: Item, field: str, keep: Callable[[Any], bool], what: str) -> None:
+        """Drop the entries of metadata.`field` that `keep` rejects (the store drops the list
+        once empty), by uid so a replaced object is left alone."""
+
         def mutate(obj: JsonObject) -> None:
             meta = meta_of(obj)
-            kept = [f for f in meta.get("finalizers") or [] if f != finalizer]
-            if kept:
-                meta["finalizers"] = kept
-            else:
-                meta.pop("finalizers", None)
+            meta[field] = [entry for entry in meta.get(field) or [] if keep(entry)]
 
         written = await update_by_uid(
             self.store,
@@ -288,4 +270,4 @@ class GarbageCollector:
             mutate=mutate,
         )
         if written is not None:
-            log.info("garbage collector: removed finalizer %s from %s", finalizer, item.describe())
+            log.info("garbage collector: removed %s from %s", what, item.describe())
