@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
@@ -36,13 +35,6 @@ from watchproxy.resources import ResourceType
 
 class Raced(Exception):
     """The object changed between read and write: start over from a fresh read."""
-
-
-@dataclass(frozen=True)
-class _Kept:
-    """The deletion was recorded on the object, which stays (finalizers, grace period)."""
-
-    written: Written
 
 
 def check_preconditions(
@@ -83,58 +75,36 @@ async def delete(
 async def _delete_once(
     store: Store, resource: ResourceType, current: Located, options: DeleteOptions
 ) -> Written:
+    """store.go Delete with updateForGracefulDeletionAndFinalizers folded in: kube re-reads the
+    object between the two, but `current` was read just now, so the rules run once on one copy."""
     strategy = strategy_for(resource)
     now = datetime.now(UTC)
     custom = strategy.begin_delete(copy.deepcopy(current.obj), options, now)
     if custom is not None:
-        kept = await _write_kept(store, current, custom, options)
-        return kept.written
-    probe = copy.deepcopy(current.obj)
-    graceful, pending, _ = before_delete(strategy, probe, options, now)
-    if pending:
-        return Written(current.obj, current.kv.mod_revision)
-    has_finalizers = bool(meta_of(probe).get("finalizers"))
-    finalizers_change, _ = gc_finalizers(probe, options)
-    if graceful or has_finalizers or finalizers_change:
-        outcome = await _update_for_deletion(store, resource, current, options, now)
-        if isinstance(outcome, _Kept):
-            return outcome.written
-        current = outcome
-    if strategy.delete_blocked(current.obj):
-        return Written(current.obj, current.kv.mod_revision)
-    return await delete_located(store, resource, current, dry_run=options.dry_run)
-
-
-async def _update_for_deletion(
-    store: Store,
-    resource: ResourceType,
-    current: Located,
-    options: DeleteOptions,
-    now: datetime,
-) -> _Kept | Located:
-    """Record the deletion on the object (updateForGracefulDeletionAndFinalizers). Returns
-    _Kept when the object stays, or the Located to remove now."""
-    strategy = strategy_for(resource)
+        return await _write_kept(store, current, custom, options)
     obj = copy.deepcopy(current.obj)
     graceful, pending, used = before_delete(strategy, obj, options, now)
     if pending:
-        return _Kept(Written(current.obj, current.kv.mod_revision))
+        return Written(current.obj, current.kv.mod_revision)
     changed, finalizers = gc_finalizers(obj, options)
     if changed:
         meta_of(obj)["finalizers"] = finalizers
     has_finalizers = bool(meta_of(obj).get("finalizers"))
-    if not graceful:
-        if not has_finalizers:
-            return current  # delete now
+    if not graceful and has_finalizers:
         mark_as_deleting(obj, now)
         return await _write_kept(store, current, obj, options)
-    kept = await _write_kept(store, current, obj, options)
-    if has_finalizers or (used.grace_period_seconds or 0) > 0:
-        return kept
-    # Grace 0 (an unscheduled pod): the update is written, then the object removed at once.
-    revision = kept.written.revision or current.kv.mod_revision
-    kv = current.kv if options.dry_run else _with_revision(current, kept.written.obj, revision)
-    return Located(current.shard, kv, kept.written.obj)
+    if graceful:
+        kept = await _write_kept(store, current, obj, options)
+        if has_finalizers or (used.grace_period_seconds or 0) > 0:
+            return kept
+        # Grace 0 (an unscheduled pod): the update is written, then the object removed at once.
+        revision = kept.revision or current.kv.mod_revision
+        kv = current.kv if options.dry_run else _with_revision(current, kept.obj, revision)
+        current = Located(current.shard, kv, kept.obj)
+    # Not graceful and no finalizers (left): removed now, if the type allows it yet.
+    if strategy.delete_blocked(current.obj):
+        return Written(current.obj, current.kv.mod_revision)
+    return await delete_located(store, resource, current, dry_run=options.dry_run)
 
 
 def _with_revision(current: Located, obj: JsonObject, revision: int) -> KeyValue:
@@ -144,12 +114,13 @@ def _with_revision(current: Located, obj: JsonObject, revision: int) -> KeyValue
 
 async def _write_kept(
     store: Store, current: Located, obj: JsonObject, options: DeleteOptions
-) -> _Kept:
+) -> Written:
+    """Write the deletion recorded on `obj`; the object stays. Raises Raced on a lost race."""
     if options.dry_run:
-        return _Kept(Written(obj, current.kv.mod_revision))
+        return Written(obj, current.kv.mod_revision)
     value = storage_value(obj)
     if value == current.kv.value:
-        return _Kept(Written(obj, current.kv.mod_revision))
+        return Written(obj, current.kv.mod_revision)
     try:
         result = await store.proxy.shards[current.shard].client.update(
             current.kv.key, value, expected_mod_revision=current.kv.mod_revision
@@ -159,7 +130,7 @@ async def _write_kept(
     if not result.succeeded:
         raise Raced
     obj["metadata"]["resourceVersion"] = str(result.header_revision)
-    return _Kept(Written(obj, result.header_revision))
+    return Written(obj, result.header_revision)
 
 
 async def delete_located(
