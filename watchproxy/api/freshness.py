@@ -34,14 +34,14 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from watchproxy.api.status import ApiError
+from watchproxy.api.status import etcd_unavailable
 from watchproxy.api.target import Target
 from watchproxy.api.view import View, format_rv
 from watchproxy.core.errors import ResourceExpired, TooLargeResourceVersion
-from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
+from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import WatchFilter
-from watchproxy.etcd.client import EtcdCompacted, EtcdError, KeyValue
+from watchproxy.etcd.client import EtcdCompacted, EtcdError
 from watchproxy.proxy import Proxy
 from watchproxy.resources import ResourceType
 
@@ -53,17 +53,13 @@ FALLBACK_AFTER_SECONDS = 0.25
 WAIT_SLICE_SECONDS = 0.05
 
 
-def _unavailable(exc: EtcdError) -> ApiError:
-    return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
-
-
 async def current_targets(proxy: Proxy, shards: Iterable[int]) -> dict[int, int]:
     """Each shard's current etcd revision (linearizable, coalesced); 503 if unreadable."""
     shard_list = sorted(shards)
     try:
         revisions = await asyncio.gather(*(proxy.shards[s].current_revision() for s in shard_list))
     except EtcdError as exc:
-        raise _unavailable(exc) from exc
+        raise etcd_unavailable(exc) from exc
     return dict(zip(shard_list, revisions, strict=True))
 
 
@@ -160,36 +156,21 @@ async def fresh_or_etcd(
 # -- reads from etcd -----------------------------------------------------------------------------
 
 
-def _build(resource: ResourceType, prefix: bytes, kv: KeyValue) -> CachedObject | None:
-    """The object as the cache would hold it (same encoding); None if undecodable."""
-    try:
-        return build_object(resource, kv.key[len(prefix) :].decode(), kv.value, kv.mod_revision)
-    except (ObjectDecodeError, UnicodeDecodeError):
-        return None  # the reflector skips these too
-
-
 async def read_list(
     proxy: Proxy, resource: ResourceType, shard: int, namespace: str, revision: int
 ) -> list[CachedObject]:
     """`resource`'s objects of `shard` (in `namespace` if set) at exactly `revision`, key order."""
     backend = proxy.shards[shard]
-    prefix = backend.resource_prefix(resource.storage_prefix)
-    scope = prefix + f"{namespace}/".encode() if namespace and resource.namespaced else prefix
     backend.fallback_reads += 1
-    out: list[CachedObject] = []
     try:
-        async for _, kvs in backend.client.list_paged(
-            scope, revision=revision, page_size=proxy.settings.etcd_page_size
-        ):
-            for kv in kvs:
-                obj = _build(resource, prefix, kv)
-                if obj is not None:
-                    out.append(obj)
+        _, objects = await backend.list_objects(
+            resource, namespace, revision=revision, page_size=proxy.settings.etcd_page_size
+        )
     except EtcdCompacted as exc:
         raise ResourceExpired(f"too old resource version: {revision}") from exc
     except EtcdError as exc:
-        raise _unavailable(exc) from exc
-    return out
+        raise etcd_unavailable(exc) from exc
+    return objects
 
 
 async def list_parts(
@@ -203,7 +184,8 @@ async def list_parts(
 ) -> tuple[list[list[CachedObject]], Vector]:
     """Per shard of the view (sorted), the objects in key order narrowed to the filter's scope
     (namespace, trigger) -- from etcd for the shards in `from_etcd`, at those revisions, from the
-    cache for the others (at `exact` if set) -- and the vector they are at."""
+    cache for the others (at `exact` if set) -- and the vector they are at. Every LIST comes
+    through here; with nothing to read from etcd it never awaits."""
     shards = sorted(view.shards)
     cached = [s for s in shards if s not in from_etcd]
     vector = list(exact if exact is not None else cache.vector())
@@ -220,6 +202,8 @@ async def list_parts(
             strict=True,
         )
     )
+    if not from_etcd:
+        return [parts[s] for s in shards], tuple(vector)  # all from the cache, no await
     read = await asyncio.gather(
         *(read_list(proxy, resource, s, filt.namespace, rev) for s, rev in from_etcd.items())
     )
@@ -242,17 +226,13 @@ async def get_object(
             obj = cache.shards[shard].objects.get(key)
         else:
             backend = proxy.shards[shard]
-            prefix = backend.resource_prefix(resource.storage_prefix)
             backend.fallback_reads += 1
             try:
-                result = await backend.client.range(
-                    prefix + key.encode(), revision=from_etcd[shard]
-                )
+                obj = await backend.read_object(resource, key, revision=from_etcd[shard])
             except EtcdCompacted as exc:
                 raise ResourceExpired(f"too old resource version: {from_etcd[shard]}") from exc
             except EtcdError as exc:
-                raise _unavailable(exc) from exc
-            obj = _build(resource, prefix, result.kvs[0]) if result.kvs else None
+                raise etcd_unavailable(exc) from exc
         if obj is not None:
             return obj
     return None

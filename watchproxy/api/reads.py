@@ -12,7 +12,7 @@ import base64
 import binascii
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
@@ -180,22 +180,9 @@ async def _serve_list(
             exact = wanted
         targets = _targets(view, wanted)
         from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=exact is not None)
-    if from_etcd:  # read those shards from etcd, as the apiserver falls back to etcd
-        filt = make_filter(target, opts)
-        parts, vector = await list_parts(proxy, cache, view, resource, filt, from_etcd, exact)
-        body = build_list_body(
-            proxy, view, resource, filt, parts, vector, limit, start_after, printing
-        )
-        await respond(send, 200, body)
-        return
-    vector = exact if exact is not None else cache.vector()
+    # Shards the cache could not prove fresh are read from etcd, as the apiserver falls back.
     filt = make_filter(target, opts)
-    parts = cache.select(
-        sorted(view.shards),
-        namespace=filt.namespace,
-        trigger=filt.trigger,
-        at=_targets(view, vector) if exact is not None else None,
-    )
+    parts, vector = await list_parts(proxy, cache, view, resource, filt, from_etcd, exact)
     body = build_list_body(proxy, view, resource, filt, parts, vector, limit, start_after, printing)
     await respond(send, 200, body)
 
@@ -249,16 +236,6 @@ def build_list_body(
 # -- GET -------------------------------------------------------------------------------------------
 
 
-def find_cached(proxy: Proxy, target: Target, shards: Iterable[int]) -> CachedObject | None:
-    cache = proxy.cache_of(target.resource)
-    key = f"{target.namespace}/{target.name}" if target.resource.namespaced else target.name
-    for shard in sorted(shards):
-        obj = cache.shards[shard].objects.get(key)
-        if obj is not None:
-            return obj
-    return None
-
-
 async def serve_get(
     proxy: Proxy, target: Target, query: bytes, send: Send, printing: Printing | None = None
 ) -> None:
@@ -276,11 +253,7 @@ async def serve_get(
     elif rv != "0":
         targets = _targets(view, parse_rv(proxy, view, rv))
         from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=False)
-    obj = (
-        await get_object(proxy, cache, view, target, from_etcd)
-        if from_etcd
-        else find_cached(proxy, target, view.shards)
-    )
+    obj = await get_object(proxy, cache, view, target, from_etcd)
     if obj is None:
         raise not_found(target.resource.plural, target.name, target.resource.group)
     await respond(

@@ -58,6 +58,11 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
+def etcd_unavailable(exc: Exception) -> ApiError:
+    """503 for an etcd shard that cannot be read or written (storage/errors/storage.go)."""
+    return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
+
+
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     qualified = f"{resource}.{group}" if group else resource
     return ApiError(

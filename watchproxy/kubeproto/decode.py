@@ -271,13 +271,15 @@ def decode_protobuf(body: bytes) -> JsonObject:
     """
     if not body.startswith(MAGIC):
         raise ValueError(
-            f"the body is not a Kubernetes protobuf object: it does not start with {MAGIC!r}")
+            f"the body is not a Kubernetes protobuf object: it does not start with {MAGIC!r}"
+        )
     envelope = runtime.Unknown()
     try:
-        envelope.ParseFromString(body[len(MAGIC):])
+        envelope.ParseFromString(body[len(MAGIC) :])
     except DecodeError as exc:
-        raise ValueError(f"the protobuf envelope (runtime.Unknown) could not be decoded: {exc}"
-                         ) from exc
+        raise ValueError(
+            f"the protobuf envelope (runtime.Unknown) could not be decoded: {exc}"
+        ) from exc
     if envelope.contentEncoding:
         raise ValueError(f"unsupported protobuf content encoding {envelope.contentEncoding!r}")
     api_version: str = envelope.typeMeta.apiVersion
@@ -311,8 +313,11 @@ def _object(message: Message) -> JsonObject:
         if field.is_repeated:
             values = getattr(message, name)
             if values:
-                out[name] = (_map(field, values) if _is_map(field)
-                             else [_value(field, value) for value in values])
+                out[name] = (
+                    _map(field, values)
+                    if _is_map(field)
+                    else [_value(field, value) for value in values]
+                )
             elif "K" in flags:
                 out[name] = None  # a nil slice or map without omitempty
         elif field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -380,8 +385,10 @@ def _rfc3339(seconds: int, nanos: int, *, micro: bool) -> str:
     except OverflowError as exc:
         raise ValueError(f"timestamp {seconds}s is out of range") from exc
     # Formatted by hand: strftime does not zero-pad years before 1000.
-    text = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-            f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
     if micro:
         text += f".{nanos // 1000:06d}"  # Go's Format truncates, it does not round
     return text + "Z"

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from watchproxy.api.status import ApiError, not_found
-from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
+from watchproxy.api.status import ApiError, etcd_unavailable, not_found
+from watchproxy.core.objects import CachedObject
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_deleting, meta_of
 from watchproxy.registry.options import DeleteOptions
@@ -27,7 +27,6 @@ from watchproxy.registry.store import (
     Written,
     conflict,
     storage_value,
-    unavailable,
 )
 from watchproxy.registry.strategy import strategy_for
 from watchproxy.resources import ResourceType
@@ -126,7 +125,7 @@ async def _write_kept(
             current.kv.key, value, expected_mod_revision=current.kv.mod_revision
         )
     except EtcdError as exc:
-        raise unavailable(exc) from exc
+        raise etcd_unavailable(exc) from exc
     if not result.succeeded:
         raise Raced
     obj["metadata"]["resourceVersion"] = str(result.header_revision)
@@ -145,7 +144,7 @@ async def delete_located(
             current.kv.key, expected_mod_revision=current.kv.mod_revision
         )
     except EtcdError as exc:
-        raise unavailable(exc) from exc
+        raise etcd_unavailable(exc) from exc
     name = str(current.obj["metadata"].get("name", ""))
     if not result.succeeded:
         if result.current is None:
@@ -172,32 +171,23 @@ async def delete_collection(
     """deletecollection: every object of the collection that `matches`, deleted one by one
     with `options` (store.go DeleteCollection: not atomic; NotFound on the way is ignored).
     Returns the listed objects and the highest revision read."""
-    items: list[JsonObject] = []
-    revision = 0
     shards = (
         store.candidate_shards(resource, namespace, "")
         if namespace
-        else list(range(store.tenancy.shard_count))
+        else range(store.tenancy.shard_count)
     )
+    page_size = store.proxy.settings.etcd_page_size
+    items: list[JsonObject] = []
+    revision = 0
     for shard in shards:
-        prefix = store.proxy.shards[shard].resource_prefix(resource.storage_prefix)
-        if namespace:
-            prefix += f"{namespace}/".encode()
         try:
-            async for page_revision, kvs in store.proxy.shards[shard].client.list_paged(
-                prefix, revision=0
-            ):
-                revision = max(revision, page_revision)
-                for kv in kvs:
-                    key = kv.key[len(prefix) - (len(namespace) + 1 if namespace else 0) :]
-                    try:
-                        cached = build_object(resource, key.decode(), kv.value, kv.mod_revision)
-                    except ObjectDecodeError:
-                        continue
-                    if matches(cached):
-                        items.append(orjson.loads(cached.raw))
+            read_at, objects = await store.proxy.shards[shard].list_objects(
+                resource, namespace, revision=0, page_size=page_size
+            )
         except EtcdError as exc:
-            raise unavailable(exc) from exc
+            raise etcd_unavailable(exc) from exc
+        revision = max(revision, read_at)
+        items.extend(orjson.loads(obj.raw) for obj in objects if matches(obj))
     for item in items:
         meta = item["metadata"]
         try:

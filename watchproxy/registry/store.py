@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from watchproxy.api.status import ApiError, bad_request, invalid, not_found
+from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, invalid, not_found
 from watchproxy.core.objects import encode_object
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.etcd.client import EtcdError, KeyValue
@@ -78,10 +78,6 @@ def served_bytes(obj: JsonObject, revision: int | None) -> bytes:
 def storage_value(obj: JsonObject) -> bytes:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
     return orjson.dumps({**obj, "metadata": meta})
-
-
-def unavailable(exc: EtcdError) -> ApiError:
-    return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
 
 
 def conflict(resource: ResourceType, name: str) -> ApiError:
@@ -178,7 +174,7 @@ class Store:
         try:
             result = await self.proxy.shards[shard].client.range(key)
         except EtcdError as exc:
-            raise unavailable(exc) from exc
+            raise etcd_unavailable(exc) from exc
         return result.kvs[0] if result.kvs else None
 
     def candidate_shards(self, resource: ResourceType, namespace: str, name: str) -> list[int]:
@@ -310,7 +306,7 @@ class Store:
         except EtcdError as exc:
             if claim is not None:
                 await _quietly(self.claims.release(claim))
-            raise unavailable(exc) from exc
+            raise etcd_unavailable(exc) from exc
         if not result.succeeded:
             raise already_exists(resource, name)
         return result.header_revision
@@ -422,7 +418,7 @@ class Store:
                     current.kv.key, value, expected_mod_revision=current.kv.mod_revision
                 )
             except EtcdError as exc:
-                raise unavailable(exc) from exc
+                raise etcd_unavailable(exc) from exc
             if result.succeeded:
                 try:
                     await strategy.verify_written(self, new, current.obj)
