@@ -66,7 +66,7 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: db, namespace: globex-kubectl, labels: {app: db}}
+metadata: {name: db, namespace: globex-kubectl, labels: {app: kubectl-db}}
 spec:
   containers: [{name: db, image: postgres}]
 """
@@ -81,7 +81,7 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
     # Server-side printing: kube's pod columns, not just NAME and AGE.
     header = out.splitlines()[0].split()
     assert header == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-    out = kubectl(proxy, cache, "get", "pods", "-A", "-l", "app=db", "-o", "name")
+    out = kubectl(proxy, cache, "get", "pods", "-A", "-l", "app=kubectl-db", "-o", "name")
     assert out.split() == ["pod/db"]
     out = kubectl(
         proxy, cache, "get", "pods", "-A", "--field-selector", "spec.nodeName=node-1", "-o", "json"
