@@ -19,10 +19,9 @@ from typing import Any
 
 import orjson
 
-from watchproxy.core.errors import ProxyError, ResourceExpired, TooLargeResourceVersion
+from watchproxy.core.errors import ProxyError, ResourceExpired
 
 # storage/errors.go: tooLargeResourceVersionCauseMsg, metav1.CauseTypeResourceVersionTooLarge.
-TOO_LARGE_CAUSE = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
 # storage/etcd3/errors.go
 LIST_EXPIRED = "The resourceVersion for the provided list is too old."
 CONTINUE_EXPIRED = (
@@ -115,9 +114,7 @@ def not_acceptable(message: str) -> ApiError:
 def status_body(error: ProxyError) -> dict[str, Any]:
     """metav1.Status for `error`: `{kind, apiVersion, metadata, status: Failure, message, reason,
     details?, code}`; details carry `causes` and `retryAfterSeconds` when set."""
-    details = dict(getattr(error, "details", None) or {})
-    if isinstance(error, TooLargeResourceVersion) and "causes" not in details:
-        details["causes"] = [dict(TOO_LARGE_CAUSE)]
+    details = dict(error.details or {})
     if error.retry_after is not None:
         details["retryAfterSeconds"] = error.retry_after
     body: dict[str, Any] = {

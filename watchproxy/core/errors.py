@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ProxyError(Exception):
+    """`details`: the Status details this error carries besides retryAfterSeconds (name, kind,
+    causes...), or None."""
+
     code = 500
     reason = "InternalError"
+    details: dict[str, Any] | None = None
 
     def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
@@ -19,8 +25,18 @@ class ResourceExpired(ProxyError):
 
 
 class TooLargeResourceVersion(ProxyError):
+    """storage.NewTooLargeResourceVersionError: client-go checks the cause to retry the list."""
+
     code = 504
     reason = "Timeout"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.details = {
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ]
+        }
 
 
 class CacheNotReady(ProxyError):
