@@ -29,9 +29,10 @@ from watchproxy.api.http import (
 )
 from watchproxy.api.params import parse_bool, parse_list_options
 from watchproxy.api.printing import negotiate_printing
-from watchproxy.api.reads import serve_get, serve_list, serve_watch
+from watchproxy.api.reads import serve_get, serve_list
 from watchproxy.api.status import ApiError
 from watchproxy.api.target import Target
+from watchproxy.api.watches import serve_watch
 from watchproxy.api.writes import (
     serve_binding,
     serve_create,

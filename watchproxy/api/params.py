@@ -37,7 +37,7 @@ class ListOptions:
     limit: int
     continue_token: str
     # None when absent. 0 (like absent) means the server's default watch timeout, min request
-    # timeout x (1 + rand) (handlers/get.go handleWatch); api/reads.py applies it.
+    # timeout x (1 + rand) (handlers/get.go handleWatch); api/watches.py applies it.
     timeout_seconds: float | None
     allow_bookmarks: bool
     send_initial_events: bool | None
