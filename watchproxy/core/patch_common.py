@@ -1,0 +1,85 @@
+"""What the three PATCH algorithms share: PatchError with the HTTP code kube-apiserver answers
+each failure with (apiserver/pkg/endpoints/handlers/patch.go), a deep copy, and Go's JSON type
+names for error messages. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+JSONObject = dict[str, Any]
+
+_REASONS: Final = {
+    400: "BadRequest",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    500: "",  # metav1.StatusReasonUnknown: what the apiserver sends for a non-Status error
+}
+# errors.NewGenericServerResponse(422, ...) hides the real error in details.causes.
+_GENERIC_422_MESSAGE: Final = "the server rejected our request due to an error in our request"
+
+
+class PatchError(Exception):
+    """A patch kube-apiserver would reject; `code` is the HTTP status it would answer with."""
+
+    def __init__(self, code: int, message: str, *, generic: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = _REASONS.get(code, "")
+        self.message = message
+        self.generic = generic
+
+    def status(self) -> JSONObject:
+        """The metav1.Status body kube-apiserver sends for this failure."""
+        body: JSONObject = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "code": self.code,
+        }
+        if self.reason:
+            body["reason"] = self.reason
+        if self.generic:
+            body["message"] = _GENERIC_422_MESSAGE
+            body["details"] = {
+                "causes": [{"reason": "UnexpectedServerResponse", "message": self.message}]
+            }
+        return body
+
+
+def unprocessable(message: str) -> PatchError:
+    return PatchError(422, message, generic=True)
+
+
+def internal(message: str) -> PatchError:
+    return PatchError(500, message)
+
+
+def deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [deep_copy(v) for v in value]
+    return value
+
+
+def json_type(value: Any) -> str:
+    """Go's encoding/json name for the JSON type of `value` (used in its error messages)."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "null"
+
+
+def dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
