@@ -61,6 +61,8 @@ class ResourceType:
     core_field_errors: bool = False
     trigger_field: str | None = None
     status_subresource: bool = False
+    # Other subresources served, as discovery lists them: (name, kind, verbs).
+    extra_subresources: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # Pods get their status reset to Pending on create, as kube-apiserver's pod strategy does.
     reset_status_on_create: JsonObject | None = None
     verbs: tuple[str, ...] = (
@@ -77,6 +79,16 @@ class ResourceType:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def subresources(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """name -> (kind, verbs) of every subresource served (discovery, routing)."""
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        if self.status_subresource:
+            out["status"] = (self.kind, ("get", "patch", "update"))
+        for name, kind, verbs in self.extra_subresources:
+            out[name] = (kind, verbs)
+        return out
 
     @property
     def singular(self) -> str:
@@ -154,6 +166,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         core_field_errors=True,
         trigger_field="spec.nodeName",
         status_subresource=True,
+        extra_subresources=(("binding", "Binding", ("create",)),),
         reset_status_on_create={"phase": "Pending"},
     ),
     ResourceType(
@@ -178,6 +191,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         ("ns",),
         fields={"status.phase": _path("status", "phase")},
         core_field_errors=True,
+        status_subresource=True,
+        extra_subresources=(("finalize", "Namespace", ("update",)),),
         # The namespace storage has no DeleteCollection (pkg/registry/core/namespace/storage).
         verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),

@@ -560,3 +560,18 @@ def test_empty_metadata_maps_are_not_stored(api: httpx.Client) -> None:
     r = api.patch(f"{CONFIGMAPS}/empty-maps", json={"metadata": {"annotations": {}}}, headers=MERGE)
     assert r.status_code == 200 and "annotations" not in r.json()["metadata"]
     assert r.json()["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+def test_subresources_are_discovered_and_serve_only_their_verbs(api: httpx.Client) -> None:
+    listed = {r["name"]: r for r in api.get("/api/v1").json()["resources"] if "/" in r["name"]}
+    assert listed["pods/binding"]["kind"] == "Binding" and listed["pods/binding"]["verbs"] == [
+        "create"
+    ]
+    assert listed["namespaces/finalize"]["verbs"] == ["update"]
+    assert listed["namespaces/status"]["verbs"] == ["get", "patch", "update"]
+    assert api.get(f"/api/v1/namespaces/{NS}/finalize").status_code == 405
+    assert api.patch(f"/api/v1/namespaces/{NS}/finalize", json={}, headers=MERGE).status_code == 405
+    assert api.get(f"/api/v1/namespaces/{NS}/status").json()["metadata"]["name"] == NS
+    create(api, PODS, pod("sub-verbs"))
+    assert api.put(f"{PODS}/sub-verbs/binding", json={}).status_code == 405
+    assert api.post(f"{PODS}/sub-verbs/status", json={}).status_code == 405

@@ -46,7 +46,7 @@ from watchproxy.controllers import running_controllers
 from watchproxy.core.errors import ProxyError
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
-from watchproxy.resources import Registry, ResourceType
+from watchproxy.resources import Registry
 
 log = logging.getLogger("watchproxy.api")
 
@@ -75,23 +75,13 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
         return None
     name = rest[1] if len(rest) > 1 else ""
     sub = rest[2] if len(rest) > 2 else ""
-    if sub and sub not in subresources(resource):
+    if sub and sub not in resource.subresources:
         return None
     for segment, what in ((namespace, "namespace"), (name, "name")):
         if segment in (".", ".."):
             # A path segment that would walk the URL space (apimachinery IsValidPathSegmentName).
             raise ApiError(400, "BadRequest", f'{what} may not be "{segment}"')
     return Target(resource, namespace, name, sub, force_watch)
-
-
-def subresources(resource: ResourceType) -> tuple[str, ...]:
-    """The subresources served for `resource` (kube's pods/binding, namespaces/finalize)."""
-    out: tuple[str, ...] = ("status",) if resource.status_subresource else ()
-    if resource.key == "pods":
-        out += ("binding",)
-    if resource.key == "namespaces":
-        out += ("finalize", "status")
-    return out
 
 
 def _ops_app(proxy: Proxy) -> FastAPI:
@@ -182,7 +172,9 @@ def create_app(settings: Settings) -> Any:
         if target is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         is_collection = not target.name
-        if method == "GET" and target.subresource in ("binding", "finalize"):
+        sub = target.resource.subresources.get(target.subresource) if target.subresource else None
+        verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "")
+        if sub is not None and verb not in sub[1]:
             raise ApiError(
                 405,
                 "MethodNotAllowed",
@@ -212,9 +204,9 @@ def create_app(settings: Settings) -> Any:
             await serve_create(store, target, query, body, content_type, send)
         elif method == "POST" and target.subresource == "binding":
             await serve_binding(store, target, query, body, content_type, send)
-        elif method == "PUT" and not is_collection and target.subresource != "binding":
+        elif method == "PUT" and not is_collection:
             await serve_update(store, target, query, body, content_type, send)
-        elif method == "PATCH" and not is_collection and target.subresource != "binding":
+        elif method == "PATCH" and not is_collection:
             await serve_patch(store, target, query, body, content_type, send)
         elif method == "DELETE" and not is_collection and not target.subresource:
             await serve_delete(store, target, query, body, content_type, send)

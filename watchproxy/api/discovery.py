@@ -28,14 +28,14 @@ def _resource_list(registry: Registry, group: str, version: str) -> dict[str, An
     resources: list[dict[str, Any]] = []
     for r in registry.in_group_version(group, version):
         resources.append(_resource_entry(r))
-        if r.status_subresource:
+        for name, (kind, verbs) in r.subresources.items():
             resources.append(
                 {
-                    "name": f"{r.plural}/status",
+                    "name": f"{r.plural}/{name}",
                     "singularName": "",
                     "namespaced": r.namespaced,
-                    "kind": r.kind,
-                    "verbs": ["get", "patch", "update"],
+                    "kind": kind,
+                    "verbs": list(verbs),
                 }
             )
     return {
