@@ -18,13 +18,11 @@ class Tenancy:
         self.shard_names: tuple[str, ...] = tuple(sorted(settings.shard_names()))
         self._index = {name: i for i, name in enumerate(self.shard_names)}
         self.default_shard = self._index[settings.default_shard]
-        self._globs = [
-            (glob, self._index[t.shard]) for t in settings.tenants for glob in t.namespaces
-        ]
         self._tenant_shard = {t.name: self._index[t.shard] for t in settings.tenants}
         self.tenant_names = frozenset(self._tenant_shard)
         self._tenant_globs = [(glob, t.name) for t in settings.tenants for glob in t.namespaces]
-        self._ns_memo: dict[str, int] = {}
+        # namespace -> (its tenant or None, its shard): glob matching once per namespace.
+        self._ns_memo: dict[str, tuple[str | None, int]] = {}
 
     @property
     def shard_count(self) -> int:
@@ -33,23 +31,25 @@ class Tenancy:
     def shard_index(self, name: str) -> int:
         return self._index[name]
 
-    def shard_of_namespace(self, namespace: str) -> int:
-        shard = self._ns_memo.get(namespace)
-        if shard is None:
-            shard = next(
-                (i for glob, i in self._globs if fnmatch.fnmatchcase(namespace, glob)),
-                self.default_shard,
+    def _namespace_home(self, namespace: str) -> tuple[str | None, int]:
+        home = self._ns_memo.get(namespace)
+        if home is None:
+            tenant = next(
+                (t for glob, t in self._tenant_globs if fnmatch.fnmatchcase(namespace, glob)),
+                None,
             )
+            home = (tenant, self.shard_of_tenant(tenant))
             if len(self._ns_memo) < 100_000:
-                self._ns_memo[namespace] = shard
-        return shard
+                self._ns_memo[namespace] = home
+        return home
+
+    def shard_of_namespace(self, namespace: str) -> int:
+        return self._namespace_home(namespace)[1]
 
     def tenant_of_namespace(self, namespace: str) -> str | None:
         """The tenant whose namespace globs match, or None (the namespace then lives on the
         default shard and belongs to no tenant)."""
-        return next(
-            (t for glob, t in self._tenant_globs if fnmatch.fnmatchcase(namespace, glob)), None
-        )
+        return self._namespace_home(namespace)[0]
 
     def shard_of_tenant(self, tenant: str | None) -> int:
         if tenant is None:
