@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,34 @@ def base_config(endpoints: list[str], **extra: Any) -> dict[str, Any]:
         "bookmark_interval_seconds": 1,
         **extra,
     }
+
+
+def quiet_config(endpoints: list[str], **extra: Any) -> dict[str, Any]:
+    """base_config with the built-in controllers off: nothing but the tests writes to etcd."""
+    return base_config(
+        endpoints, controllers={"namespace": False, "garbage_collector": False}, **extra
+    )
+
+
+@dataclass
+class Cluster:
+    etcd: list[EtcdServer]
+    proxy: ProxyProcess
+
+
+@contextlib.contextmanager
+def quiet_cluster(root: Path, setup: Callable[[httpx.Client], None]) -> Iterator[Cluster]:
+    """Two etcd shards and one proxy (quiet_config) of the caller's own under `root`, after
+    `setup(api)` ran against it; all stopped on exit."""
+    with running_etcd_pair(root) as servers:
+        proxy = ProxyProcess(quiet_config([s.endpoint for s in servers]), root)
+        proxy.start()
+        try:
+            with httpx.Client(base_url=proxy.url, timeout=30) as api:
+                setup(api)
+            yield Cluster(servers, proxy)
+        finally:
+            proxy.stop()
 
 
 @contextlib.contextmanager

@@ -15,17 +15,19 @@ import contextlib
 import http.client
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.conftest import Cluster, pod, quiet_cluster
 from tests.integration.etcd_state import etcd_state
-from watchproxy.api.decoding import MAX_DEPTH
-from watchproxy.config import Settings
-from watchproxy.etcd.server import EtcdServer
+from tests.kube_messages import KEY_NAME_RE, NOT_STANDARD, SUBDOMAIN_RE, VALUE_RE
+from watchproxy.core.json_limits import MAX_DEPTH
+from watchproxy.kubeproto._generated import k8s_core_v1_pb2 as core_v1
+from watchproxy.kubeproto._generated import k8s_runtime_pb2 as runtime
+from watchproxy.kubeproto.decode import MAGIC
+from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF
 
 pytestmark = pytest.mark.etcd
 
@@ -44,37 +46,19 @@ DECODE_PREFIX = "the body of the request could not be decoded as JSON: "
 BIG = "100000000000000000000000000000000"
 
 
-@dataclass
-class Cluster:
-    etcd: list[EtcdServer]
-    proxy: ProxyProcess
-
-
-def _quiet_config(endpoints: list[str]) -> dict[str, Any]:
-    """Controllers off where this build has them: only the tests write to etcd."""
-    extra: dict[str, Any] = {}
-    if "controllers" in Settings.__dataclass_fields__:
-        extra["controllers"] = {"namespace": False, "garbage_collector": False}
-    return base_config(endpoints, **extra)
+def _populate(api: httpx.Client) -> None:
+    r = api.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
+    assert r.status_code == 201, r.text
+    assert api.post(PODS, json=pod("victim", labels={"app": "v"})).status_code == 201
+    secret = {"metadata": {"name": "victim"}, "data": {"k": _b64("v")}}
+    assert api.post(SECRETS, json=secret).status_code == 201
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two etcd shards and a proxy of this module's own (its log holds only these tests)."""
-    root = tmp_path_factory.mktemp("bad-input")
-    with running_etcd_pair(root) as servers:
-        proxy = ProxyProcess(_quiet_config([s.endpoint for s in servers]), root)
-        proxy.start()
-        try:
-            with httpx.Client(base_url=proxy.url, timeout=30) as api:
-                r = api.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
-                assert r.status_code == 201, r.text
-                assert api.post(PODS, json=pod("victim", labels={"app": "v"})).status_code == 201
-                secret = {"metadata": {"name": "victim"}, "data": {"k": _b64("v")}}
-                assert api.post(SECRETS, json=secret).status_code == 201
-            yield Cluster(servers, proxy)
-        finally:
-            proxy.stop()
+    with quiet_cluster(tmp_path_factory.mktemp("bad-input"), _populate) as cluster:
+        yield cluster
 
 
 @pytest.fixture()
@@ -200,6 +184,27 @@ def test_a_patch_that_builds_a_too_deep_object_is_422(api: httpx.Client, cluster
         assert api.patch(VICTIM, json=undo, headers=JSON_PATCH).status_code == 200
 
 
+def test_a_protobuf_body_holding_too_deep_json_is_400(api: httpx.Client, cluster: Cluster) -> None:
+    """FieldsV1 (managedFields) carries raw JSON: nested too deep it is refused like a JSON body,
+    not stored to crash the proxy when written to etcd or served."""
+    cm = core_v1.ConfigMap()
+    cm.metadata.name = "deep"
+    entry = cm.metadata.managedFields.add(manager="m", operation="Update", apiVersion="v1")
+    entry.fieldsType = "FieldsV1"
+    entry.fieldsV1.Raw = nested(MAX_DEPTH).encode()
+    unknown = runtime.Unknown()
+    unknown.typeMeta.apiVersion, unknown.typeMeta.kind = "v1", "ConfigMap"
+    unknown.raw = cm.SerializeToString()
+    body = MAGIC + unknown.SerializeToString()
+    with nothing_changes(cluster):
+        r = api.post(
+            f"/api/v1/namespaces/{NS}/configmaps", content=body, headers={"content-type": PROTOBUF}
+        )
+    assert status(r, 400, "BadRequest")["message"] == (
+        "the body of the request could not be decoded as protobuf: metadata: " + DEPTH_MESSAGE
+    )
+
+
 def test_the_deepest_accepted_object_is_served_everywhere(
     api: httpx.Client, cluster: Cluster
 ) -> None:
@@ -320,23 +325,6 @@ def test_surrogate_pairs_are_fine(api: httpx.Client) -> None:
 
 
 # -- ObjectMeta ------------------------------------------------------------------------------------
-
-KEY_NAME_RE = (
-    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-)
-VALUE_RE = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
-    "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-)
-SUBDOMAIN_RE = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-NOT_STANDARD = "name is neither a standard finalizer name nor is it fully qualified"
 
 
 def bad_pod(**meta: Any) -> dict[str, Any]:
@@ -484,6 +472,17 @@ def test_metadata_of_the_wrong_type_is_400(api: httpx.Client, cluster: Cluster) 
     assert status(r, 400, "BadRequest")["message"] == (
         'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal number into Go '
         "struct field ObjectMeta.metadata.labels of type string"
+    )
+
+
+def test_a_name_that_is_not_a_string_is_400(api: httpx.Client, cluster: Cluster) -> None:
+    body = pod("")
+    body["metadata"] = {"name": 12345}
+    with nothing_changes(cluster):
+        r = api.post(PODS, json=body)
+    assert status(r, 400, "BadRequest")["message"] == (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal number into Go '
+        "struct field ObjectMeta.metadata.name of type string"
     )
 
 

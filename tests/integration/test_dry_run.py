@@ -16,18 +16,15 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.conftest import Cluster, pod, quiet_cluster
 from tests.integration.etcd_state import etcd_state
 from tests.integration.watching import watch
-from watchproxy.config import Settings
-from watchproxy.etcd.server import EtcdServer
 
 pytestmark = pytest.mark.etcd
 
@@ -41,39 +38,19 @@ STRATEGIC = {"content-type": "application/strategic-merge-patch+json"}
 JSON_PATCH = {"content-type": "application/json-patch+json"}
 
 
-def quiet_config(endpoints: list[str]) -> dict[str, Any]:
-    """The test tenancy, with the built-in controllers off where this build has them: nothing
-    but the test writes to etcd."""
-    extra: dict[str, Any] = {}
-    if "controllers" in Settings.__dataclass_fields__:
-        extra["controllers"] = {"namespace": False, "garbage_collector": False}
-    return base_config(endpoints, **extra)
-
-
-@dataclass
-class Cluster:
-    etcd: list[EtcdServer]
-    proxy: ProxyProcess
+def _populate(api: httpx.Client) -> None:
+    for name in (NS, GX, SENTINEL_NS):
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).is_success
+    node = {"metadata": {"name": "acme-node-1", "labels": {TENANT: "acme"}}}
+    assert api.post("/api/v1/nodes", json=node).status_code == 201
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two etcd shards and one proxy of this module's own: no other test writes to them."""
-    root = tmp_path_factory.mktemp("dry-run")
-    with running_etcd_pair(root) as servers:
-        proxy = ProxyProcess(quiet_config([s.endpoint for s in servers]), root)
-        proxy.start()
-        try:
-            with httpx.Client(base_url=proxy.url, timeout=30) as api:
-                for name in (NS, GX, SENTINEL_NS):
-                    assert api.post(
-                        "/api/v1/namespaces", json={"metadata": {"name": name}}
-                    ).is_success
-                node = {"metadata": {"name": "acme-node-1", "labels": {TENANT: "acme"}}}
-                assert api.post("/api/v1/nodes", json=node).status_code == 201
-            yield Cluster(servers, proxy)
-        finally:
-            proxy.stop()
+    """Two etcd shards and one proxy of this module's own, controllers off: no other test and
+    no controller writes to them."""
+    with quiet_cluster(tmp_path_factory.mktemp("dry-run"), _populate) as cluster:
+        yield cluster
 
 
 @pytest.fixture()

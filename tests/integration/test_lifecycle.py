@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.conftest import ProxyProcess, pod, quiet_config, running_etcd_pair
 from tests.integration.watching import WatchStream, watch
-from watchproxy.config import Settings
 
 pytestmark = pytest.mark.etcd
 
@@ -33,14 +32,11 @@ CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    """Own etcd shards and proxy, built-in controllers off where this build has them: a
-    terminating namespace stays exactly as the requests leave it."""
+    """Own etcd shards and proxy, built-in controllers off: a terminating namespace stays
+    exactly as the requests leave it."""
     root = tmp_path_factory.mktemp("lifecycle")
     with running_etcd_pair(root) as servers:
-        extra: dict[str, Any] = {}
-        if "controllers" in Settings.__dataclass_fields__:
-            extra["controllers"] = {"namespace": False, "garbage_collector": False}
-        p = ProxyProcess(base_config([s.endpoint for s in servers], **extra), root)
+        p = ProxyProcess(quiet_config([s.endpoint for s in servers]), root)
         p.start()
         try:
             with httpx.Client(base_url=p.url) as api:

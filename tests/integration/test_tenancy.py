@@ -24,9 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import ProxyProcess, base_config, pod, running_etcd_pair
+from tests.integration.conftest import ProxyProcess, pod, quiet_config, running_etcd_pair
 from tests.integration.watching import watch
-from watchproxy.config import Settings
 from watchproxy.etcd.server import EtcdServer
 from watchproxy.registry.claims import PENDING_TTL
 
@@ -52,11 +51,8 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("tenancy")
-    extra: dict[str, Any] = {}
-    if "controllers" in Settings.__dataclass_fields__:
-        extra["controllers"] = {"namespace": False, "garbage_collector": False}
     with running_etcd_pair(root) as servers:
-        config = base_config([s.endpoint for s in servers], **extra)
+        config = quiet_config([s.endpoint for s in servers])
         proxies = [ProxyProcess(config, root, name=f"proxy-{i}") for i in range(2)]
         try:
             for p in proxies:

@@ -137,7 +137,8 @@ def negotiate(accept: str) -> Printing | None:
     """
     if not accept.strip():
         return None
-    fallback: tuple[bool, Printing | None] | None = None
+    acceptable = False  # a YAML or protobuf clause can be answered (in JSON), as `fallback`
+    fallback: Printing | None = None
     for clause in _clauses(accept):
         for kind, subtype in SERVED_MEDIA:
             if not _covers(clause, kind, subtype):
@@ -147,11 +148,11 @@ def negotiate(accept: str) -> Printing | None:
                 continue
             if subtype == "json":
                 return conversion
-            if fallback is None:
-                fallback = (ok, conversion)
-    if fallback is None:
+            if not acceptable:
+                acceptable, fallback = True, conversion
+    if not acceptable:
         raise not_acceptable(NOT_ACCEPTABLE)
-    return fallback[1]
+    return fallback
 
 
 def negotiate_printing(accept: str, include_object: str) -> Printing | None:

@@ -1,12 +1,12 @@
 """Server-side printing: the `meta.k8s.io` Table kube-apiserver answers `kubectl get` with; pure.
 
 `kubectl get` sends `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json;
-as=Table;v=v1beta1;g=meta.k8s.io,application/json` and prints the Table's columns (uppercased),
-hiding priority > 0 columns unless `-o wide`; with `-A` it takes NAMESPACE, and with
-`--show-labels`/`-L` the labels, from each row's `object` (a PartialObjectMetadata by default,
-the `includeObject` table option). Column definitions are kube's (pkg/printers/internalversion);
-the cells come from `watchproxy.api.printers`. Kinds without a printer get
-`rest.defaultTableConvertor`'s Name / Created At table.
+as=Table;v=v1beta1;g=meta.k8s.io,application/json` (negotiated in api/printing.py) and prints
+the Table's columns (uppercased), hiding priority > 0 columns unless `-o wide`; with `-A` it
+takes NAMESPACE, and with `--show-labels`/`-L` the labels, from each row's `object` (a
+PartialObjectMetadata by default, the `includeObject` table option). Column definitions are
+kube's (pkg/printers/internalversion); the cells come from `watchproxy.api.printers`. Kinds
+without a printer get `rest.defaultTableConvertor`'s Name / Created At table.
 
 A Table watch (handlers/watch.go) sends each event's object as a one-row Table and sets
 `TableOptions.NoHeaders` after the first event, so only the first carries `columnDefinitions`
@@ -25,55 +25,6 @@ from watchproxy.resources import ResourceType
 JsonObject = dict[str, Any]
 
 TABLE_V1 = "meta.k8s.io/v1"
-TABLE_V1BETA1 = "meta.k8s.io/v1beta1"
-# metav1.IncludeObjectPolicy; "" means the default, Metadata.
-INCLUDE_OBJECT_POLICIES = ("", "Metadata", "Object", "None")
-_JSON_RANGES = (("application", "json"), ("application", "*"), ("*", "*"))
-
-
-def _negotiate(accept: str) -> str | None:
-    """The Table apiVersion the Accept header settles on, or None for plain JSON.
-
-    Like the apiserver's negotiation: clauses by q (then specific before wildcard, then order);
-    the first one this proxy can answer wins. Only JSON is served here, so YAML, protobuf and
-    CBOR clauses, and conversions other than a meta.k8s.io v1/v1beta1 Table, are passed over.
-    """
-    clauses: list[tuple[float, bool, bool, int, str, str, dict[str, str]]] = []
-    for index, clause in enumerate(accept.split(",")):
-        media, *raw_params = (part.strip() for part in clause.split(";"))
-        kind, _, subtype = media.lower().partition("/")
-        params: dict[str, str] = {}
-        for param in raw_params:
-            key, _, value = param.partition("=")
-            params[key.strip().lower()] = value.strip().strip('"')
-        try:
-            q = float(params.pop("q", "1"))
-        except ValueError:
-            q = 1.0
-        if q > 0 and subtype:
-            clauses.append((-q, kind == "*", subtype == "*", index, kind, subtype, params))
-    for *_, kind, subtype, params in sorted(clauses):
-        if (kind, subtype) not in _JSON_RANGES:
-            continue
-        if "as" not in params:
-            return None
-        if (
-            params["as"] == "Table"
-            and params.get("g") == "meta.k8s.io"
-            and params.get("v") in ("v1", "v1beta1")
-        ):
-            return f"meta.k8s.io/{params['v']}"
-    return None
-
-
-def wants_table(accept: str) -> bool:
-    """True if the Accept header is answered with a meta.k8s.io Table (v1 or v1beta1)."""
-    return _negotiate(accept) is not None
-
-
-def table_api_version(accept: str) -> str:
-    """`meta.k8s.io/v1`, or `meta.k8s.io/v1beta1` when that is the Table the client prefers."""
-    return _negotiate(accept) or TABLE_V1
 
 
 # SwaggerDoc() texts kube-apiserver v1.32 puts in `description` (k8s.io/api v0.32).

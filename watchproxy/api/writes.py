@@ -12,14 +12,14 @@ from typing import Any
 
 import orjson
 
-from watchproxy.api.decoding import decode_json_object
+from watchproxy.api.decoding import decode_json_object, decode_protobuf_object
 from watchproxy.api.http import Send, respond
 from watchproxy.api.params import parse_list_options
 from watchproxy.api.status import ApiError, bad_request, invalid, success_status
 from watchproxy.api.target import Target
+from watchproxy.core.json_limits import object_problems
 from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
 from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
-from watchproxy.kubeproto.decode import decode_protobuf
 from watchproxy.registry.deleting import delete, delete_collection
 from watchproxy.registry.options import delete_options, write_options
 from watchproxy.registry.store import JsonObject, Located, Store, Written, check_type
@@ -30,12 +30,7 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
     """A request body as a JSON object: JSON, or the protobuf kubectl's typed commands send."""
     media = content_type.split(";")[0].strip().lower()
     if media == PROTOBUF_MEDIA_TYPE:
-        try:
-            return decode_protobuf(body)
-        except ValueError as exc:
-            raise bad_request(
-                f"the body of the request could not be decoded as protobuf: {exc}"
-            ) from exc
+        return decode_protobuf_object(body)  # with the limits of JSON bodies: api/decoding.py
     if media not in ("", "application/json", "*/*"):
         raise ApiError(
             415,
@@ -113,6 +108,16 @@ async def serve_patch(
                     resource.group,
                 ) from exc
             raise ApiError(exc.code, exc.reason, str(exc)) from exc
+        # The body obeyed core/json_limits.py, but the object it builds may not (JSON patch
+        # `add` at a deep path): one too deep would reach orjson's ceiling and crash when served.
+        problems = object_problems(patched)
+        if problems:
+            raise invalid(
+                resource.kind,
+                target.name,
+                [("FieldValueInvalid", field, f"Invalid value: {msg}") for field, msg in problems],
+                resource.group,
+            )
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise invalid(
                 resource.kind,

@@ -3,16 +3,16 @@
 This module owns the selector language of list/watch requests
 (``?labelSelector=`` and ``?fieldSelector=``): parsing, validation with the
 apiserver's exact error texts, canonical string forms and fast matching.  It is
-pure and depends on the standard library only.
+pure and depends on the standard library (and core/validation.py) only.
 
 The label grammar, lexer and validation are a line-by-line port of apimachinery
-``pkg/labels/selector.go`` (``Parse``, ``Lexer``, ``NewRequirement``) and of the
-label key/value checks in ``pkg/api/validate/content`` (formerly
-``pkg/util/validation``); field selectors port ``pkg/fields/selector.go``
-(``ParseSelector`` with ``\\,`` ``\\=`` ``\\\\`` escapes).  Messages follow the
-current apimachinery sources: key errors say "a valid label key" and length
-errors say "bytes" (releases before the ``content`` package said "a qualified
-name" and "characters").
+``pkg/labels/selector.go`` (``Parse``, ``Lexer``, ``NewRequirement``); the label
+key/value checks of ``pkg/api/validate/content`` (formerly ``pkg/util/validation``)
+are in ``core/validation.py``, shared with ObjectMeta validation.  Field selectors
+port ``pkg/fields/selector.go`` (``ParseSelector`` with ``\\,`` ``\\=`` ``\\\\``
+escapes).  Messages follow the current apimachinery sources: key errors say "a valid
+label key" and length errors say "bytes" (releases before the ``content`` package
+said "a qualified name" and "characters").
 
 ``str(SelectorError)`` is the message kube-apiserver puts in a 400 BadRequest
 Status for the same input.  Matching is on the watch fan-out hot path, so every
@@ -25,6 +25,15 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+from watchproxy.core.validation import (
+    INT64_MAX,
+    INT64_MIN,
+    go_quote,
+    go_string_slice,
+    label_key_errors,
+    label_value_errors,
+)
 
 __all__ = [
     "FieldRequirement",
@@ -47,189 +56,6 @@ def _always_true(_: Mapping[str, str]) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------- #
-# Go formatting helpers: the apiserver messages embed values formatted by Go's
-# fmt (%q, %#v) and measure lengths in UTF-8 bytes, so we reproduce both.
-# --------------------------------------------------------------------------- #
-
-_GO_SHORT_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def _go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` (what ``%q`` prints for a string)."""
-    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
-        return f'"{s}"'
-    out = ['"']
-    for ch in s:
-        cp = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            # Python's isprintable() and Go's unicode.IsPrint agree: L, M, N, P,
-            # S categories plus ASCII space.
-            out.append(ch)
-        elif ch in _GO_SHORT_ESCAPES:
-            out.append(_GO_SHORT_ESCAPES[ch])
-        elif cp < 0x20 or cp == 0x7F:
-            out.append(f"\\x{cp:02x}")
-        elif 0xDC80 <= cp <= 0xDCFF:
-            # A surrogateescape'd undecodable byte: Go sees the raw byte and
-            # prints it as \xNN.
-            out.append(f"\\x{cp - 0xDC00:02x}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\ufffd")
-        elif cp < 0x10000:
-            out.append(f"\\u{cp:04x}")
-        else:
-            out.append(f"\\U{cp:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _go_string_slice(values: Iterable[str]) -> str:
-    """Go's ``%#v`` of a ``[]string``."""
-    return "[]string{" + ", ".join(_go_quote(v) for v in values) + "}"
-
-
-def _byte_len(s: str) -> int:
-    """Go's ``len(string)``: UTF-8 bytes, not characters."""
-    if s.isascii():
-        return len(s)
-    try:
-        return len(s.encode("utf-8"))
-    except UnicodeEncodeError:
-        # Lone surrogates: surrogateescape'd bytes count as the one raw byte
-        # Go would have seen; anything else as its 3-byte encoding.
-        return sum(
-            1 if 0xDC80 <= ord(c) <= 0xDCFF else len(c.encode("utf-8", "surrogatepass")) for c in s
-        )
-
-
-# --------------------------------------------------------------------------- #
-# Validation (apimachinery pkg/api/validate/content: IsLabelKey, IsLabelValue,
-# IsDNS1123Subdomain).  Hand-written scanners instead of `re`: Go's RE2 is
-# linear-time, Python's backtracking engine on the nested DNS pattern is not,
-# and these inputs come straight from the query string.
-# --------------------------------------------------------------------------- #
-
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_LABEL_INNER = _ALNUM | frozenset("-_.")
-_DNS_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_DNS_INNER = _DNS_ALNUM | frozenset("-")
-
-_LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_LABEL_KEY_ERR = (
-    "must consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_LABEL_KEY_MAX = 63
-_LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
-_LABEL_VALUE_ERR = (
-    "a valid label must be an empty string or consist of alphanumeric characters, "
-    "'-', '_' or '.', and must start and end with an alphanumeric character"
-)
-_LABEL_VALUE_MAX = 63
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_ERR = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-    "characters, '-' or '.', and must start and end with an alphanumeric character"
-)
-_DNS1123_SUBDOMAIN_MAX = 253
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    """apimachinery ``RegexError`` (the doubled space in "',  or '" is upstream's)."""
-    if not examples:
-        return msg + " (regex used for validation is '" + fmt + "')"
-    msg += " (e.g. "
-    for i, example in enumerate(examples):
-        if i > 0:
-            msg += " or "
-        msg += "'" + example + "', "
-    return msg + "regex used for validation is '" + fmt + "')"
-
-
-def _max_len_error(length: int) -> str:
-    return f"must be no more than {length} bytes"
-
-
-_EMPTY_ERROR = "must be non-empty"
-_KEY_NAME_REGEX_ERROR = _regex_error(_LABEL_KEY_ERR, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
-_KEY_TOO_MANY_SLASHES_ERROR = (
-    "a valid label key "
-    + _KEY_NAME_REGEX_ERROR
-    + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-)
-_VALUE_REGEX_ERROR = _regex_error(
-    _LABEL_VALUE_ERR, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"
-)
-_DNS_SUBDOMAIN_REGEX_ERROR = _regex_error(
-    _DNS1123_SUBDOMAIN_ERR, _DNS1123_SUBDOMAIN_FMT, "example.com"
-)
-
-
-def _is_label_name(s: str) -> bool:
-    """``^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`` in linear time."""
-    if not s or s[0] not in _ALNUM or s[-1] not in _ALNUM:
-        return False
-    inner = _LABEL_INNER
-    return all(c in inner for c in s[1:-1])
-
-
-def _is_dns1123_subdomain(s: str) -> bool:
-    for part in s.split("."):
-        if not part or part[0] not in _DNS_ALNUM or part[-1] not in _DNS_ALNUM:
-            return False
-        if not all(c in _DNS_INNER for c in part[1:-1]):
-            return False
-    return True
-
-
-def _label_key_errors(key: str) -> list[str]:
-    """apimachinery ``content.IsLabelKey`` (a.k.a. ``IsQualifiedName``)."""
-    errs: list[str] = []
-    parts = key.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            errs.append("prefix part " + _EMPTY_ERROR)
-        else:
-            if _byte_len(prefix) > _DNS1123_SUBDOMAIN_MAX:
-                errs.append("prefix part " + _max_len_error(_DNS1123_SUBDOMAIN_MAX))
-            if not _is_dns1123_subdomain(prefix):
-                errs.append("prefix part " + _DNS_SUBDOMAIN_REGEX_ERROR)
-    else:
-        return [_KEY_TOO_MANY_SLASHES_ERROR]
-    if not name:
-        errs.append("name part " + _EMPTY_ERROR)
-    elif _byte_len(name) > _LABEL_KEY_MAX:
-        errs.append("name part " + _max_len_error(_LABEL_KEY_MAX))
-    if not _is_label_name(name):
-        errs.append("name part " + _KEY_NAME_REGEX_ERROR)
-    return errs
-
-
-def _label_value_errors(value: str) -> list[str]:
-    """apimachinery ``content.IsLabelValue``."""
-    errs: list[str] = []
-    if _byte_len(value) > _LABEL_VALUE_MAX:
-        errs.append(_max_len_error(_LABEL_VALUE_MAX))
-    if value and not _is_label_name(value):
-        errs.append(_VALUE_REGEX_ERROR)
-    return errs
-
-
 def _invalid(path: str, bad_value: str, detail: str) -> str:
     """``field.Invalid(path, value, detail).Error()`` with a string value."""
     return f"{path}: Invalid value: {bad_value}: {detail}"
@@ -244,8 +70,6 @@ def _aggregate(messages: list[str]) -> str:
 
 
 _GO_INT = re.compile(r"[+-]?[0-9]+")
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
 
 
 def _parse_int64(s: str) -> int | None:
@@ -253,7 +77,7 @@ def _parse_int64(s: str) -> int | None:
     if _GO_INT.fullmatch(s) is None:
         return None
     n = int(s)
-    return n if _INT64_MIN <= n <= _INT64_MAX else None
+    return n if INT64_MIN <= n <= INT64_MAX else None
 
 
 # --------------------------------------------------------------------------- #
@@ -304,15 +128,15 @@ class LabelRequirement:
         """Validated constructor, apimachinery ``labels.NewRequirement``."""
         vals = tuple(values)
         errors: list[str] = []
-        key_errs = _label_key_errors(key)
+        key_errs = label_key_errors(key)
         if key_errs:
-            errors.append(_invalid("key", _go_quote(key), "; ".join(key_errs)))
+            errors.append(_invalid("key", go_quote(key), "; ".join(key_errs)))
         if operator in (IN, NOT_IN):
             if not vals:
                 errors.append(
                     _invalid(
                         "values",
-                        _go_string_slice(vals),
+                        go_string_slice(vals),
                         "for 'in', 'notin' operators, values set can't be empty",
                     )
                 )
@@ -321,7 +145,7 @@ class LabelRequirement:
                 errors.append(
                     _invalid(
                         "values",
-                        _go_string_slice(vals),
+                        go_string_slice(vals),
                         "exact-match compatibility requires one single value",
                     )
                 )
@@ -330,7 +154,7 @@ class LabelRequirement:
                 errors.append(
                     _invalid(
                         "values",
-                        _go_string_slice(vals),
+                        go_string_slice(vals),
                         "values set must be empty for exists and does not exist",
                     )
                 )
@@ -339,7 +163,7 @@ class LabelRequirement:
                 errors.append(
                     _invalid(
                         "values",
-                        _go_string_slice(vals),
+                        go_string_slice(vals),
                         "for 'Gt', 'Lt' operators, exactly one value is required",
                     )
                 )
@@ -348,19 +172,19 @@ class LabelRequirement:
                     errors.append(
                         _invalid(
                             f"values[{i}]",
-                            _go_quote(v),
+                            go_quote(v),
                             "for 'Gt', 'Lt' operators, the value must be an integer",
                         )
                     )
         else:
-            supported = ", ".join(_go_quote(o) for o in _VALID_OPERATORS)
+            supported = ", ".join(go_quote(o) for o in _VALID_OPERATORS)
             errors.append(
-                f"operator: Unsupported value: {_go_quote(operator)}: supported values: {supported}"
+                f"operator: Unsupported value: {go_quote(operator)}: supported values: {supported}"
             )
         for i, v in enumerate(vals):
-            value_errs = _label_value_errors(v)
+            value_errs = label_value_errors(v)
             if value_errs:
-                errors.append(_invalid(f"values[{i}][{key}]", _go_quote(v), "; ".join(value_errs)))
+                errors.append(_invalid(f"values[{i}][{key}]", go_quote(v), "; ".join(value_errs)))
         if errors:
             raise SelectorError(_aggregate(errors))
         return cls(key, operator, vals)
@@ -706,10 +530,10 @@ class _LabelParser:
             tok, lit = self._consume(_VALUES)
         if tok != _IDENTIFIER:
             raise SelectorError(f"found '{lit}', expected: identifier")
-        key_errs = _label_key_errors(lit)
+        key_errs = label_key_errors(lit)
         if key_errs:
             # Upstream validates with a nil field path, which prints as "<nil>".
-            raise SelectorError(_invalid("<nil>", _go_quote(lit), "; ".join(key_errs)))
+            raise SelectorError(_invalid("<nil>", go_quote(lit), "; ".join(key_errs)))
         t, _ = self._lookahead(_VALUES)
         if t in (_EOS, _COMMA) and operator != DOES_NOT_EXIST:
             operator = EXISTS

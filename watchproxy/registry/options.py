@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from watchproxy.api.status import ApiError, bad_request
+from watchproxy.core.validation import INT64_MAX, INT64_MIN
 
 DRY_RUN_ALL = "All"
 ORPHAN = "Orphan"
 BACKGROUND = "Background"
 FOREGROUND = "Foreground"
 PROPAGATION_POLICIES = (BACKGROUND, FOREGROUND, ORPHAN)
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_GRACE_SECONDS = 100 * 365 * 24 * 3600
 
 

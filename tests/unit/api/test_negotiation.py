@@ -83,6 +83,37 @@ def test_negotiation(accept: str, expected: tuple[str, str] | None) -> None:
     assert (None if got is None else (got.kind, got.api_version)) == expected
 
 
+TABLE_V1, TABLE_V1BETA1 = ("Table", "meta.k8s.io/v1"), ("Table", "meta.k8s.io/v1beta1")
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("application/json, */*", None),
+        # plain JSON preferred over the Table
+        ("application/json,application/json;as=Table;v=v1;g=meta.k8s.io", None),
+        # not a Table kube serves: wrong group, no group
+        ("application/json;as=Table;v=v1;g=example.com,application/json", None),
+        ("application/json;as=Table;v=v1,application/json", None),
+        ("application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", TABLE_V1BETA1),
+        ("application/json; g=meta.k8s.io; v=v1; as=Table", TABLE_V1),
+        ("*/*;as=Table;v=v1;g=meta.k8s.io", TABLE_V1),
+        ("application/*;as=Table;v=v1beta1;g=meta.k8s.io", TABLE_V1BETA1),
+        (
+            "application/json;as=Table;v=v1;g=meta.k8s.io;q=0.5,"
+            "application/json;as=Table;v=v1beta1;g=meta.k8s.io",
+            TABLE_V1BETA1,
+        ),
+        ("application/json;q=0.9,application/json;as=Table;v=v1;g=meta.k8s.io", TABLE_V1),
+        ("application/yaml,application/json;as=Table;v=v1;g=meta.k8s.io", TABLE_V1),
+    ],
+)
+def test_table_negotiation(accept: str, expected: tuple[str, str] | None) -> None:
+    """The Table cases of the negotiation api/table.py had before api/printing.py replaced it."""
+    got = negotiate(accept)
+    assert (None if got is None else (got.kind, got.api_version)) == expected
+
+
 @pytest.mark.parametrize(
     "accept",
     [

@@ -14,11 +14,9 @@ import pytest
 from watchproxy.api.printers import human_duration, parse_time
 from watchproxy.api.table import (
     column_definitions,
-    table_api_version,
     table_document,
     table_event_object,
     table_row,
-    wants_table,
 )
 from watchproxy.resources import RESOURCES, Registry, ResourceType
 
@@ -58,70 +56,6 @@ def cells(resource: ResourceType, obj: dict[str, Any], now: float = T0) -> list[
 
 def meta(name: str, created: float = 0, **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": "default", "creationTimestamp": ts(created), **extra}
-
-
-# --- Accept negotiation -------------------------------------------------------------------
-
-
-def test_wants_table_for_kubectl_get() -> None:
-    assert wants_table(KUBECTL_ACCEPT)
-    assert table_api_version(KUBECTL_ACCEPT) == "meta.k8s.io/v1"
-
-
-@pytest.mark.parametrize(
-    "accept",
-    [
-        "",
-        "application/json",
-        "*/*",
-        "application/json, */*",
-        "application/vnd.kubernetes.protobuf, */*",
-        # plain JSON preferred over the Table
-        "application/json,application/json;as=Table;v=v1;g=meta.k8s.io",
-        # not a Table kube serves: wrong version, wrong group, no group
-        "application/json;as=Table;v=v2;g=meta.k8s.io,application/json",
-        "application/json;as=Table;v=v1;g=example.com,application/json",
-        "application/json;as=Table;v=v1,application/json",
-        # refused by q=0
-        "application/json;as=Table;v=v1;g=meta.k8s.io;q=0,application/json",
-        # metadata-only informers: PartialObjectMetadata is not a Table
-        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
-        # this proxy only answers JSON: a protobuf Table is passed over
-        "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json",
-    ],
-)
-def test_plain_json_is_not_a_table(accept: str) -> None:
-    assert not wants_table(accept)
-    assert table_api_version(accept) == "meta.k8s.io/v1"
-
-
-def test_v1beta1_only_when_asked_for_alone() -> None:
-    accept = "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-    assert wants_table(accept)
-    assert table_api_version(accept) == "meta.k8s.io/v1beta1"
-
-
-@pytest.mark.parametrize(
-    ("accept", "version"),
-    [
-        ("application/json; g=meta.k8s.io; v=v1; as=Table", "meta.k8s.io/v1"),
-        ("*/*;as=Table;v=v1;g=meta.k8s.io", "meta.k8s.io/v1"),
-        ("application/*;as=Table;v=v1beta1;g=meta.k8s.io", "meta.k8s.io/v1beta1"),
-        (
-            "application/json;as=Table;v=v1;g=meta.k8s.io;q=0.5,"
-            "application/json;as=Table;v=v1beta1;g=meta.k8s.io",
-            "meta.k8s.io/v1beta1",
-        ),
-        (
-            "application/json;q=0.9,application/json;as=Table;v=v1;g=meta.k8s.io",
-            "meta.k8s.io/v1",
-        ),
-        ("application/yaml,application/json;as=Table;v=v1;g=meta.k8s.io", "meta.k8s.io/v1"),
-    ],
-)
-def test_table_negotiation(accept: str, version: str) -> None:
-    assert wants_table(accept)
-    assert table_api_version(accept) == version
 
 
 # --- HumanDuration (staging/src/k8s.io/apimachinery/pkg/util/duration/duration_test.go) ------

@@ -8,11 +8,8 @@ from typing import Any
 import pytest
 
 from watchproxy.api.status import ApiError
-from watchproxy.registry.strategies.secret import (
-    SecretStrategy,
-    base64_error_offset,
-    config_key_errors,
-)
+from watchproxy.core.validation import config_key_errors
+from watchproxy.registry.strategies.secret import SecretStrategy, base64_error_offset
 from watchproxy.registry.strategy import strategy_for
 from watchproxy.resources import Registry
 
@@ -154,6 +151,22 @@ def test_validate_keys_size_and_type() -> None:
     assert s.validate(secret(type="Opaque", data=over)) == [
         ("FieldValueTooLong", "data", "Too long: may not be more than 1048576 bytes")
     ]
+
+
+def test_size_counts_the_decoded_bytes_of_wrapped_and_padded_values() -> None:
+    """The size is computed from the base64 length: CR/LF skipped, padding taken off."""
+
+    def wrapped(raw: bytes) -> str:
+        text = b64(raw)
+        return "\r\n".join(text[i : i + 76] for i in range(0, len(text), 76)) + "\n"
+
+    s, limit = strategy(), 1024 * 1024
+    too_long = ("FieldValueTooLong", "data", "Too long: may not be more than 1048576 bytes")
+    for tail in (1, 2, 3):  # "==", "=" and no padding
+        fits = {"a": wrapped(b"x" * (limit - tail)), "b": wrapped(b"y" * tail)}
+        assert s.validate(secret(type="Opaque", data=fits)) == []
+        over = {"a": wrapped(b"x" * (limit - tail + 1)), "b": wrapped(b"y" * tail)}
+        assert s.validate(secret(type="Opaque", data=over)) == [too_long]
 
 
 def required(field: str) -> tuple[str, str, str]:

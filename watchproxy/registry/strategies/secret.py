@@ -28,8 +28,8 @@ from typing import Any, NoReturn
 
 import orjson
 
-from watchproxy.api.status import bad_request
-from watchproxy.core.selectors import _go_quote, _regex_error
+from watchproxy.core.validation import config_key_errors, go_json_type, invalid_value
+from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
 from watchproxy.registry.strategy import Cause, JsonObject, Strategy, register
 
 MAX_SECRET_SIZE = 1 * 1024 * 1024  # core.MaxSecretSize
@@ -46,31 +46,7 @@ BASIC_AUTH, BASIC_AUTH_USERNAME, BASIC_AUTH_PASSWORD = (
 SSH_AUTH, SSH_AUTH_PRIVATE_KEY = "kubernetes.io/ssh-auth", "ssh-privatekey"
 TLS, TLS_CERT, TLS_KEY = "kubernetes.io/tls", "tls.crt", "tls.key"
 
-_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
-_CONFIG_KEY_CHARS = frozenset("-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_CONFIG_KEY_ERROR = _regex_error(
-    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-    _CONFIG_KEY_FMT,
-    "key.name",
-    "KEY_NAME",
-    "key-name",
-)
 _BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def config_key_errors(key: str) -> list[str]:
-    """util/validation IsConfigMapKey: at most 253 characters, `[-._a-zA-Z0-9]+`, and not
-    '.', '..' or starting with '..'."""
-    errs = ["must be no more than 253 characters"] if len(key) > 253 else []
-    if not key or any(c not in _CONFIG_KEY_CHARS for c in key):
-        errs.append(_CONFIG_KEY_ERROR)
-    if key == ".":
-        errs.append("must not be '.'")
-    elif key == "..":
-        errs.append("must not be '..'")
-    elif key.startswith(".."):
-        errs.append("must not start with '..'")
-    return errs
 
 
 def base64_error_offset(text: bytes) -> int | None:
@@ -121,6 +97,13 @@ def _decoded(value: str) -> bytes:
     return base64.b64decode(value.replace("\r", "").replace("\n", ""))
 
 
+def _decoded_size(value: str) -> int:
+    """len(_decoded(value)) without decoding: 3 bytes per quantum of 4 characters (CR and LF
+    skipped), less one per '=' (in valid base64 '=' is only the padding)."""
+    chars = len(value) - value.count("\r") - value.count("\n")
+    return chars // 4 * 3 - value.count("=")
+
+
 def _secret_key_path(key: str) -> str:
     return f"data[{key}]"
 
@@ -130,27 +113,10 @@ class SecretStrategy(Strategy):
     # -- decoding ------------------------------------------------------------------------------
 
     def _cannot_decode(self, detail: str) -> NoReturn:
-        kind, version = self.resource.kind, self.resource.version
-        raise bad_request(
-            f"{kind} in version {_go_quote(version)} cannot be handled as a {kind}: {detail}"
-        )
+        cannot_decode(self.resource.kind, self.resource.api_version, detail)
 
     def _type_error(self, value: Any, field: str, go_type: str) -> NoReturn:
-        json_type = (
-            "object"
-            if isinstance(value, dict)
-            else "array"
-            if isinstance(value, list)
-            else "string"
-            if isinstance(value, str)
-            else "bool"
-            if isinstance(value, bool)
-            else "number"
-        )
-        self._cannot_decode(
-            f"json: cannot unmarshal {json_type} into Go struct field Secret.{field} of type "
-            f"{go_type}"
-        )
+        self._cannot_decode(unmarshal_type_error(value, "Secret", field, go_type))
 
     def _string_map(self, obj: JsonObject, field: str, go_type: str) -> dict[str, Any]:
         value = obj.get(field)
@@ -204,15 +170,10 @@ class SecretStrategy(Strategy):
         causes: list[Cause] = []
         total = 0
         for key, value in data.items():
-            for msg in config_key_errors(key):
-                causes.append(
-                    (
-                        "FieldValueInvalid",
-                        _secret_key_path(key),
-                        f"Invalid value: {_go_quote(key)}: {msg}",
-                    )
-                )
-            total += len(_decoded(value)) if value else 0
+            causes += [
+                invalid_value(_secret_key_path(key), key, msg) for msg in config_key_errors(key)
+            ]
+            total += _decoded_size(value) if value else 0
         if total > MAX_SECRET_SIZE:
             causes.append(
                 (
@@ -264,13 +225,7 @@ class SecretStrategy(Strategy):
         """ValidateSecretUpdate: type immutable; data and immutable frozen once immutable."""
         causes: list[Cause] = []
         if new.get("type") != old.get("type"):
-            causes.append(
-                (
-                    "FieldValueInvalid",
-                    "type",
-                    f"Invalid value: {_go_quote(str(new.get('type') or ''))}: field is immutable",
-                )
-            )
+            causes.append(invalid_value("type", str(new.get("type") or ""), "field is immutable"))
         if old.get("immutable") is True:
             frozen = "Forbidden: field is immutable when `immutable` is set"
             if new.get("immutable") is not True:
@@ -288,11 +243,7 @@ def _json_object_problem(raw: bytes) -> str:
         return str(exc)
     if isinstance(value, dict) or value is None:
         return ""
-    kind = (
-        "array"
-        if isinstance(value, list)
-        else "string"
-        if isinstance(value, str)
-        else ("bool" if isinstance(value, bool) else "number")
+    return (
+        f"json: cannot unmarshal {go_json_type(value)} into Go value of type "
+        "map[string]interface {}"
     )
-    return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
