@@ -200,7 +200,7 @@ def _positive(where: str, value: Any, kind: type) -> Any:
 
 
 # client-go's leaderelection.JitterFactor: the acquire loop waits up to retryPeriod x (1 + 1.2).
-_JITTER_FACTOR = 1.2
+JITTER_FACTOR = 1.2
 
 
 def _controllers(data: Any) -> ControllerSettings:
@@ -233,9 +233,9 @@ def _controllers(data: Any) -> ControllerSettings:
             f"controllers.renew_deadline_seconds: {out.renew_deadline_seconds:g} must be less "
             f"than lease_duration_seconds ({out.lease_duration_seconds})"
         )
-    if out.renew_deadline_seconds <= _JITTER_FACTOR * out.retry_period_seconds:
+    if out.renew_deadline_seconds <= JITTER_FACTOR * out.retry_period_seconds:
         raise ConfigError(
-            f"controllers.retry_period_seconds: {out.retry_period_seconds:g} x {_JITTER_FACTOR} "
+            f"controllers.retry_period_seconds: {out.retry_period_seconds:g} x {JITTER_FACTOR} "
             f"must be less than renew_deadline_seconds ({out.renew_deadline_seconds:g})"
         )
     return out

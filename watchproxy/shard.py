@@ -12,7 +12,13 @@ from __future__ import annotations
 import asyncio
 
 from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
-from watchproxy.etcd.client import EtcdClient, EtcdError, EtcdUnavailable, KeyValue
+from watchproxy.etcd.client import (
+    EtcdClient,
+    EtcdError,
+    EtcdUnavailable,
+    KeyValue,
+    prefix_range_end,
+)
 from watchproxy.resources import ResourceType
 
 
@@ -69,6 +75,14 @@ class ShardBackend:
                 if obj is not None:
                     out.append(obj)
         return read_at, out
+
+    async def count(self, resource: ResourceType, namespace: str = "") -> int:
+        """How many keys of `resource` this shard holds (in `namespace` if set), by one
+        linearizable count-only read. Raises EtcdError."""
+        prefix = self.resource_prefix(resource.storage_prefix)
+        scope = prefix + f"{namespace}/".encode() if namespace and resource.namespaced else prefix
+        result = await self.client.range(scope, prefix_range_end(scope), count_only=True)
+        return result.count
 
     async def read_object(
         self, resource: ResourceType, key: str, *, revision: int

@@ -135,7 +135,7 @@ def test_lease_is_written_as_client_go_writes_it(api: httpx.Client) -> None:
     lease = api.get(NS_LEASE).json()
     spec = lease["spec"]
     assert spec["leaseDurationSeconds"] == FAST["lease_duration_seconds"]
-    assert isinstance(spec["leaseTransitions"], int)
+    assert spec["leaseTransitions"] == 0  # one candidate ever: it created the Lease
     for key in ("acquireTime", "renewTime"):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", spec[key]), spec[key]
     renewed = spec["renewTime"]
@@ -397,25 +397,30 @@ def test_killed_leader_is_replaced_and_work_is_finished_once(tmp_path: Path) -> 
 
 
 def _failover(api: httpx.Client, first: ProxyProcess, second: ProxyProcess) -> None:
-    ns = "acme-failover"
+    ns, gc_ns = "acme-failover", "acme-gc-failover"
     new_namespace(api, ns)
     for i in range(150):
         create(api, "configmaps", ns, cm(f"c{i:03}"))
-    new_namespace(api, "acme-gc-failover")
-    gc_owner = create(api, "configmaps", "acme-gc-failover", cm("owner"))
-    for i in range(20):
-        create(api, "configmaps", "acme-gc-failover", cm(f"dep{i:02}", owners=[ref(gc_owner)]))
+    new_namespace(api, gc_ns)
+    gc_owner = create(api, "configmaps", gc_ns, cm("owner"))
+    dependents = 20
+    for i in range(dependents):
+        create(api, "configmaps", gc_ns, cm(f"dep{i:02}", owners=[ref(gc_owner)]))
     before = {lease: api.get(lease).json()["spec"] for lease in (NS_LEASE, GC_LEASE)}
     # While the first process leads, the second does nothing.
     assert not ACTIONS.search(second.log())
 
     assert api.delete(f"/api/v1/namespaces/{ns}").status_code == 200
-    assert api.delete(path("configmaps", "acme-gc-failover", "owner")).status_code == 200
     # Kill the leader once it has started on the namespace (it may be mid-way or done).
     eventually(lambda: "namespace acme-failover: deleting" in first.log(), "leader at work")
+    assert not ACTIONS.search(second.log())  # the standby, up to the kill
     assert first.proc is not None
     os.kill(first.proc.pid, signal.SIGKILL)
     first.proc.wait(10)
+    # The GC owner goes while nobody leads: the new leader's graph, built from scratch, must
+    # find its dependents. (Gone before the kill, a dependent could be deleted in etcd just
+    # before the kill and its log line never written, and the count below would be short.)
+    assert api.delete(path("configmaps", gc_ns, "owner")).status_code == 200
 
     for lease in (NS_LEASE, GC_LEASE):
         eventually(partial(holds, api, lease, second), f"{lease} taken")
@@ -429,12 +434,22 @@ def _failover(api: httpx.Client, first: ProxyProcess, second: ProxyProcess) -> N
     left = api.get(path("configmaps", ns))
     assert left.status_code == 200 and left.json()["items"] == []
     eventually(
-        lambda: api.get(path("configmaps", "acme-gc-failover")).json()["items"] == [],
+        lambda: api.get(path("configmaps", gc_ns)).json()["items"] == [],
         "dependents collected",
     )
     # A new object under a collected name is not mistaken for the old one (uid preconditions):
-    create(api, "configmaps", "acme-gc-failover", cm("dep00"))
+    # dep00 again, owned by a new owner under the old owner's name.
+    new_owner = create(api, "configmaps", gc_ns, cm("owner"))
+    create(api, "configmaps", gc_ns, cm("dep00", owners=[ref(new_owner)]))
     never = {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "never-existed"}
-    create(api, "configmaps", "acme-gc-failover", cm("probe", owners=[never]))
-    eventually(lambda: gone(api, path("configmaps", "acme-gc-failover", "probe")), "later pass")
-    assert api.get(path("configmaps", "acme-gc-failover", "dep00")).status_code == 200
+    create(api, "configmaps", gc_ns, cm("probe", owners=[never]))
+    eventually(lambda: gone(api, path("configmaps", gc_ns, "probe")), "later pass")
+    assert api.get(path("configmaps", gc_ns, "dep00")).status_code == 200
+    # Finished once: each dependent deleted by exactly one of the two leaders (a pass after
+    # the collection has run, so every line is written).
+    deleted = re.compile(rf"garbage collector: deleted configmaps {gc_ns}/dep\d\d ")
+    assert len(deleted.findall(first.log() + second.log())) == dependents
+    # ... while a reference to the old owner's uid is dangling though its name is taken again.
+    create(api, "configmaps", gc_ns, cm("dep01", owners=[ref(gc_owner)]))
+    eventually(lambda: gone(api, path("configmaps", gc_ns, "dep01")), "dangling by uid")
+    assert api.get(path("configmaps", gc_ns, "owner")).status_code == 200

@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import orjson
 
@@ -26,8 +25,10 @@ from watchproxy.core.objects import CachedObject
 from watchproxy.etcd.client import EtcdError
 from watchproxy.proxy import Proxy
 from watchproxy.registry.deleting import delete
+from watchproxy.registry.deletion import meta_of
 from watchproxy.registry.options import DeleteOptions
 from watchproxy.registry.store import Store, Written
+from watchproxy.registry.strategy import PreconditionFailed
 from watchproxy.resources import ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
@@ -43,6 +44,37 @@ YIELD_EVERY = 50
 class Replaced(Exception):
     """The object under this name now has another uid: the decision was about an object that
     is gone, so nothing is written (kube: a UID precondition failure)."""
+
+
+class Identity(Protocol):
+    """Which object a controller decided about: its resource, name and uid (the GC's Item is
+    one; ObjectId is another)."""
+
+    @property
+    def resource(self) -> ResourceType: ...
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def uid(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectId:
+    """An Identity on its own (namespace "" for cluster-scoped objects)."""
+
+    resource: ResourceType
+    namespace: str
+    name: str
+    uid: str
+
+    @classmethod
+    def of(cls, resource: ResourceType, obj: CachedObject) -> ObjectId:
+        return cls(resource, obj.namespace, obj.name, obj.uid)
 
 
 def objects_of(
@@ -74,33 +106,27 @@ def decode(obj: CachedObject) -> JsonObject:
     return out
 
 
-def meta_of(obj: JsonObject) -> JsonObject:
-    """obj["metadata"], or {} when it is missing or not an object."""
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def caches_ready(proxy: Proxy) -> bool:
-    """Every served resource has its first list from every shard (kube: WaitForCacheSync)."""
-    return all(s.cache.ready(proxy.all_shards) for s in proxy.served.values())
+async def wait_for_caches(proxy: Proxy) -> None:
+    """Until every served resource has its first list from every shard (kube:
+    WaitForCacheSync)."""
+    for served in proxy.served.values():
+        await served.cache.wait_until_fresh(dict.fromkeys(proxy.all_shards, 0))
 
 
 class CacheMark:
     """Where some caches stood: equal marks mean no event was applied and no shard relisted.
 
-    `seq` counts a cache's own events (not progress notifications, so the Lease renewals of the
-    controllers wake only the leases cache); a relist installs new shard states, compared by
-    identity (the mark keeps them alive, so an id is never reused while it is compared).
+    The runner takes a controller's mark over the resources it watches, so a change elsewhere
+    (a Lease renewal, for a controller that does not watch Leases) does not wake it. `seq`
+    counts a cache's own events (not progress notifications); a relist installs new shard
+    states, compared by identity (the mark keeps them alive, so an id is never reused while it
+    is compared).
     """
 
     __slots__ = ("seqs", "states")
 
-    def __init__(self, proxy: Proxy, resources: Iterable[ResourceType] | None = None) -> None:
-        caches = (
-            [s.cache for s in proxy.served.values()]
-            if resources is None
-            else [proxy.cache_of(r) for r in resources]
-        )
+    def __init__(self, proxy: Proxy, resources: Iterable[ResourceType]) -> None:
+        caches = [proxy.cache_of(r) for r in resources]
         self.seqs = tuple(cache.seq for cache in caches)
         self.states = tuple(state for cache in caches for state in cache.shards)
 
@@ -115,62 +141,42 @@ class CacheMark:
     __hash__ = None  # type: ignore[assignment]
 
 
-def parse_time(text: Any) -> datetime | None:
-    """metav1.Time or metav1.MicroTime (RFC 3339, UTC) -> aware datetime; None if unreadable."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-async def delete_by_uid(
-    store: Store,
-    resource: ResourceType,
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    options: DeleteOptions,
-) -> Written | None:
-    """DELETE with a UID precondition; None when the object is already gone or replaced."""
+async def delete_by_uid(store: Store, target: Identity, options: DeleteOptions) -> Written | None:
+    """DELETE with a UID precondition; None when the object is already gone or replaced.
+    `options` carry no resourceVersion precondition (a failed one would read as replaced)."""
     try:
         return await delete(
-            store, resource, namespace, name, replace(options, precondition_uid=uid)
+            store,
+            target.resource,
+            target.namespace,
+            target.name,
+            replace(options, precondition_uid=target.uid),
         )
+    except PreconditionFailed:
+        return None  # another object under the name now: the one decided about is gone
     except ApiError as exc:
         if exc.code == 404:
             return None
-        if exc.code == 409:
-            # A failed UID precondition (or a lost race): gone or replaced means done.
-            found = await store.locate(resource, namespace, name)
-            if found is None or found.obj["metadata"].get("uid") != uid:
-                return None
         raise
 
 
 async def update_by_uid(
     store: Store,
-    resource: ResourceType,
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
+    target: Identity,
     mutate: Callable[[JsonObject], None],
+    *,
     subresource: str = "",
 ) -> Written | None:
-    """guaranteed_update of the object with `uid`; None when it is gone or replaced."""
+    """guaranteed_update of the object with `target.uid`; None when it is gone or replaced."""
 
     def guarded(obj: JsonObject) -> None:
-        if meta_of(obj).get("uid") != uid:
+        if meta_of(obj).get("uid") != target.uid:
             raise Replaced
         mutate(obj)
 
     try:
         return await store.guaranteed_update(
-            resource, namespace, name, guarded, subresource=subresource
+            target.resource, target.namespace, target.name, guarded, subresource=subresource
         )
     except Replaced:
         return None

@@ -38,25 +38,20 @@ from functools import partial
 from typing import Any
 
 from watchproxy.api.status import ApiError
-from watchproxy.controllers.cached import (
-    cached,
-    delete_by_uid,
-    meta_of,
-    run_bounded,
-    update_by_uid,
-)
+from watchproxy.controllers.cached import cached, delete_by_uid, run_bounded, update_by_uid
 from watchproxy.controllers.gc_graph import GraphBuilder, Item, OwnerRef
 from watchproxy.etcd.client import EtcdError
 from watchproxy.proxy import Proxy
-from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
+from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, meta_of
 from watchproxy.registry.options import BACKGROUND, FOREGROUND, ORPHAN, DeleteOptions
 from watchproxy.registry.store import Store
 from watchproxy.resources import Registry, ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
 JsonObject = dict[str, Any]
-# Resources the GC neither collects nor resolves as owners (kube: DefaultIgnoredResources).
-IGNORED = frozenset({"events", "events.events.k8s.io"})
+# Resources the GC neither collects nor resolves as owners (kube: DefaultIgnoredResources; its
+# events.events.k8s.io is not served here).
+IGNORED = frozenset({"events"})
 RETRY_SECONDS = 1.0
 # A look at every item this often, changed or not (kube's informers resync; here a safety net).
 FULL_RESYNC_SECONDS = 300.0
@@ -139,12 +134,16 @@ class GarbageCollector:
     def __init__(self, *, proxy: Proxy, store: Store) -> None:
         self.proxy = proxy
         self.store = store
-        resources = [r for r in proxy.registry.resources if r.key not in IGNORED]
-        self.builder = GraphBuilder(proxy, resources)
+        self.resources = [r for r in proxy.registry.resources if r.key not in IGNORED]
+        self.builder = GraphBuilder(proxy, self.resources)
         self.graph = self.builder.graph
         self._retry: set[str] = set()  # uids whose last look failed
         self._full_at = 0.0  # loop time of the next look at every item
         self._absent: dict[str, None] = {}  # insertion-ordered set of owner uids known gone
+
+    def watched(self) -> list[ResourceType]:
+        """The resources whose changes call for a pass: every one the graph is built from."""
+        return self.resources
 
     async def sync(self) -> float | None:
         """Look at every item the cache changes since the last pass concern (every item after a
@@ -175,12 +174,17 @@ class GarbageCollector:
             self._retry.add(item.uid)
             log.warning("garbage collector: %s: %s (retried)", item.describe(), exc)
 
-    def owner_in_cache(self, item: Item, ref: OwnerRef) -> Owner | None:
-        """The owner's state from the cache; None when the cache does not have it (absent or
-        lagging: the caller asks etcd)."""
+    def owner_resource(self, item: Item, ref: OwnerRef) -> ResourceType | None:
+        """The owner's served resource; None when the reference cannot be resolved (not served,
+        or a namespaced owner of a cluster-scoped dependent: Owner.UNRESOLVABLE)."""
         resource = resolve_owner(self.proxy.registry, ref)
         if resource is None or (resource.namespaced and not item.resource.namespaced):
-            return Owner.UNRESOLVABLE
+            return None
+        return resource
+
+    def owner_in_cache(self, item: Item, ref: OwnerRef, resource: ResourceType) -> Owner | None:
+        """The owner's state from the cache; None when the cache does not have it (absent or
+        lagging: the caller asks etcd)."""
         if ref.uid in self._absent:
             return Owner.DANGLING
         found = cached(self.proxy, resource, item.namespace, ref.name)
@@ -189,10 +193,8 @@ class GarbageCollector:
         owner = self.graph.items.get(ref.uid)
         return Owner.WAITING if owner is not None and owner.deleting_dependents else Owner.SOLID
 
-    async def owner_in_etcd(self, item: Item, ref: OwnerRef) -> Owner:
+    async def owner_in_etcd(self, item: Item, ref: OwnerRef, resource: ResourceType) -> Owner:
         """isDangling: a linearizable read of the owner by name, compared by uid."""
-        resource = resolve_owner(self.proxy.registry, ref)
-        assert resource is not None
         namespace = item.namespace if resource.namespaced else ""
         found = await self.store.locate(resource, namespace, ref.name)
         if found is None or found.obj["metadata"].get("uid") != ref.uid:
@@ -207,28 +209,26 @@ class GarbageCollector:
         return Owner.WAITING if deleting else Owner.SOLID
 
     async def _attempt_to_delete(self, item: Item) -> None:
-        owners: dict[str, Owner] = {}
+        resolved: list[tuple[OwnerRef, ResourceType]] = []
         for ref in item.owners:
-            state = self.owner_in_cache(item, ref)
-            if state is Owner.UNRESOLVABLE:
-                return
+            resource = self.owner_resource(item, ref)
+            if resource is None:
+                return  # Owner.UNRESOLVABLE: the dependent is left alone
+            resolved.append((ref, resource))
+        owners: dict[str, Owner] = {}
+        for ref, resource in resolved:
+            state = self.owner_in_cache(item, ref, resource)
             if state is not None:
                 owners[ref.uid] = state
-        for ref in item.owners:
+        for ref, resource in resolved:
             if ref.uid not in owners:
-                owners[ref.uid] = await self.owner_in_etcd(item, ref)
+                owners[ref.uid] = await self.owner_in_etcd(item, ref, resource)
         decision = decide(item, owners, has_dependents=bool(self.graph.dependents.get(item.uid)))
         if decision.verdict is Verdict.REMOVE_REFERENCES:
             await self._remove_references(item, decision.uids)
         elif decision.verdict is Verdict.DELETE:
-            written = await delete_by_uid(
-                self.store,
-                item.resource,
-                namespace=item.namespace,
-                name=item.name,
-                uid=item.uid,
-                options=DeleteOptions(propagation_policy=decision.policy),
-            )
+            options = DeleteOptions(propagation_policy=decision.policy)
+            written = await delete_by_uid(self.store, item, options)
             if written is not None:
                 log.info(
                     "garbage collector: deleted %s (%s; owners gone or being deleted)",
@@ -261,13 +261,6 @@ class GarbageCollector:
             meta = meta_of(obj)
             meta[field] = [entry for entry in meta.get(field) or [] if keep(entry)]
 
-        written = await update_by_uid(
-            self.store,
-            item.resource,
-            namespace=item.namespace,
-            name=item.name,
-            uid=item.uid,
-            mutate=mutate,
-        )
+        written = await update_by_uid(self.store, item, mutate)
         if written is not None:
             log.info("garbage collector: removed %s from %s", what, item.describe())

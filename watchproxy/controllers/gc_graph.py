@@ -20,10 +20,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from watchproxy.controllers.cached import YIELD_EVERY, decode, meta_of
+from watchproxy.controllers.cached import YIELD_EVERY, decode
 from watchproxy.core.objects import CachedObject
 from watchproxy.proxy import Proxy
-from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
+from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, meta_of
 from watchproxy.resources import ResourceType
 
 JsonObject = dict[str, Any]
@@ -40,9 +40,10 @@ class OwnerRef:
     block: bool  # blockOwnerDeletion
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class Item:
-    """One object as the GC sees it (graph.go `node`)."""
+    """One object as the GC sees it (graph.go `node`). Two Items of one cache key are equal when
+    nothing the GC decides on differs (a status update, a label change...)."""
 
     resource: ResourceType
     namespace: str
@@ -61,15 +62,6 @@ class Item:
     def orphaning(self) -> bool:
         """Being deleted with the `orphan` finalizer (attemptToOrphan's trigger)."""
         return self.deleting and FINALIZER_ORPHAN in self.finalizers
-
-    def same_for_gc(self, other: Item) -> bool:
-        """Nothing the GC decides on differs (a status update, a label change...)."""
-        return (self.uid, self.owners, self.deleting, self.finalizers) == (
-            other.uid,
-            other.owners,
-            other.deleting,
-            other.finalizers,
-        )
 
     def describe(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -215,7 +207,7 @@ class GraphBuilder:
         the foreground-waiting owners of a dependent that changed or went."""
         old = tracked.items.pop(key, None)
         new = item_of(resource, obj) if obj is not None else None
-        if old is not None and new is not None and old.same_for_gc(new):
+        if old is not None and new is not None and old == new:
             tracked.items[key] = new
             self.graph.remove(old)
             self.graph.put(new)

@@ -31,14 +31,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from watchproxy.api.status import ApiError
-from watchproxy.config import ControllerSettings
+from watchproxy.config import JITTER_FACTOR, ControllerSettings
 from watchproxy.registry.options import WriteOptions
-from watchproxy.registry.store import Located, Store
+from watchproxy.registry.store import Located, Store, Written
 
 log = logging.getLogger("watchproxy.controllers")
 JsonObject = dict[str, Any]
 LEASE_NAMESPACE = "kube-system"
-JITTER_FACTOR = 1.2  # leaderelection.JitterFactor
 _MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # metav1.RFC3339Micro
 
 
@@ -155,27 +154,24 @@ class StoreLeases:
         return LeaseRecord.from_spec(found.obj.get("spec")), str(found.kv.mod_revision)
 
     async def create(self, record: LeaseRecord) -> str:
-        def body() -> JsonObject:
-            return {"metadata": {"name": self.name}, "spec": record.spec()}
+        async def attempt() -> Written:
+            body = {"metadata": {"name": self.name}, "spec": record.spec()}
+            try:
+                return await self.store.create(self.leases, self.namespace, body, WriteOptions())
+            except ApiError as exc:
+                if exc.code == 409:
+                    raise LeaseConflict(str(exc)) from exc
+                raise
 
         try:
-            written = await self.store.create(self.leases, self.namespace, body(), WriteOptions())
+            written = await attempt()
         except ApiError as exc:
-            if exc.code == 409:
-                raise LeaseConflict(str(exc)) from exc
             if exc.code != 404 or (exc.details or {}).get("kind") != "namespaces":
                 raise
             # kube-apiserver creates kube-system at start-up (its system namespaces controller);
             # against a bare etcd the first candidate does.
             await self._create_namespace()
-            try:
-                written = await self.store.create(
-                    self.leases, self.namespace, body(), WriteOptions()
-                )
-            except ApiError as again:
-                if again.code == 409:
-                    raise LeaseConflict(str(again)) from again
-                raise
+            written = await attempt()
         return str(written.revision)
 
     async def _create_namespace(self) -> None:

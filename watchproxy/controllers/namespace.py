@@ -3,7 +3,7 @@
 kube sources: pkg/controller/namespace/namespace_controller.go (the loop),
 deletion/namespaced_resources_deleter.go (`Delete`, `deleteAllContent`, `finalizeNamespace`,
 `deleteNamespace`, `estimateGracefulTermination`) and deletion/status_condition_utils.go (the
-five `Namespace*` status conditions, their reasons and messages).
+five `Namespace*` status conditions, their reasons and messages: namespace_status.py).
 
 A Terminating namespace is looked at when it or anything in it changed in the cache since its
 last look, or when that look asked to be called back (a pod's grace period ends) or 15 s passed.
@@ -28,191 +28,51 @@ waiting would keep such namespaces Terminating forever. Rule here: a pod in a Te
 namespace whose grace period has ended (`deletionTimestamp` is past) is deleted with grace 0
 unless its node has a live kubelet -- the Node exists and its `kube-node-lease` Lease `renewTime`
 or its Ready condition's `lastHeartbeatTime` is within 40 s (kube-controller-manager's
-`--node-monitor-grace-period`). Pods on nodes with a live kubelet are left to the kubelet.
+`--node-monitor-grace-period`; pod_liveness.py). Pods on nodes with a live kubelet are left to
+the kubelet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from watchproxy.api.status import ApiError
+from watchproxy.api.status import ApiError, etcd_unavailable
 from watchproxy.controllers.cached import (
+    ObjectId,
     cached,
     decode,
     delete_by_uid,
-    meta_of,
     objects_of,
-    parse_time,
     run_bounded,
     update_by_uid,
 )
-from watchproxy.etcd.client import EtcdError, prefix_range_end
+from watchproxy.controllers.namespace_status import (
+    RETRY_SECONDS,
+    Remaining,
+    failure_conditions,
+    merge_conditions,
+)
+from watchproxy.controllers.pod_liveness import KubeletLiveness, should_force_delete
+from watchproxy.core.objects import CachedObject
+from watchproxy.etcd.client import EtcdError
 from watchproxy.proxy import Proxy
-from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, timestamp
+from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, meta_of
 from watchproxy.registry.options import BACKGROUND, DeleteOptions
 from watchproxy.registry.store import Store
+from watchproxy.registry.strategies.namespace import FINALIZER_KUBERNETES
 from watchproxy.resources import ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
 JsonObject = dict[str, Any]
-FINALIZER = "kubernetes"  # v1.FinalizerKubernetes
-NODE_MONITOR_GRACE = timedelta(seconds=40)  # --node-monitor-grace-period
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 _GC_FINALIZERS = frozenset({FINALIZER_ORPHAN, FINALIZER_FOREGROUND})
-# Next look at a namespace whose etcd still has keys the cache has not shown yet, or whose last
-# pass failed (kube re-queues with rate-limited backoff; the cache's change wakes us sooner).
-RETRY_SECONDS = 1.0
 # A namespace nothing changed in is looked at again after this (kube re-queues a namespace with
 # finalizers remaining after 15 s; heartbeats of live kubelets age without any cache change).
 RESYNC_SECONDS = 15.0
-
-CONDITION_TYPES = (
-    "NamespaceDeletionDiscoveryFailure",
-    "NamespaceDeletionGroupVersionParsingFailure",
-    "NamespaceDeletionContentFailure",
-    "NamespaceContentRemaining",
-    "NamespaceFinalizersRemaining",
-)
-_OK: dict[str, tuple[str, str]] = {  # type -> (reason, message) when nothing is wrong
-    "NamespaceDeletionDiscoveryFailure": (
-        "ResourcesDiscovered",
-        "All resources successfully discovered",
-    ),
-    "NamespaceDeletionGroupVersionParsingFailure": (
-        "ParsedGroupVersions",
-        "All legacy kube types successfully parsed",
-    ),
-    "NamespaceDeletionContentFailure": (
-        "ContentDeleted",
-        "All content successfully deleted, may be waiting on finalization",
-    ),
-    "NamespaceContentRemaining": ("ContentRemoved", "All content successfully removed"),
-    "NamespaceFinalizersRemaining": ("ContentRemoved", "All content successfully removed"),
-}
-
-
-@dataclass
-class Remaining:
-    """What one pass left in a namespace: counts per `resource.group` and per finalizer, the
-    delete errors per resource, and when the remaining pods' grace periods end."""
-
-    by_resource: Counter[str] = field(default_factory=Counter)
-    by_finalizer: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    grace_ends: list[datetime] = field(default_factory=list)
-
-    def add(self, resource: ResourceType, obj: JsonObject) -> None:
-        meta = meta_of(obj)
-        self.by_resource[f"{resource.plural}.{resource.group}"] += 1
-        for finalizer in meta.get("finalizers") or []:
-            self.by_finalizer[str(finalizer)] += 1
-        ends = parse_time(meta.get("deletionTimestamp"))
-        if resource.key == "pods" and ends is not None and meta.get("deletionGracePeriodSeconds"):
-            self.grace_ends.append(ends)
-
-    @property
-    def empty(self) -> bool:
-        return not self.by_resource and not self.errors
-
-    def wait_seconds(self, now: datetime) -> float | None:
-        """When to look again without a cache change: just after the earliest grace period
-        ends (kube: estimateGracefulTermination), or soon after an error."""
-        if self.errors:
-            return RETRY_SECONDS
-        ahead = [ends for ends in self.grace_ends if ends > now]
-        if not ahead:
-            return None
-        # deletionTimestamp has second precision: look a moment after it.
-        return (min(ahead) - now).total_seconds() + 0.5
-
-
-def failure_conditions(remaining: Remaining) -> dict[str, tuple[str, str]]:
-    """The conditions that are True, type -> (reason, message), as status_condition_utils.go
-    words them (ProcessContentTotals, makeDeleteContentCondition)."""
-    out: dict[str, tuple[str, str]] = {}
-    if remaining.errors:
-        errors = sorted(remaining.errors)
-        out["NamespaceDeletionContentFailure"] = (
-            "ContentDeletionFailed",
-            f"Failed to delete all resource types, {len(errors)} remaining: {', '.join(errors)}",
-        )
-    if remaining.by_resource:
-        parts = sorted(f"{r} has {n} resource instances" for r, n in remaining.by_resource.items())
-        out["NamespaceContentRemaining"] = (
-            "SomeResourcesRemain",
-            f"Some resources are remaining: {', '.join(parts)}",
-        )
-    if remaining.by_finalizer:
-        parts = sorted(f"{f} in {n} resource instances" for f, n in remaining.by_finalizer.items())
-        out["NamespaceFinalizersRemaining"] = (
-            "SomeFinalizersRemain",
-            f"Some content in the namespace has finalizers remaining: {', '.join(parts)}",
-        )
-    return out
-
-
-def merge_conditions(
-    old: Any, failures: dict[str, tuple[str, str]], now: datetime
-) -> list[JsonObject] | None:
-    """kube's updateConditions: each of the five types set True with the failure or False with
-    the ok reason; lastTransitionTime moves only when the status flips. None: nothing changed."""
-    conditions = [dict(c) for c in old if isinstance(c, dict)] if isinstance(old, list) else []
-    changed = False
-    for kind in CONDITION_TYPES:
-        status = "True" if kind in failures else "False"
-        reason, message = failures.get(kind, _OK[kind])
-        current = next((c for c in conditions if c.get("type") == kind), None)
-        if current is None:
-            conditions.append(
-                {
-                    "type": kind,
-                    "status": status,
-                    "lastTransitionTime": timestamp(now),
-                    "reason": reason,
-                    "message": message,
-                }
-            )
-            changed = True
-        elif (current.get("status"), current.get("reason"), current.get("message")) != (
-            status,
-            reason,
-            message,
-        ):
-            if current.get("status") != status:
-                current["lastTransitionTime"] = timestamp(now)
-            current.update(status=status, reason=reason, message=message)
-            changed = True
-    return conditions if changed else None
-
-
-def kubelet_alive(node: JsonObject | None, node_lease: JsonObject | None, now: datetime) -> bool:
-    """The node has a kubelet that reported within NODE_MONITOR_GRACE: its kube-node-lease
-    Lease renewTime or its Ready condition's lastHeartbeatTime (node lifecycle controller)."""
-    if node is None:
-        return False
-    beats = []
-    if node_lease is not None:
-        beats.append(parse_time((node_lease.get("spec") or {}).get("renewTime")))
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        if isinstance(condition, dict) and condition.get("type") == "Ready":
-            beats.append(parse_time(condition.get("lastHeartbeatTime")))
-    return any(beat is not None and now - beat < NODE_MONITOR_GRACE for beat in beats)
-
-
-def should_force_delete(pod: JsonObject, *, now: datetime, kubelet_is_alive: bool) -> bool:
-    """A terminating pod whose grace period is over and that no live kubelet will finish
-    (see the module docstring). Already force-deleted pods (grace 0) wait for finalizers."""
-    meta = meta_of(pod)
-    ends = parse_time(meta.get("deletionTimestamp"))
-    if ends is None or ends > now or not meta.get("deletionGracePeriodSeconds"):
-        return False
-    return not kubelet_is_alive
 
 
 class NamespaceController:
@@ -233,6 +93,14 @@ class NamespaceController:
         self.content = [r for r in proxy.registry.resources if r.namespaced and "delete" in r.verbs]
         # Namespace -> (fingerprint at its last look, loop time its next look is due).
         self._seen: dict[str, tuple[tuple[int, ...], float]] = {}
+        self._terminating = False  # the last pass saw a Terminating namespace
+
+    def watched(self) -> list[ResourceType]:
+        """The resources whose changes call for a pass: the namespaces, and while one is
+        Terminating, what may be in it and the Nodes (whose kubelets finish pods)."""
+        if not self._terminating:
+            return [self.namespaces]
+        return [self.namespaces, self.nodes, *self.content]
 
     def terminating(self) -> list[str]:
         """Names of the namespaces the cache shows with a deletionTimestamp."""
@@ -259,6 +127,7 @@ class NamespaceController:
         next look is due even if the cache does not change."""
         loop = asyncio.get_running_loop()
         names = self.terminating()
+        self._terminating = bool(names)
         current = set(names)
         self._seen = {n: seen for n, seen in self._seen.items() if n in current}
         due: list[tuple[str, tuple[int, ...]]] = []
@@ -288,83 +157,59 @@ class NamespaceController:
         if found is None:
             return None
         meta = found.obj["metadata"]
-        uid = str(meta.get("uid", ""))
         if not meta.get("deletionTimestamp"):
             return None
+        namespace = ObjectId(self.namespaces, "", name, str(meta.get("uid", "")))
         if (found.obj.get("status") or {}).get("phase") != "Terminating":
-            await self._set_terminating(name, uid)
+            await self._update_status(namespace, _set_terminating)
         finalizers = (found.obj.get("spec") or {}).get("finalizers") or []
         if not finalizers:
-            await self._delete_namespace(name, uid)
+            await self._delete_namespace(namespace)
             return None
-        if FINALIZER not in finalizers:
+        if FINALIZER_KUBERNETES not in finalizers:
             return None  # other finalizers' owners finish it; we delete it once they are gone
         now = datetime.now(UTC)
         remaining = await self._delete_content(name, now)
-        await self._update_conditions(name, uid, remaining, now)
+        await self._update_conditions(namespace, remaining, now)
         if not remaining.empty:
             return remaining.wait_seconds(now)
         if not await self._empty_in_etcd(name):
             return RETRY_SECONDS  # the cache has not shown us everything yet
         written = await update_by_uid(
-            self.store,
-            self.namespaces,
-            namespace="",
-            name=name,
-            uid=uid,
-            mutate=_remove_kubernetes_finalizer,
-            subresource="finalize",
+            self.store, namespace, _remove_kubernetes_finalizer, subresource="finalize"
         )
         if written is not None and written.deleted:
             # kube's namespace store deletes on the /finalize that empties spec.finalizers
             # (ShouldDeleteNamespaceDuringUpdate).
             log.info("namespace controller: namespace %s finalized and deleted", name)
         elif written is not None and not (written.obj.get("spec") or {}).get("finalizers"):
-            await self._delete_namespace(name, uid)
+            await self._delete_namespace(namespace)
         return None
 
-    async def _set_terminating(self, name: str, uid: str) -> None:
-        def mutate(obj: JsonObject) -> None:
-            obj["status"] = {**(obj.get("status") or {}), "phase": "Terminating"}
+    async def _update_status(
+        self, namespace: ObjectId, mutate: Callable[[JsonObject], None]
+    ) -> None:
+        await update_by_uid(self.store, namespace, mutate, subresource="status")
 
-        await update_by_uid(
-            self.store,
-            self.namespaces,
-            namespace="",
-            name=name,
-            uid=uid,
-            mutate=mutate,
-            subresource="status",
-        )
-
-    async def _delete_namespace(self, name: str, uid: str) -> None:
-        written = await delete_by_uid(
-            self.store, self.namespaces, namespace="", name=name, uid=uid, options=DeleteOptions()
-        )
+    async def _delete_namespace(self, namespace: ObjectId) -> None:
+        written = await delete_by_uid(self.store, namespace, DeleteOptions())
         if written is not None and written.deleted:
-            log.info("namespace controller: namespace %s finalized and deleted", name)
+            log.info("namespace controller: namespace %s finalized and deleted", namespace.name)
 
     async def _delete_content(self, namespace: str, now: datetime) -> Remaining:
         """deleteAllContent: delete what is not being deleted yet, force-delete pods no kubelet
         will finish, count the rest."""
         remaining = Remaining()
+        liveness = KubeletLiveness(self.proxy, nodes=self.nodes, leases=self.leases, now=now)
         steps = []
         for resource in self.content:
-            for cached_obj in objects_of(self.proxy, resource, namespace):
-                if b'"deletionTimestamp"' not in cached_obj.raw:
+            for found in objects_of(self.proxy, resource, namespace):
+                delete = partial(self._delete, resource, found, remaining)
+                if b'"deletionTimestamp"' not in found.raw:
                     # Not being deleted: the cached name and uid are all the delete needs.
-                    identity = {
-                        "namespace": cached_obj.namespace,
-                        "name": cached_obj.name,
-                        "uid": cached_obj.uid,
-                    }
-                    steps.append(
-                        partial(
-                            self._delete, resource, {"metadata": identity}, remaining, force=False
-                        )
-                    )
+                    steps.append(partial(delete, force=False))
                     continue
-                obj = decode(cached_obj)
+                obj = decode(found)
                 meta = meta_of(obj)
                 if not meta.get("deletionTimestamp") or _GC_FINALIZERS & set(
                     meta.get("finalizers") or []
@@ -372,11 +217,11 @@ class NamespaceController:
                     # kube deletes every item again on each pass with Background, which drops
                     # an orphan/foreground finalizer an earlier DELETE set; deleting items
                     # again changes nothing else, so only those are sent again.
-                    steps.append(partial(self._delete, resource, obj, remaining, force=False))
+                    steps.append(partial(delete, force=False))
                 elif resource is self.pods and should_force_delete(
-                    obj, now=now, kubelet_is_alive=self._kubelet_alive(obj, now)
+                    obj, now=now, kubelet_is_alive=liveness.of_pod(obj)
                 ):
-                    steps.append(partial(self._delete, resource, obj, remaining, force=True))
+                    steps.append(partial(delete, force=True))
                 else:
                     remaining.add(resource, obj)
         if steps:
@@ -387,42 +232,22 @@ class NamespaceController:
         return remaining
 
     async def _delete(
-        self, resource: ResourceType, obj: JsonObject, remaining: Remaining, *, force: bool
+        self, resource: ResourceType, found: CachedObject, remaining: Remaining, *, force: bool
     ) -> None:
-        meta = meta_of(obj)
         options = DeleteOptions(
             propagation_policy=BACKGROUND, grace_period_seconds=0 if force else None
         )
         try:
-            written = await delete_by_uid(
-                self.store,
-                resource,
-                namespace=str(meta.get("namespace", "")),
-                name=str(meta.get("name", "")),
-                uid=str(meta.get("uid", "")),
-                options=options,
-            )
+            written = await delete_by_uid(self.store, ObjectId.of(resource, found), options)
         except (ApiError, EtcdError) as exc:
-            remaining.add(resource, obj)
+            remaining.add(resource, decode(found))
             remaining.errors.append(f"{resource.plural}.{resource.group}: {exc}")
             return
         if written is not None and not written.deleted:
             remaining.add(resource, written.obj)
 
-    def _kubelet_alive(self, pod: JsonObject, now: datetime) -> bool:
-        node_name = str((pod.get("spec") or {}).get("nodeName") or "")
-        if not node_name:
-            return False
-        node = cached(self.proxy, self.nodes, "", node_name)
-        lease = cached(self.proxy, self.leases, NODE_LEASE_NAMESPACE, node_name)
-        return kubelet_alive(
-            decode(node) if node is not None else None,
-            decode(lease) if lease is not None else None,
-            now,
-        )
-
     async def _update_conditions(
-        self, name: str, uid: str, remaining: Remaining, now: datetime
+        self, namespace: ObjectId, remaining: Remaining, now: datetime
     ) -> None:
         failures = failure_conditions(remaining)
 
@@ -432,31 +257,32 @@ class NamespaceController:
             if merged is not None:
                 status["conditions"] = merged
 
-        await update_by_uid(
-            self.store,
-            self.namespaces,
-            namespace="",
-            name=name,
-            uid=uid,
-            mutate=mutate,
-            subresource="status",
-        )
+        await self._update_status(namespace, mutate)
 
     async def _empty_in_etcd(self, namespace: str) -> bool:
         """No key of any served namespaced resource under the namespace, by linearizable
-        count-only reads (kube's final check is a live LIST too)."""
-        for resource in self.content:
-            for shard in self.store.candidate_shards(resource, namespace, ""):
-                backend = self.proxy.shards[shard]
-                prefix = backend.resource_prefix(resource.storage_prefix) + f"{namespace}/".encode()
-                result = await backend.client.range(
-                    prefix, prefix_range_end(prefix), count_only=True
-                )
-                if result.count:
-                    return False
-        return True
+        count-only reads, all at once (kube's final check is a live LIST too)."""
+
+        async def count(resource: ResourceType, shard: int) -> int:
+            try:
+                return await self.proxy.shards[shard].count(resource, namespace)
+            except EtcdError as exc:
+                raise etcd_unavailable(exc) from exc
+
+        counts = await asyncio.gather(
+            *(
+                count(resource, shard)
+                for resource in self.content
+                for shard in self.store.candidate_shards(resource, namespace, "")
+            )
+        )
+        return not any(counts)
+
+
+def _set_terminating(obj: JsonObject) -> None:
+    obj["status"] = {**(obj.get("status") or {}), "phase": "Terminating"}
 
 
 def _remove_kubernetes_finalizer(obj: JsonObject) -> None:
     spec = obj.setdefault("spec", {})
-    spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != FINALIZER]
+    spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != FINALIZER_KUBERNETES]

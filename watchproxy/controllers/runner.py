@@ -2,11 +2,11 @@
 
 Each controller is a `Reconciler`: a `sync()` pass over the watch cache. While this process leads
 a controller's Lease, a new instance of it runs (nothing carries over from an earlier term) and
-`run_passes` calls `sync()` whenever the cache changed
+`run_passes` calls `sync()` whenever a resource the controller watches changed in the cache
 since the last pass (checked every TICK_SECONDS), when the pass asked to be called back (a pod's
 grace period ends, a write failed), and at least every RESYNC_SECONDS. A pass that fails
-unexpectedly is logged and retried with backoff (kube's HandleError and rate-limited requeue); it
-does not stop the proxy.
+unexpectedly is logged and retried with backoff (kube's HandleError and rate-limited requeue):
+until the backoff is over no change wakes it. A failed pass does not stop the proxy.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
-from watchproxy.controllers.cached import CacheMark, caches_ready
+from watchproxy.config import ControllerSettings
+from watchproxy.controllers.cached import CacheMark, wait_for_caches
 from watchproxy.controllers.garbage_collector import GarbageCollector
 from watchproxy.controllers.leader import LeaderElector, StoreLeases, new_identity
 from watchproxy.controllers.namespace import NamespaceController
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
+from watchproxy.resources import ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
 # How often the leader compares cache fingerprints: the latency from a change to a pass.
@@ -36,6 +39,10 @@ LEASE_PREFIX = "watchproxy-"
 class Reconciler(Protocol):
     name: str
 
+    def watched(self) -> Iterable[ResourceType]:
+        """The resources whose cache changes call for a pass (asked before every tick: the
+        answer may change from one pass to the next)."""
+
     async def sync(self) -> float | None:
         """One pass; seconds until the next pass is due without a cache change (None: only on
         a change or at resync)."""
@@ -44,16 +51,14 @@ class Reconciler(Protocol):
 async def run_passes(reconciler: Reconciler, proxy: Proxy) -> None:
     """The leader's loop for one controller; runs until cancelled (the Lease is lost)."""
     loop = asyncio.get_running_loop()
-    while True:  # kube: WaitForCacheSync
-        if caches_ready(proxy):
-            break
-        await asyncio.sleep(TICK_SECONDS)
+    await wait_for_caches(proxy)  # kube: WaitForCacheSync
     seen: CacheMark | None = None
     due = 0.0
     failures = 0
     while True:
-        mark = CacheMark(proxy)
-        if mark != seen or loop.time() >= due:
+        mark = CacheMark(proxy, reconciler.watched())
+        # After a failure only the backoff's end starts the next pass, changes or not.
+        if (mark != seen and not failures) or loop.time() >= due:
             seen = mark
             try:
                 wait = await reconciler.sync()
@@ -70,27 +75,31 @@ class ReconcilerFactory(Protocol):
     def __call__(self, *, proxy: Proxy, store: Store) -> Reconciler: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Controller:
+    """A built-in controller: what makes an instance of it, and its switch."""
+
+    factory: ReconcilerFactory
+    switch: Callable[[ControllerSettings], bool]  # on or off in `settings.controllers`
+
+
 # Lease name suffix -> controller. The Lease is `watchproxy-<name>` in kube-system.
-CONTROLLERS: dict[str, ReconcilerFactory] = {
-    "namespace-controller": NamespaceController,
-    "garbage-collector": GarbageCollector,
+CONTROLLERS: dict[str, Controller] = {
+    "namespace-controller": Controller(NamespaceController, lambda s: s.namespace),
+    "garbage-collector": Controller(GarbageCollector, lambda s: s.garbage_collector),
 }
 
 
 def enabled(proxy: Proxy) -> list[str]:
     """The controllers `settings.controllers` turns on."""
     settings = proxy.settings.controllers
-    switches = {
-        "namespace-controller": settings.namespace,
-        "garbage-collector": settings.garbage_collector,
-    }
-    return [name for name in CONTROLLERS if switches[name]]
+    return [name for name, controller in CONTROLLERS.items() if controller.switch(settings)]
 
 
 @contextlib.asynccontextmanager
-async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[list[LeaderElector]]:
+async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[None]:
     """Campaign for every enabled controller's Lease for the lifetime of the context; on exit
-    stop them and release the Leases this process holds. Yields the electors.
+    stop them and release the Leases this process holds.
 
     Each term of leadership runs a new controller instance: a new leader trusts no state from an
     earlier term (its graph, its retry list) and looks at everything once.
@@ -106,14 +115,14 @@ async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[list[
         for name in names
     }
     if not electors:
-        yield []
+        yield
         return
 
     async def run_all() -> None:
         async with asyncio.TaskGroup() as group:
             for name, elector in electors.items():
 
-                async def lead(factory: ReconcilerFactory = CONTROLLERS[name]) -> None:
+                async def lead(factory: ReconcilerFactory = CONTROLLERS[name].factory) -> None:
                     await run_passes(factory(proxy=proxy, store=store), proxy)
 
                 group.create_task(elector.run(lead), name=f"controller {name}")
@@ -123,7 +132,7 @@ async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[list[
     task = asyncio.create_task(run_all(), name="controllers")
     task.add_done_callback(_log_crash)
     try:
-        yield list(electors.values())
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -28,7 +28,7 @@ from watchproxy.registry.store import (
     conflict,
     storage_value,
 )
-from watchproxy.registry.strategy import strategy_for
+from watchproxy.registry.strategy import PreconditionFailed, strategy_for
 from watchproxy.resources import ResourceType
 
 
@@ -39,20 +39,24 @@ class Raced(Exception):
 def check_preconditions(
     store: Store, resource: ResourceType, current: Located, options: DeleteOptions
 ) -> None:
-    """DeleteOptions.preconditions (uid, resourceVersion): 409 with the messages of
-    rest.BeforeDelete (or of the type's own Delete: Strategy.precondition_failed)."""
+    """DeleteOptions.preconditions (uid, resourceVersion): PreconditionFailed (409) with the
+    messages of rest.BeforeDelete (or of the type's own Delete: Strategy.precondition_failed)."""
     strategy = strategy_for(resource)
     name = str(current.obj["metadata"].get("name", ""))
     uid = current.obj["metadata"].get("uid")
     if options.precondition_uid is not None and options.precondition_uid != uid:
-        raise strategy.precondition_failed(name, "UID", options.precondition_uid, str(uid))
+        raise PreconditionFailed.of(
+            strategy.precondition_failed(name, "UID", options.precondition_uid, str(uid))
+        )
     wanted = store.precondition(current.shard, options.precondition_resource_version)
     if wanted is not None and wanted != current.kv.mod_revision:
-        raise strategy.precondition_failed(
-            name,
-            "ResourceVersion",
-            str(options.precondition_resource_version),
-            str(current.kv.mod_revision),
+        raise PreconditionFailed.of(
+            strategy.precondition_failed(
+                name,
+                "ResourceVersion",
+                str(options.precondition_resource_version),
+                str(current.kv.mod_revision),
+            )
         )
 
 

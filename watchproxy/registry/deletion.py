@@ -18,6 +18,7 @@ JsonObject = dict[str, Any]
 FINALIZER_ORPHAN = "orphan"  # metav1.FinalizerOrphanDependents
 FINALIZER_FOREGROUND = "foregroundDeletion"  # metav1.FinalizerDeleteDependents
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_MICRO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # metav1.MicroTime (Lease renewTime...)
 
 
 def timestamp(at: datetime) -> str:
@@ -25,11 +26,16 @@ def timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime(_TIME_FORMAT)
 
 
-def parse_timestamp(text: str) -> datetime | None:
-    try:
-        return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
-    except (TypeError, ValueError):
+def parse_timestamp(text: object) -> datetime | None:
+    """metav1.Time or metav1.MicroTime as JSON -> aware UTC datetime; None if not one."""
+    if not isinstance(text, str):
         return None
+    for layout in (_TIME_FORMAT, _MICRO_TIME_FORMAT):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
 
 
 def meta_of(obj: JsonObject) -> JsonObject:

@@ -127,6 +127,16 @@ class Strategy:
         return False
 
 
+class PreconditionFailed(ApiError):
+    """The 409 Conflict of a DELETE whose uid or resourceVersion precondition does not hold,
+    as a type of its own: the caller knows the object changed (or was replaced) without
+    reading it again. Code, reason, message and details are the wrapped error's."""
+
+    @classmethod
+    def of(cls, error: ApiError) -> PreconditionFailed:
+        return cls(error.code, error.reason, error.message, details=error.details)
+
+
 def precondition_conflict(kind: str, group: str, name: str, cause: str) -> ApiError:
     """apierrors.NewConflict(GroupResource{group, kind}, name, cause)."""
     qualified = f"{kind}.{group}" if group else kind

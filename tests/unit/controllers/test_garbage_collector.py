@@ -168,7 +168,6 @@ def test_blocking_dependents_and_graph() -> None:
         graph.put(it)
     assert graph.dependents == {"o": {"d1", "d2"}, "x": {"d3"}}
     assert blocking_dependents(owner, graph.dependents_of("o")) == [blocking]
-    assert owner.deleting_dependents
     graph.remove(blocking)
     assert blocking_dependents(owner, graph.dependents_of("o")) == []
     graph.remove(other)

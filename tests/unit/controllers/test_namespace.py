@@ -1,21 +1,26 @@
-"""The namespace controller's pure rules (controllers/namespace.py): kube's status conditions
-(status_condition_utils.go) and the rule for pods no kubelet will finish."""
+"""The namespace controller's pure rules: kube's status conditions (status_condition_utils.go;
+controllers/namespace_status.py) and the rule for pods no kubelet will finish
+(controllers/pod_liveness.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
-from watchproxy.controllers.namespace import (
+from watchproxy.config import parse_settings
+from watchproxy.controllers import pod_liveness
+from watchproxy.controllers.namespace_status import (
     CONDITION_TYPES,
     Remaining,
     failure_conditions,
-    kubelet_alive,
     merge_conditions,
-    should_force_delete,
 )
+from watchproxy.controllers.pod_liveness import KubeletLiveness, kubelet_alive, should_force_delete
+from watchproxy.core.objects import CachedObject, build_object
+from watchproxy.proxy import Proxy
 from watchproxy.resources import Registry
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -148,3 +153,27 @@ def terminating_pod(ends: str, grace: int) -> dict[str, Any]:
 )
 def test_should_force_delete(pod: dict[str, Any], kubelet: bool, force: bool) -> None:
     assert should_force_delete(pod, now=NOW, kubelet_is_alive=kubelet) is force
+
+
+def test_liveness_decodes_each_node_once_per_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = Proxy(parse_settings({"shards": [{"name": "a", "endpoints": ["http://127.0.0.1:1"]}]}))
+    for served in proxy.served.values():
+        served.cache.replace(0, [], 1)
+    nodes = proxy.registry.lookup("", "v1", "nodes")
+    leases = proxy.registry.lookup("coordination.k8s.io", "v1", "leases")
+    assert nodes is not None and leases is not None
+    live = build_object(nodes, "n", orjson.dumps(node(ago(10))), 2)
+    proxy.cache_of(nodes).apply(0, "n", live, 2)
+    decoded: list[str] = []
+
+    def counting_decode(obj: CachedObject) -> dict[str, Any]:
+        decoded.append(obj.name)
+        out: dict[str, Any] = orjson.loads(obj.raw)
+        return out
+
+    monkeypatch.setattr(pod_liveness, "decode", counting_decode)
+    liveness = KubeletLiveness(proxy, nodes=nodes, leases=leases, now=NOW)
+    assert [liveness.of_pod(terminating_pod(ago(1), 30)) for _ in range(3)] == [True] * 3
+    assert liveness.of_pod({"spec": {"nodeName": "gone"}}) is False
+    assert liveness.of_pod({"spec": {}}) is False
+    assert decoded == ["n"]
