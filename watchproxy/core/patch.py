@@ -31,11 +31,11 @@ from watchproxy.core.patch_common import (
     JSONObject,
     PatchError,
     deep_copy,
-    json_type,
     unprocessable,
 )
 from watchproxy.core.patch_schema import schema_for_kind
 from watchproxy.core.strategic_patch import strategic_merge_patch
+from watchproxy.core.validation import go_json_type
 
 MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
@@ -83,7 +83,7 @@ def json_merge_patch(original: JSONObject, patch: Any) -> JSONObject:
         raise PatchError(422, "patch: Invalid value: a JSON array merge patch replaces the object")
     if not isinstance(patch, dict):
         raise PatchError(
-            400, f"Invalid JSON Patch: a merge patch must be an object, not {json_type(patch)}"
+            400, f"Invalid JSON Patch: a merge patch must be an object, not {go_json_type(patch)}"
         )
     doc: JSONObject = deep_copy(original)
     _merge_docs(doc, patch)
@@ -126,12 +126,13 @@ def json_patch(original: JSONObject, operations: Any) -> JSONObject:
     if not isinstance(operations, list):
         raise PatchError(
             400,
-            f"json: cannot unmarshal {json_type(operations)} into Go value of type jsonpatch.Patch",
+            f"json: cannot unmarshal {go_json_type(operations)} "
+            "into Go value of type jsonpatch.Patch",
         )
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict):
             raise PatchError(
-                400, f"JSON patch operation {index} is {json_type(operation)}, not an object"
+                400, f"JSON patch operation {index} is {go_json_type(operation)}, not an object"
             )
     if len(operations) > MAX_JSON_PATCH_OPERATIONS:
         raise PatchError(

@@ -1,6 +1,6 @@
 """What the three PATCH algorithms share: PatchError with the HTTP code kube-apiserver answers
-each failure with (apiserver/pkg/endpoints/handlers/patch.go), a deep copy, and Go's JSON type
-names for error messages. Pure, no I/O.
+each failure with (apiserver/pkg/endpoints/handlers/patch.go) and a deep copy; Go's JSON type
+names for their messages come from core/validation.go_json_type. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -66,19 +66,6 @@ def deep_copy(value: Any) -> Any:
     if isinstance(value, list):
         return [deep_copy(v) for v in value]
     return value
-
-
-def json_type(value: Any) -> str:
-    """Go's encoding/json name for the JSON type of `value` (used in its error messages)."""
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else "null"
 
 
 def dump(value: Any) -> str:
