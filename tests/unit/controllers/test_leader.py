@@ -188,7 +188,8 @@ async def test_one_leader_and_failover_after_the_leader_is_cut_off() -> None:
         assert not b.leading and log == ["a starts"]
 
         a_leases.cut = True  # a can no longer renew: it must stop before b takes over
-        await wait_for(lambda: b.leading, "b leads")
+        # `leading` is set before the work task first runs: wait for the work itself.
+        await wait_for(lambda: b.leading and "b starts" in log, "b leads")
         assert log == ["a starts", "a stops", "b starts"]
         assert lease.record is not None and lease.record.holder == "b"
         assert lease.record.transitions == 1
