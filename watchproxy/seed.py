@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watchproxy.proxy import Proxy
-from watchproxy.registry.store import Store, storage_value
+from watchproxy.registry.objects import storage_value
+from watchproxy.registry.store import Store
 from watchproxy.resources import TENANT_LABEL
 
 JsonObject = dict[str, Any]

@@ -21,8 +21,9 @@ from watchproxy.core.json_limits import object_problems
 from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
 from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from watchproxy.registry.deleting import delete, delete_collection
+from watchproxy.registry.objects import JsonObject, Located, Written, check_type
 from watchproxy.registry.options import delete_options, write_options
-from watchproxy.registry.store import JsonObject, Located, Store, Written, check_type
+from watchproxy.registry.store import Store
 from watchproxy.registry.strategy import strategy_for
 
 

@@ -26,9 +26,10 @@ from watchproxy.etcd.client import EtcdError
 from watchproxy.proxy import Proxy
 from watchproxy.registry.deleting import delete
 from watchproxy.registry.deletion import meta_of
+from watchproxy.registry.errors import PreconditionFailed
+from watchproxy.registry.objects import Written
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.store import Store, Written
-from watchproxy.registry.strategy import PreconditionFailed
+from watchproxy.registry.store import Store
 from watchproxy.resources import ResourceType
 
 log = logging.getLogger("watchproxy.controllers")

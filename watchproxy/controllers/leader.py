@@ -32,8 +32,9 @@ from typing import Any, Protocol
 
 from watchproxy.api.status import ApiError
 from watchproxy.config import JITTER_FACTOR, ControllerSettings
+from watchproxy.registry.objects import Located, Written
 from watchproxy.registry.options import WriteOptions
-from watchproxy.registry.store import Located, Store, Written
+from watchproxy.registry.store import Store
 
 log = logging.getLogger("watchproxy.controllers")
 JsonObject = dict[str, Any]

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from watchproxy.api.status import ApiError
 from watchproxy.etcd.client import EtcdClient, KeyValue
+from watchproxy.registry.errors import already_exists
 from watchproxy.resources import ResourceType
 
 # Longer than any create's etcd round trips; a crashed creator blocks the name this long.
@@ -46,16 +46,6 @@ class Claim:
     key: bytes
     mod_revision: int
     shard_name: str
-
-
-def already_exists(resource: ResourceType, name: str) -> ApiError:
-    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(
-        409,
-        "AlreadyExists",
-        f'{qualified} "{name}" already exists',
-        details={"name": name, "group": resource.group, "kind": resource.plural},
-    )
 
 
 class NameClaims:

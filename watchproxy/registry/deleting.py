@@ -18,17 +18,11 @@ from watchproxy.api.status import ApiError, etcd_unavailable, not_found
 from watchproxy.core.objects import CachedObject
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_deleting, meta_of
+from watchproxy.registry.errors import PreconditionFailed, conflict
+from watchproxy.registry.objects import JsonObject, Located, Written, storage_value
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.store import (
-    RETRIES,
-    JsonObject,
-    Located,
-    Store,
-    Written,
-    conflict,
-    storage_value,
-)
-from watchproxy.registry.strategy import PreconditionFailed, strategy_for
+from watchproxy.registry.store import RETRIES, Store
+from watchproxy.registry.strategy import strategy_for
 from watchproxy.resources import ResourceType
 
 

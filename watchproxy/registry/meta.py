@@ -47,7 +47,7 @@ from watchproxy.core.validation import (
     label_value_errors,
 )
 from watchproxy.registry.decoding import decode_object_meta
-from watchproxy.registry.strategy import Cause
+from watchproxy.registry.errors import Cause
 from watchproxy.resources import ResourceType
 
 JsonObject = dict[str, Any]

@@ -18,122 +18,36 @@ import copy
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, invalid, not_found
-from watchproxy.core.objects import encode_object
+from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, not_found
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
-from watchproxy.registry.claims import NameClaims, already_exists
+from watchproxy.registry.admission import check_namespace_open
+from watchproxy.registry.claims import NameClaims
 from watchproxy.registry.deletion import should_delete_during_update, timestamp
+from watchproxy.registry.errors import already_exists, conflict, raise_invalid
 from watchproxy.registry.meta import validate_object_meta, validate_object_meta_update
+from watchproxy.registry.objects import (
+    JsonObject,
+    Located,
+    Written,
+    check_type,
+    omit_empty_meta,
+    storage_value,
+)
 from watchproxy.registry.options import WriteOptions
-from watchproxy.registry.strategy import Cause, Strategy, strategy_for
+from watchproxy.registry.strategy import Strategy, strategy_for
 from watchproxy.resources import TENANT_LABEL, ResourceType
 
-JsonObject = dict[str, Any]
 # Writes that lost a race to another writer are retried this often when the client set no
 # resourceVersion precondition (kube's GuaranteedUpdate retries until it wins).
 RETRIES = 5
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
-
-
-@dataclass(frozen=True)
-class Located:
-    """An object as etcd holds it now: its shard, its key-value and its decoded body
-    (with `metadata.resourceVersion` set to the key's mod_revision)."""
-
-    shard: int
-    kv: KeyValue
-    obj: JsonObject
-
-
-@dataclass(frozen=True)
-class Written:
-    """The outcome of a write: the object as stored (or as it would be, for a dry run), and
-    its resourceVersion (None: a dry-run create, which has none yet)."""
-
-    obj: JsonObject
-    revision: int | None
-    deleted: bool = False
-
-    def body(self) -> bytes:
-        return served_bytes(self.obj, self.revision)
-
-
-def served_bytes(obj: JsonObject, revision: int | None) -> bytes:
-    """The object as served: kind, apiVersion, metadata (resourceVersion first) first."""
-    if revision is None:
-        meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-        head = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
-        return orjson.dumps(head | {k: v for k, v in obj.items() if k not in head})
-    return encode_object(obj, str(revision))[0]
-
-
-def storage_value(obj: JsonObject) -> bytes:
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-    return orjson.dumps({**obj, "metadata": meta})
-
-
-def conflict(resource: ResourceType, name: str) -> ApiError:
-    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(
-        409,
-        "Conflict",
-        f'Operation cannot be fulfilled on {qualified} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again",
-        details={"name": name, "group": resource.group, "kind": resource.plural},
-    )
-
-
-def forbidden(resource: ResourceType, name: str, message: str, **details: Any) -> ApiError:
-    qualified = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-    return ApiError(
-        403,
-        "Forbidden",
-        f'{qualified} "{name}" is forbidden: {message}',
-        details={"name": name, "group": resource.group, "kind": resource.plural, **details},
-    )
-
-
-def check_type(resource: ResourceType, obj: JsonObject) -> None:
-    """kind/apiVersion in the body must be the resource's (or absent); metadata an object."""
-    kind, api_version = obj.get("kind"), obj.get("apiVersion")
-    if api_version not in (None, "", resource.api_version):
-        raise bad_request(
-            f"the API version in the data ({api_version}) does not match the "
-            f"expected API version ({resource.api_version})"
-        )
-    if kind not in (None, "", resource.kind):
-        raise bad_request(
-            f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
-        )
-    obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
-    if not isinstance(obj.get("metadata"), dict):
-        obj["metadata"] = {}
-
-
-# ObjectMeta's collections are `omitempty` in kube's Go types: an empty one is never stored or
-# served (kubectl diff would otherwise show `annotations: {}` as a change).
-_OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences", "managedFields")
-
-
-def omit_empty_meta(obj: JsonObject) -> None:
-    meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        for field in _OMIT_EMPTY_META:
-            if field in meta and meta[field] in ({}, [], None):
-                del meta[field]
-
-
-def raise_invalid(resource: ResourceType, name: str, causes: list[Cause]) -> None:
-    if causes:
-        raise invalid(resource.kind, name, causes, resource.group)
 
 
 # Fields of metadata only the server sets; carried from the stored object on every update.
@@ -268,7 +182,7 @@ class Store:
         omit_empty_meta(obj)
         raise_invalid(resource, name, validate_object_meta(resource, obj) + strategy.validate(obj))
         if resource.namespaced:
-            await self.check_namespace_open(resource, namespace, name)
+            await check_namespace_open(self, resource, namespace, name)
         await strategy.admit(self, obj, None)
         shard = self.tenancy.shard_of_object(resource, obj)
         key = self.key(shard, resource, namespace, name)
@@ -317,55 +231,6 @@ class Store:
             not resource.namespaced
             and not (resource.plural == "namespaces" and not resource.group)
             and self.tenancy.shard_count > 1
-        )
-
-    async def check_namespace_open(self, resource: ResourceType, namespace: str, name: str) -> None:
-        """NamespaceLifecycle admission: the namespace exists and is not terminating."""
-        found = await self.locate(self.resource("namespaces"), "", namespace)
-        if found is None:
-            raise ApiError(
-                404,
-                "NotFound",
-                f'namespaces "{namespace}" not found',
-                details={"name": namespace, "kind": "namespaces"},
-            )
-        status = found.obj.get("status") or {}
-        if status.get("phase") == "Terminating" or found.obj["metadata"].get("deletionTimestamp"):
-            raise forbidden(
-                resource,
-                name,
-                f"unable to create new content in namespace {namespace} because it is being "
-                "terminated",
-                causes=[
-                    {
-                        "reason": "NamespaceTerminating",
-                        "message": f"namespace {namespace} is being terminated",
-                        "field": "metadata.namespace",
-                    }
-                ],
-            )
-
-    async def check_node_tenancy(
-        self, resource: ResourceType, namespace: str, name: str, node: str
-    ) -> None:
-        """Tenants do not share nodes: a pod of tenant T may be bound to a node labelled T or
-        to a shared (unlabelled) node; a node of another tenant is a 403 naming both."""
-        found = await self.locate(self.resource("nodes"), "", node)
-        if found is None:
-            return  # kube binds to nodes that do not exist yet; the kubelet registers later
-        labels = found.obj["metadata"].get("labels") or {}
-        node_tenant = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
-        if node_tenant is None:
-            return
-        pod_tenant = self.tenancy.tenant_of_namespace(namespace)
-        if pod_tenant == node_tenant:
-            return
-        owner = f'tenant "{pod_tenant}"' if pod_tenant else "no tenant"
-        raise forbidden(
-            resource,
-            name,
-            f'pod in namespace "{namespace}" ({owner}) cannot be bound to node "{node}" of '
-            f'tenant "{node_tenant}": tenants do not share nodes',
         )
 
     # -- update ---------------------------------------------------------------------------------

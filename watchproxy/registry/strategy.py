@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from watchproxy.api.status import ApiError
+from watchproxy.registry.errors import Cause, precondition_conflict
 from watchproxy.resources import ResourceType
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from watchproxy.registry.store import Store
 
 JsonObject = dict[str, Any]
-# (reason, field path, message): apimachinery field.Error as a Status cause.
-Cause = tuple[str, str, str]
 
 
 class Strategy:
@@ -125,27 +124,6 @@ class Strategy:
         """Whether the object must stay after its metadata finalizers are gone (namespaces
         wait for `spec.finalizers` too)."""
         return False
-
-
-class PreconditionFailed(ApiError):
-    """The 409 Conflict of a DELETE whose uid or resourceVersion precondition does not hold,
-    as a type of its own: the caller knows the object changed (or was replaced) without
-    reading it again. Code, reason, message and details are the wrapped error's."""
-
-    @classmethod
-    def of(cls, error: ApiError) -> PreconditionFailed:
-        return cls(error.code, error.reason, error.message, details=error.details)
-
-
-def precondition_conflict(kind: str, group: str, name: str, cause: str) -> ApiError:
-    """apierrors.NewConflict(GroupResource{group, kind}, name, cause)."""
-    qualified = f"{kind}.{group}" if group else kind
-    return ApiError(
-        409,
-        "Conflict",
-        f'Operation cannot be fulfilled on {qualified} "{name}": {cause}',
-        details={"name": name, "group": group, "kind": kind},
-    )
 
 
 _REGISTRY: dict[str, Callable[[ResourceType], Strategy]] = {}

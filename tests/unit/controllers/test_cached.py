@@ -13,9 +13,10 @@ import pytest
 from watchproxy.controllers.cached import ObjectId, delete_by_uid, update_by_uid
 from watchproxy.etcd.client import KeyValue
 from watchproxy.registry.deleting import delete
+from watchproxy.registry.errors import PreconditionFailed
+from watchproxy.registry.objects import Located
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.store import Located, Store
-from watchproxy.registry.strategy import PreconditionFailed
+from watchproxy.registry.store import Store
 from watchproxy.resources import Registry, ResourceType
 
 

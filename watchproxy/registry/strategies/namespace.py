@@ -12,8 +12,9 @@ from datetime import datetime
 
 from watchproxy.api.status import ApiError
 from watchproxy.registry.deletion import gc_finalizers, timestamp
+from watchproxy.registry.errors import forbidden, precondition_conflict
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.strategy import JsonObject, Strategy, precondition_conflict, register
+from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 FINALIZER_KUBERNETES = "kubernetes"  # v1.FinalizerKubernetes
 # NamespaceLifecycle admission refuses to delete these (plugin/pkg/admission/namespace/lifecycle);
@@ -68,8 +69,6 @@ class NamespaceStrategy(Strategy):
         meta = obj.setdefault("metadata", {})
         name = str(meta.get("name", ""))
         if name in IMMORTAL_NAMESPACES:
-            from watchproxy.registry.store import forbidden
-
             raise forbidden(self.resource, name, "this namespace may not be deleted")
         if meta.get("deletionTimestamp"):
             return None  # already terminating: the generic path (blocked until finalized)

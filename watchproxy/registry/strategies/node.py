@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from watchproxy.registry.errors import forbidden, raise_invalid
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 from watchproxy.resources import TENANT_LABEL
 
@@ -30,8 +31,6 @@ class NodeStrategy(Strategy):
             if old is None:
                 await self._check_bound_pods(store, obj, str(tenant))
             return
-        from watchproxy.registry.store import raise_invalid
-
         shown = ", ".join(sorted(known)) or "none configured"
         raise_invalid(
             self.resource,
@@ -56,7 +55,6 @@ class NodeStrategy(Strategy):
         from watchproxy.api.freshness import current_targets, wait_fresh
         from watchproxy.api.view import View
         from watchproxy.core.errors import TooLargeResourceVersion
-        from watchproxy.registry.store import forbidden
 
         name = str((obj.get("metadata") or {}).get("name", ""))
         proxy = store.proxy

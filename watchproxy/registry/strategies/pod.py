@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from watchproxy.registry.admission import check_node_tenancy
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 if TYPE_CHECKING:
@@ -56,6 +57,10 @@ class PodStrategy(Strategy):
         if not node or (old is not None and (old.get("spec") or {}).get("nodeName") == node):
             return
         meta = obj.get("metadata") or {}
-        await store.check_node_tenancy(
-            self.resource, str(meta.get("namespace", "")), str(meta.get("name", "")), str(node)
+        await check_node_tenancy(
+            store,
+            self.resource,
+            str(meta.get("namespace", "")),
+            str(meta.get("name", "")),
+            str(node),
         )

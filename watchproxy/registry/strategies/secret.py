@@ -30,7 +30,8 @@ import orjson
 
 from watchproxy.core.validation import config_key_errors, go_json_type, invalid_value
 from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
-from watchproxy.registry.strategy import Cause, JsonObject, Strategy, register
+from watchproxy.registry.errors import Cause
+from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 MAX_SECRET_SIZE = 1 * 1024 * 1024  # core.MaxSecretSize
 OPAQUE = "Opaque"
