@@ -78,7 +78,7 @@ async def _delete_once(
     now = datetime.now(UTC)
     custom = strategy.begin_delete(copy.deepcopy(current.obj), options, now)
     if custom is not None:
-        return await _write_kept(store, current, custom, options)
+        return await _write_kept(store, resource, current, custom, options)
     obj = copy.deepcopy(current.obj)
     graceful, pending, used = before_delete(strategy, obj, options, now)
     if pending:
@@ -89,9 +89,9 @@ async def _delete_once(
     has_finalizers = bool(meta_of(obj).get("finalizers"))
     if not graceful and has_finalizers:
         mark_as_deleting(obj, now)
-        return await _write_kept(store, current, obj, options)
+        return await _write_kept(store, resource, current, obj, options)
     if graceful:
-        kept = await _write_kept(store, current, obj, options)
+        kept = await _write_kept(store, resource, current, obj, options)
         if has_finalizers or (used.grace_period_seconds or 0) > 0:
             return kept
         # Grace 0 (an unscheduled pod): the update is written, then the object removed at once.
@@ -110,24 +110,14 @@ def _with_revision(current: Located, obj: JsonObject, revision: int) -> KeyValue
 
 
 async def _write_kept(
-    store: Store, current: Located, obj: JsonObject, options: DeleteOptions
+    store: Store, resource: ResourceType, current: Located, obj: JsonObject, options: DeleteOptions
 ) -> Written:
     """Write the deletion recorded on `obj`; the object stays. Raises Raced on a lost race."""
-    if options.dry_run:
-        return Written(obj, current.kv.mod_revision)
-    value = storage_value(obj)
-    if value == current.kv.value:
-        return Written(obj, current.kv.mod_revision)
-    try:
-        result = await store.proxy.shards[current.shard].client.update(
-            current.kv.key, value, expected_mod_revision=current.kv.mod_revision
-        )
-    except EtcdError as exc:
-        raise etcd_unavailable(exc) from exc
-    if not result.succeeded:
+    revision = await store.write_over(resource, current, obj, dry_run=options.dry_run)
+    if revision is None:
         raise Raced
-    obj["metadata"]["resourceVersion"] = str(result.header_revision)
-    return Written(obj, result.header_revision)
+    obj["metadata"]["resourceVersion"] = str(revision)
+    return Written(obj, revision)
 
 
 async def delete_located(

@@ -274,35 +274,50 @@ class Store:
                 # kube's deleteWithoutFinalizers: the client of an update gets the updated
                 # object (at the revision it was computed from), never a delete Status.
                 return Written(new, current.kv.mod_revision, deleted=True)
-            value = storage_value(new)
-            if value == current.kv.value or options.dry_run:
-                # A no-op update writes nothing and keeps the resourceVersion (kube skips it).
-                return Written(new, current.kv.mod_revision)
-            try:
-                result = await self.proxy.shards[current.shard].client.update(
-                    current.kv.key, value, expected_mod_revision=current.kv.mod_revision
-                )
-            except EtcdError as exc:
-                raise etcd_unavailable(exc) from exc
-            if result.succeeded:
-                try:
-                    await strategy.verify_written(self, new, current.obj)
-                except ApiError:
-                    # Undo (compare on our own write): a concurrent write broke an invariant.
-                    await _quietly(
-                        self.proxy.shards[current.shard].client.update(
-                            current.kv.key,
-                            current.kv.value,
-                            expected_mod_revision=result.header_revision,
+            revision = await self.write_over(resource, current, new, dry_run=options.dry_run)
+            if revision is not None:
+                if revision != current.kv.mod_revision:
+                    try:
+                        await strategy.verify_written(self, new, current.obj)
+                    except ApiError:
+                        # Undo (compare on our own write): a concurrent write broke an invariant.
+                        await _quietly(
+                            self.proxy.shards[current.shard].client.update(
+                                current.kv.key,
+                                current.kv.value,
+                                expected_mod_revision=revision,
+                            )
                         )
-                    )
-                    raise
-                return Written(new, result.header_revision)
-            if result.current is None:
-                raise not_found(resource.plural, name, resource.group)
+                        raise
+                return Written(new, revision)
             if wanted is not None or attempt == RETRIES - 1:
                 raise conflict(resource, name)
         raise conflict(resource, name)
+
+    async def write_over(
+        self, resource: ResourceType, current: Located, obj: JsonObject, *, dry_run: bool
+    ) -> int | None:
+        """Put `obj` in `current`'s place if the key is still at current's mod_revision.
+
+        Returns the revision the object is at afterwards -- current's own for a dry run or a
+        no-op (same bytes: kube skips the write and keeps the resourceVersion) -- or None when
+        another write came first. Raises 404 if the object is gone, 503 if etcd is.
+        """
+        value = storage_value(obj)
+        if dry_run or value == current.kv.value:
+            return current.kv.mod_revision
+        try:
+            result = await self.proxy.shards[current.shard].client.update(
+                current.kv.key, value, expected_mod_revision=current.kv.mod_revision
+            )
+        except EtcdError as exc:
+            raise etcd_unavailable(exc) from exc
+        if result.succeeded:
+            return result.header_revision
+        if result.current is None:
+            name = str(current.obj["metadata"].get("name", ""))
+            raise not_found(resource.plural, name, resource.group)
+        return None
 
     def prepare_update(
         self, strategy: Strategy, new: JsonObject, old: JsonObject, subresource: str

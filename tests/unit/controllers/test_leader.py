@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.controllers.polling import wait_for
 from watchproxy.api.status import ApiError
 from watchproxy.config import ControllerSettings
 from watchproxy.controllers.leader import (
@@ -148,18 +149,6 @@ class FakeLeases:
 SETTINGS = ControllerSettings(
     lease_duration_seconds=4, renew_deadline_seconds=1.5, retry_period_seconds=0.1
 )
-
-
-async def wait_for(predicate: Callable[[], bool], what: str, bound: float = 10.0) -> None:
-    """Poll `predicate` (bounded; the bound is a hang guard, not a timing assertion)."""
-    try:
-        async with asyncio.timeout(bound):
-            while True:
-                if predicate():
-                    return
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"not reached: {what}") from None
 
 
 async def test_one_leader_and_failover_after_the_leader_is_cut_off() -> None:

@@ -5,12 +5,13 @@ is over, however much changes meanwhile. Real ResourceCaches, fed as the reflect
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import orjson
 import pytest
 
+from tests.unit.controllers.polling import wait_for
 from watchproxy.config import parse_settings
 from watchproxy.controllers import runner
 from watchproxy.controllers.namespace import NamespaceController
@@ -52,18 +53,6 @@ async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
     c = Cluster()
     yield c
     await c.proxy.close()
-
-
-async def wait_for(predicate: Callable[[], bool], what: str, bound: float = 10.0) -> None:
-    """Poll `predicate` (bounded; the bound is a hang guard, not a timing assertion)."""
-    try:
-        async with asyncio.timeout(bound):
-            while True:
-                if predicate():
-                    return
-                await asyncio.sleep(TICK)
-    except TimeoutError:
-        raise AssertionError(f"not reached: {what}") from None
 
 
 async def running(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

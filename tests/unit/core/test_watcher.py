@@ -3,51 +3,19 @@ object's own revision; a lagging watcher knows the position it has delivered."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import orjson
-
+from tests.unit.core.watchers import CODEC, drain, watcher
 from watchproxy.core.objects import build_from_dict
-from watchproxy.core.rv import TokenCodec
-from watchproxy.core.selectors import FieldSelector, LabelSelector
 from watchproxy.core.watch_cache import ResourceCache
-from watchproxy.core.watcher import CacheWatcher, WatchFilter
 from watchproxy.resources import Registry
 
 CONFIGMAPS = Registry().lookup("", "v1", "configmaps")
 assert CONFIGMAPS is not None
-CODEC = TokenCodec(["a", "b"])
 
 
 def cm(name: str, ns: str, rev: int) -> Any:
     return build_from_dict(CONFIGMAPS, f"{ns}/{name}", {"metadata": {"name": name}}, rev)
-
-
-def make_watcher(cache: ResourceCache, *, merged: bool, queue: int = 100) -> CacheWatcher:
-    return CacheWatcher(
-        filt=WatchFilter("", "", None, LabelSelector.parse(""), FieldSelector.parse("")),
-        shards=frozenset({0, 1}) if merged else frozenset({0}),
-        merged=merged,
-        floor=cache.vector(),
-        encode_token=CODEC.encode,
-        history=cache.history,
-        max_queue=queue,
-        bookmark_line=None,
-    )
-
-
-async def drain(w: CacheWatcher) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        try:
-            async with asyncio.timeout(0.01):
-                chunk = await w.next_chunk(lambda: b'{"type":"ERROR","object":{}}\n')
-        except TimeoutError:
-            return out
-        if chunk is None:
-            return out
-        out.extend(orjson.loads(line) for line in chunk.splitlines() if line)
 
 
 async def test_merged_initial_events_carry_the_objects_own_revision() -> None:
@@ -55,7 +23,7 @@ async def test_merged_initial_events_carry_the_objects_own_revision() -> None:
     old, new = cm("old", "a-ns", 11), cm("new", "b-ns", 25)
     cache.replace(0, [old], 40)
     cache.replace(1, [new], 60)
-    w = make_watcher(cache, merged=True)
+    w = watcher(cache, shards={0, 1}, merged=True)
     w.start_with_initial([old, new], cache.vector(), None)
     events = await drain(w)
     tokens = [e["object"]["metadata"]["resourceVersion"] for e in events]
@@ -69,7 +37,7 @@ async def test_single_shard_initial_events_keep_plain_revisions() -> None:
     cache = ResourceCache(shard_count=2, history_size=100, expired_line=lambda m: b"")
     cache.replace(0, [cm("a", "a-ns", 11)], 40)
     cache.replace(1, [], 60)
-    w = make_watcher(cache, merged=False)
+    w = watcher(cache)
     w.start_with_initial([cm("a", "a-ns", 11)], cache.vector(), None)
     assert [e["object"]["metadata"]["resourceVersion"] for e in await drain(w)] == ["11"]
 
@@ -78,7 +46,7 @@ async def test_lag_position_is_what_was_delivered() -> None:
     cache = ResourceCache(shard_count=2, history_size=100, expired_line=lambda m: b"")
     cache.replace(0, [], 10)
     cache.replace(1, [], 20)
-    w = make_watcher(cache, merged=True, queue=1)
+    w = watcher(cache, shards={0, 1}, merged=True, queue=1)
     cache.watch_now(w)
     cache.apply(0, "ns/a", cm("a", "ns", 11), 11)  # queued
     cache.apply(1, "ns/b", cm("b", "ns", 25), 25)  # queue full: lagging from here
