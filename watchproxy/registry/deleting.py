@@ -21,7 +21,7 @@ from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_d
 from watchproxy.registry.errors import PreconditionFailed, conflict
 from watchproxy.registry.objects import JsonObject, Located, Written, storage_value
 from watchproxy.registry.options import DeleteOptions
-from watchproxy.registry.store import RETRIES, Store
+from watchproxy.registry.store import Store, retrying
 from watchproxy.registry.strategy import strategy_for
 from watchproxy.resources import ResourceType
 
@@ -59,7 +59,7 @@ async def delete(
 ) -> Written:
     """DELETE of one object. Returns the object as it stays (deleted=False) or as it was
     when removed, with the delete's revision (deleted=True). Raises 404, 409."""
-    for _ in range(RETRIES):
+    for _ in retrying():
         current = await store.require(resource, namespace, name)
         check_preconditions(store, resource, current, options)
         try:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,9 +45,19 @@ from watchproxy.registry.options import WriteOptions
 from watchproxy.registry.strategy import Strategy, strategy_for
 from watchproxy.resources import TENANT_LABEL, ResourceType
 
-# Writes that lost a race to another writer are retried this often when the client set no
-# resourceVersion precondition (kube's GuaranteedUpdate retries until it wins).
-RETRIES = 5
+# A write that lost a race to another writer, and carries no resourceVersion precondition of the
+# client's, is retried on the new state until it wins, as kube's GuaranteedUpdate does -- bounded
+# only by time (kube: the request's 60 s timeout), never by a count: ten writers patching one
+# object must all succeed.
+RETRY_SECONDS = 30.0
+
+
+def retrying() -> Iterator[None]:
+    """One step per attempt, for at least one attempt and until RETRY_SECONDS have passed."""
+    deadline = time.monotonic() + RETRY_SECONDS
+    yield
+    while time.monotonic() < deadline:
+        yield
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
 
 
@@ -252,7 +263,7 @@ class Store:
         race is retried on the new current state. Raises 404, 409, 422.
         """
         strategy = strategy_for(resource)
-        for attempt in range(RETRIES):
+        for _ in retrying():
             current = await self.require(resource, namespace, name)
             new = compute(current)
             check_type(resource, new)
@@ -290,7 +301,7 @@ class Store:
                         )
                         raise
                 return Written(new, revision)
-            if wanted is not None or attempt == RETRIES - 1:
+            if wanted is not None:
                 raise conflict(resource, name)
         raise conflict(resource, name)
 
