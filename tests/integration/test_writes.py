@@ -238,3 +238,62 @@ def test_concurrent_patches_without_a_precondition_all_succeed(
     with httpx.Client(base_url=url, timeout=60) as api:
         data = api.get(f"{cms}/{name}").json()["data"]
     assert len(data) == 100
+
+
+def test_oversized_objects_are_refused_by_size_not_as_an_outage(api: httpx.Client) -> None:
+    """A ConfigMap over 1 MiB is kube's 422; an object etcd refuses by size is 413, never the
+    503 that says the shard is down; a refused cluster-scoped create leaves no name claim."""
+    cms = f"/api/v1/namespaces/{NS}/configmaps"
+    big = {"metadata": {"name": "big-cm"}, "data": {"a": "x" * (1024 * 1024 + 24)}}
+    r = api.post(cms, json=big)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"]["causes"] == [
+        {"reason": "FieldValueTooLong", "message": "Too long: may not be more than 1048576 bytes"}
+        | {"field": ""}
+    ]
+    node = {"metadata": {"name": "huge-node", "annotations": {}}, "status": {"x": "y" * 2_000_000}}
+    r = api.post("/api/v1/nodes", json=node)
+    assert r.status_code == 413 and r.json()["reason"] == "RequestEntityTooLarge", r.text
+    assert api.get("/api/v1/nodes/huge-node").status_code == 404
+    r = api.post("/api/v1/nodes", json={"metadata": {"name": "huge-node"}})
+    assert r.status_code == 201, r.text  # the name was not left claimed
+
+
+def test_update_preconditions_and_immutable_metadata(api: httpx.Client) -> None:
+    cms = f"/api/v1/namespaces/{NS}/configmaps"
+    obj = api.post(cms, json={"metadata": {"name": "immutable-meta"}}).json()
+    other_uid = {**obj, "metadata": {**obj["metadata"], "uid": "not-the-uid"}}
+    r = api.put(f"{cms}/immutable-meta", json=other_uid)
+    assert (
+        r.status_code == 409 and "Precondition failed: UID in precondition" in r.json()["message"]
+    )
+    deleting = {
+        **obj,
+        "metadata": {**obj["metadata"], "deletionTimestamp": "2030-01-01T00:00:00Z"},
+    }
+    r = api.put(f"{cms}/immutable-meta", json=deleting)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"]["causes"][0]["field"] == "metadata.deletionTimestamp"
+    moved = {**obj, "metadata": {**obj["metadata"], "namespace": "gx"}}
+    assert api.put(f"{cms}/immutable-meta", json=moved).status_code == 400
+    r = api.request("DELETE", f"{cms}/immutable-meta", json={"kind": "Pod"})
+    assert r.status_code == 400, r.text
+    assert api.get(f"{cms}/immutable-meta").json()["metadata"] == obj["metadata"]
+
+
+def test_namespace_phase_and_finalizer_names_are_validated(api: httpx.Client) -> None:
+    ns = "acme-phase"
+    assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+    merge = {"content-type": "application/merge-patch+json"}
+    for phase in ("Terminating", "Bogus"):
+        r = api.patch(
+            f"/api/v1/namespaces/{ns}/status", json={"status": {"phase": phase}}, headers=merge
+        )
+        assert r.status_code == 422 and "status.Phase" in r.text, r.text
+    bad = {"metadata": {"name": ns}, "spec": {"finalizers": ["bad finalizer"]}}
+    r = api.put(f"/api/v1/namespaces/{ns}/finalize", json=bad)
+    assert r.status_code == 422 and "spec.finalizers[0]" in r.text, r.text
+    # Still usable: creates in it work.
+    assert api.post(
+        f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": "ok"}}
+    ).is_success

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from watchproxy.core.errors import ProxyError, ResourceExpired
+from watchproxy.etcd.client import EtcdRequestTooLarge
 
 # storage/errors.go: tooLargeResourceVersionCauseMsg, metav1.CauseTypeResourceVersionTooLarge.
 # storage/etcd3/errors.go
@@ -58,7 +59,16 @@ def bad_request(message: str) -> ApiError:
 
 
 def etcd_unavailable(exc: Exception) -> ApiError:
-    """503 for an etcd shard that cannot be read or written (storage/errors/storage.go)."""
+    """An etcd failure as a Status: 503 for a shard that cannot be read or written
+    (storage/errors/storage.go), 413 RequestEntityTooLarge for an object etcd refuses by size
+    (retrying cannot help, and the shard is fine)."""
+    if isinstance(exc, EtcdRequestTooLarge):
+        return ApiError(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: the object is larger than the etcd shard accepts "
+            "(etcdserver: request is too large)",
+        )
     return ApiError(503, "ServiceUnavailable", f"etcd shard unavailable: {exc}")
 
 

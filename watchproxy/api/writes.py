@@ -63,6 +63,11 @@ async def serve_update(
             f"the name of the object ({body_name}) does not match the name on the "
             f"URL ({target.name})"
         )
+    body_namespace = new["metadata"].get("namespace")
+    if target.resource.namespaced and body_namespace not in (None, "", target.namespace):
+        raise bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
 
     def compute(_: Located) -> JsonObject:
         return copy.deepcopy(new)

@@ -185,6 +185,11 @@ class EtcdCompacted(EtcdError):
         self.compact_revision = compact_revision
 
 
+class EtcdRequestTooLarge(EtcdError):
+    """etcd refused a request over its --max-request-bytes (rpctypes.ErrRequestTooLarge): the
+    object is too big for the store, retrying cannot help."""
+
+
 _UNAVAILABLE_CODES: Final = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
@@ -207,6 +212,8 @@ def _map_rpc_error(err: Any, what: str, name: str) -> EtcdError:
         return EtcdCompacted(message)
     if code in _UNAVAILABLE_CODES:
         return EtcdUnavailable(message)
+    if code == grpc.StatusCode.INVALID_ARGUMENT and "request is too large" in details:
+        return EtcdRequestTooLarge(message)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "too many requests" in details:
         return EtcdUnavailable(message)
     if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL) and any(

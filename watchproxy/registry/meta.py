@@ -216,15 +216,26 @@ def _finalizer_causes(finalizers: list[str], *, create: bool) -> list[Cause]:
                 )
             )
     for i, name in enumerate(finalizers):
-        if "/" not in name and name not in STANDARD_FINALIZERS:
-            causes.append(
-                invalid_value(
-                    f"metadata.finalizers[{i}]",
-                    name,
-                    "name is neither a standard finalizer name nor is it fully qualified",
-                )
-            )
+        causes += kube_finalizer_causes(f"metadata.finalizers[{i}]", name)
     return causes
+
+
+def kube_finalizer_causes(path: str, name: str) -> list[Cause]:
+    """core's validateKubeFinalizerName: a name without '/' must be a standard finalizer."""
+    if "/" in name or name in STANDARD_FINALIZERS:
+        return []
+    return [
+        invalid_value(
+            path, name, "name is neither a standard finalizer name nor is it fully qualified"
+        )
+    ]
+
+
+def finalizer_name_causes(path: str, name: str) -> list[Cause]:
+    """core's validateFinalizerName (a Namespace's `spec.finalizers[i]`): a qualified name
+    (apimachinery ValidateFinalizerName) that is standard or fully qualified."""
+    causes = [invalid_value(path, name, msg) for msg in label_key_errors(name)]
+    return causes + kube_finalizer_causes(path, name)
 
 
 def validate_object_meta(resource: ResourceType, obj: JsonObject) -> list[Cause]:

@@ -104,6 +104,11 @@ def delete_options(query: bytes, body: dict[str, Any] | None) -> DeleteOptions:
     `?dryRun=All` next to a DeleteOptions body is ignored, as in kube)."""
     if body is not None:
         query = b""
+        kind = body.get("kind")
+        if kind not in (None, "", "DeleteOptions"):
+            # The body is decoded as DeleteOptions; another kind is a decoding error, and
+            # nothing is deleted.
+            raise bad_request(f'the body of a delete must be DeleteOptions, not kind "{kind}"')
     data: dict[str, Any] = dict(body or {})
     pre = data.get("preconditions") or {}
     if not isinstance(pre, dict):

@@ -26,6 +26,7 @@ import orjson
 
 from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, not_found
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
+from watchproxy.core.validation import field_invalid, go_quote
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
 from watchproxy.registry.admission import check_namespace_open
@@ -58,6 +59,8 @@ def retrying() -> Iterator[None]:
     yield
     while time.monotonic() < deadline:
         yield
+
+
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
 
 
@@ -337,6 +340,29 @@ class Store:
         generation bump, and the tenancy invariant (the tenant label decides the shard)."""
         resource = strategy.resource
         meta, old_meta = new["metadata"], old.get("metadata") or {}
+        name = str(old_meta.get("name", ""))
+        uid = meta.get("uid")
+        if uid not in (None, "") and uid != old_meta.get("uid"):
+            # The object's uid is a precondition (rest.DefaultUpdatedObjectInfo.Preconditions).
+            raise conflict(
+                resource,
+                name,
+                f"Precondition failed: UID in precondition: {uid}, "
+                f"UID in object meta: {old_meta.get('uid', '')}",
+            )
+        if meta.get("deletionTimestamp") and not old_meta.get("deletionTimestamp"):
+            # Only DELETE starts a deletion (ValidateObjectMetaUpdate: immutable field).
+            raise_invalid(
+                resource,
+                name,
+                [
+                    field_invalid(
+                        "metadata.deletionTimestamp",
+                        go_quote(str(meta["deletionTimestamp"])),
+                        "field is immutable",
+                    )
+                ],
+            )
         for field in _SERVER_META:
             if field in old_meta:
                 meta[field] = old_meta[field]

@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from watchproxy.api.status import ApiError
+from watchproxy.core.validation import field_invalid, go_quote
 from watchproxy.registry.deletion import gc_finalizers, timestamp
-from watchproxy.registry.errors import forbidden, precondition_conflict
+from watchproxy.registry.errors import Cause, forbidden, precondition_conflict
+from watchproxy.registry.meta import finalizer_name_causes
 from watchproxy.registry.options import DeleteOptions
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
@@ -62,6 +64,39 @@ class NamespaceStrategy(Strategy):
 
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         return False
+
+    def validate(self, obj: JsonObject) -> list[Cause]:
+        """ValidateNamespace's spec: every `spec.finalizers[i]` a valid finalizer name."""
+        finalizers = (obj.get("spec") or {}).get("finalizers") or []
+        causes: list[Cause] = []
+        for i, name in enumerate(finalizers):
+            causes += finalizer_name_causes(f"spec.finalizers[{i}]", str(name))
+        return causes
+
+    def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
+        """ValidateNamespaceUpdate / StatusUpdate / FinalizeUpdate: the finalizer names, and a
+        phase that matches the deletion state -- `Active` until deletionTimestamp is set,
+        `Terminating` after (else a PATCH of /status could lock the namespace forever)."""
+        causes = self.validate(new)
+        deleting = bool((new.get("metadata") or {}).get("deletionTimestamp"))
+        phase = (new.get("status") or {}).get("phase")
+        if phase and not deleting and phase != "Active":
+            causes.append(
+                field_invalid(
+                    "status.Phase",
+                    go_quote(str(phase)),
+                    "may only be 'Active' if `deletionTimestamp` is empty",
+                )
+            )
+        elif phase and deleting and phase != "Terminating":
+            causes.append(
+                field_invalid(
+                    "status.Phase",
+                    go_quote(str(phase)),
+                    "may only be in terminating phase if `deletionTimestamp` is not empty",
+                )
+            )
+        return causes
 
     def begin_delete(
         self, obj: JsonObject, options: DeleteOptions, now: datetime

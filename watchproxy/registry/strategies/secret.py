@@ -98,7 +98,7 @@ def _decoded(value: str) -> bytes:
     return base64.b64decode(value.replace("\r", "").replace("\n", ""))
 
 
-def _decoded_size(value: str) -> int:
+def decoded_size(value: str) -> int:
     """len(_decoded(value)) without decoding: 3 bytes per quantum of 4 characters (CR and LF
     skipped), less one per '=' (in valid base64 '=' is only the padding)."""
     chars = len(value) - value.count("\r") - value.count("\n")
@@ -174,7 +174,7 @@ class SecretStrategy(Strategy):
             causes += [
                 invalid_value(_secret_key_path(key), key, msg) for msg in config_key_errors(key)
             ]
-            total += _decoded_size(value) if value else 0
+            total += decoded_size(value) if value else 0
         if total > MAX_SECRET_SIZE:
             causes.append(
                 (
