@@ -16,6 +16,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from watchproxy.auth.settings import (
+    SecurityConfigError,
+    SecuritySettings,
+    SubjectSettings,
+    parse_security,
+    parse_subjects,
+)
+
 
 class ConfigError(ValueError):
     """A configuration problem; str() is the one line shown at start-up."""
@@ -41,6 +49,7 @@ class TenantSettings:
     name: str
     shard: str
     namespaces: tuple[str, ...] = ()
+    subjects: SubjectSettings = field(default_factory=SubjectSettings)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class Settings:
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
     def host(self) -> str:
@@ -97,7 +107,12 @@ class Settings:
         return [s.name for s in self.shards]
 
 
-_TOP_KEYS = {f for f in Settings.__dataclass_fields__}
+_TOP_KEYS = {f for f in Settings.__dataclass_fields__ if f != "security"} | {
+    "tls",
+    "authentication",
+    "authorization",
+    "audit",
+}
 
 
 def _check_keys(where: str, data: dict[str, Any], allowed: set[str]) -> None:
@@ -154,14 +169,21 @@ def _tenant(i: int, data: Any, shard_names: set[str]) -> TenantSettings:
     where = f"tenants[{i}]"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a mapping with name, shard and namespaces")
-    _check_keys(f"{where}.", data, {"name", "shard", "namespaces"})
+    _check_keys(f"{where}.", data, {"name", "shard", "namespaces", "subjects"})
     name, shard = data.get("name"), data.get("shard")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}.name: required non-empty string")
     if shard not in shard_names:
         raise ConfigError(f"{where}.shard: unknown shard {shard!r}")
+    try:
+        subjects = parse_subjects(f"{where}.subjects", data.get("subjects"))
+    except SecurityConfigError as exc:
+        raise ConfigError(str(exc)) from exc
     return TenantSettings(
-        name, str(shard), _str_list(f"{where}.namespaces", data.get("namespaces", []))
+        name,
+        str(shard),
+        _str_list(f"{where}.namespaces", data.get("namespaces", [])),
+        subjects,
     )
 
 
@@ -177,6 +199,20 @@ def _check_overlaps(tenants: tuple[TenantSettings, ...]) -> None:
                             f"tenants[{i}].namespaces: {pa!r} overlaps {pb!r} of tenant {b.name!r}"
                             f" (tenants[{j}])"
                         )
+
+
+def _check_subjects(tenants: tuple[TenantSettings, ...]) -> None:
+    """An identity belongs to one tenant at most: a user or group named by two is refused."""
+    seen: dict[tuple[str, str], str] = {}
+    for i, t in enumerate(tenants):
+        for kind, names in (("users", t.subjects.users), ("groups", t.subjects.groups)):
+            for name in names:
+                other = seen.setdefault((kind, name), t.name)
+                if other != t.name:
+                    raise ConfigError(
+                        f"tenants[{i}].subjects.{kind}: {name!r} already belongs to tenant"
+                        f" {other!r}"
+                    )
 
 
 def _globs_overlap(a: str, b: str) -> bool:
@@ -288,6 +324,11 @@ def parse_settings(data: Any) -> Settings:
         if key in data:
             extras[key] = _positive(key, data[key], float)
     extras["controllers"] = _controllers(data.get("controllers"))
+    try:
+        extras["security"] = parse_security(data, host)
+    except SecurityConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    _check_subjects(tenants)
     return Settings(
         shards=shards, tenants=tenants, default_shard=str(default), listen=str(listen), **extras
     )

@@ -65,6 +65,9 @@ class ResourceType:
     extra_subresources: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # Pods get their status reset to Pending on create, as kube-apiserver's pod strategy does.
     reset_status_on_create: JsonObject | None = None
+    # Resources that are never stored (TokenReview, SubjectAccessReview, ...): create only,
+    # answered by a handler, no cache, no etcd key.
+    virtual: bool = False
     verbs: tuple[str, ...] = (
         "create",
         "delete",
@@ -151,6 +154,8 @@ _EVENT_FIELDS: dict[str, FieldGetter] = {
     "source": _path("source", "component"),
     "type": _path("type"),
 }
+
+_RBAC = "rbac.authorization.k8s.io"
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
@@ -243,6 +248,37 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, "leases"),
     ResourceType(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        True,
+        "serviceaccounts",
+        ("sa",),
+        core_field_errors=True,
+        extra_subresources=(("token", "TokenRequest", ("create",)),),
+    ),
+    *(
+        ResourceType(_RBAC, "v1", kind, plural, namespaced, plural)
+        for kind, plural, namespaced in (
+            ("ClusterRole", "clusterroles", False),
+            ("ClusterRoleBinding", "clusterrolebindings", False),
+            ("Role", "roles", True),
+            ("RoleBinding", "rolebindings", True),
+        )
+    ),
+    *(
+        ResourceType(group, "v1", kind, plural, namespaced, "", virtual=True, verbs=("create",))
+        for group, kind, plural, namespaced in (
+            ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", False),
+            ("authentication.k8s.io", "TokenReview", "tokenreviews", False),
+            ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
+            ("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
+            ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False),
+            ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", False),
+        )
+    ),
+    ResourceType(
         "apps",
         "v1",
         "Deployment",
@@ -261,22 +297,29 @@ class Registry:
     """Lookups over RESOURCES by (group, version, plural) and by group."""
 
     def __init__(self, resources: tuple[ResourceType, ...] = RESOURCES) -> None:
-        self.resources = resources
+        self.all = resources
+        # Stored resources (cached, watched, written to etcd); `all` adds the virtual ones.
+        self.resources = tuple(r for r in resources if not r.virtual)
         self._by_path = {(r.group, r.version, r.plural): r for r in resources}
+        self._by_key = {r.key: r for r in resources}
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
 
+    def by_key(self, key: str) -> ResourceType | None:
+        """By registry key (`plural` or `plural.group`)."""
+        return self._by_key.get(key)
+
     def groups(self) -> dict[str, list[str]]:
         """group -> versions, for the named (non-core) groups, in registry order."""
         out: dict[str, list[str]] = {}
-        for r in self.resources:
+        for r in self.all:
             if r.group and r.version not in out.setdefault(r.group, []):
                 out[r.group].append(r.version)
         return out
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
-        return [r for r in self.resources if r.group == group and r.version == version]
+        return [r for r in self.all if r.group == group and r.version == version]
 
     def by_kind(self, kind: str) -> ResourceType | None:
         return next((r for r in self.resources if r.kind == kind), None)

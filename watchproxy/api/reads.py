@@ -37,7 +37,14 @@ from watchproxy.api.status import (
     not_found,
 )
 from watchproxy.api.target import Target
-from watchproxy.api.view import View, format_rv, parse_rv, resolve_view
+from watchproxy.api.view import (
+    View,
+    format_rv,
+    parse_rv,
+    resolve_view,
+    tenant_predicate,
+    tenant_view,
+)
 from watchproxy.core.errors import ResourceExpired
 from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
@@ -64,6 +71,8 @@ def targets_of(view: View, vector: Vector) -> dict[int, int]:
 
 def make_view(proxy: Proxy, target: Target, opts: ListOptions) -> View:
     """The request's view: its path or its exact selectors may pin one shard (api/view.py)."""
+    if target.tenant is not None:
+        return tenant_view(proxy, target.tenant)
     node = None
     if target.resource.trigger_field == "spec.nodeName":
         node = opts.fields.exact_value("spec.nodeName")
@@ -72,7 +81,7 @@ def make_view(proxy: Proxy, target: Target, opts: ListOptions) -> View:
     return resolve_view(proxy, target.resource, namespace, name, node)
 
 
-def make_filter(target: Target, opts: ListOptions) -> WatchFilter:
+def make_filter(proxy: Proxy, target: Target, opts: ListOptions) -> WatchFilter:
     resource = target.resource
     return WatchFilter(
         namespace=target.namespace or (opts.fields.exact_value("metadata.namespace") or ""),
@@ -80,6 +89,7 @@ def make_filter(target: Target, opts: ListOptions) -> WatchFilter:
         trigger=opts.fields.exact_value(resource.trigger_field) if resource.trigger_field else None,
         labels=opts.labels,
         fields=opts.fields,
+        scope=None if target.tenant is None else tenant_predicate(proxy, resource, target.tenant),
     )
 
 
@@ -173,7 +183,7 @@ async def _serve_list(
         targets = targets_of(view, wanted)
         from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=exact is not None)
     # Shards the cache could not prove fresh are read from etcd, as the apiserver falls back.
-    filt = make_filter(target, opts)
+    filt = make_filter(proxy, target, opts)
     parts, vector = await list_parts(proxy, cache, view, resource, filt, from_etcd, exact)
     body = build_list_body(proxy, view, resource, filt, parts, vector, limit, start_after, printing)
     await respond(send, 200, body)

@@ -14,3 +14,5 @@ class Target:
     name: str  # "" for collections
     subresource: str  # "" or "status"
     force_watch: bool = False  # the legacy /watch/ path prefix
+    # The tenant a tenant-scoped identity belongs to: reads see only its objects, from its shard.
+    tenant: str | None = None

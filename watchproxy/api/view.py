@@ -18,10 +18,12 @@ same shard. Anything else reads the merged view of all shards and sees composite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from watchproxy.api.status import bad_request
 from watchproxy.core.errors import ResourceExpired
+from watchproxy.core.objects import CachedObject
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.proxy import Proxy
 from watchproxy.resources import TENANT_LABEL, ResourceType
@@ -123,3 +125,22 @@ def format_rv(proxy: Proxy, view: View, vector: Vector) -> str:
     if view.merged:
         return proxy.codec.encode(vector)
     return str(vector[view.only()])
+
+
+def tenant_view(proxy: Proxy, tenant: str) -> View:
+    """A tenant-scoped identity reads its tenant's shard alone, with plain revisions."""
+    return View(frozenset({proxy.tenancy.shard_of_tenant(tenant)}), merged=False)
+
+
+def tenant_predicate(
+    proxy: Proxy, resource: ResourceType, tenant: str
+) -> Callable[[CachedObject], bool]:
+    """What a tenant-scoped identity may see of `resource`: objects in its namespaces; of the
+    namespaces, its own; of other cluster-scoped types, those labelled with its tenant
+    (auth/tenants.py)."""
+    tenant_of = proxy.tenancy.tenant_of_namespace
+    if resource.namespaced:
+        return lambda obj: tenant_of(obj.namespace) == tenant
+    if resource.plural == "namespaces" and not resource.group:
+        return lambda obj: tenant_of(obj.name) == tenant
+    return lambda obj: obj.labels.get(TENANT_LABEL) == tenant

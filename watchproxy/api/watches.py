@@ -94,7 +94,7 @@ async def serve_watch(
         except TooLargeResourceVersion as exc:
             pending_error = exc  # after the stream has started: an in-band ERROR
     bookmarks = bookmark_factory(resource, printing) if opts.allow_bookmarks else None
-    filt = make_filter(target, opts)
+    filt = make_filter(proxy, target, opts)
     now = cache.vector()
     watcher = CacheWatcher(
         filt=filt,

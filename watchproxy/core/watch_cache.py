@@ -111,6 +111,9 @@ class ResourceCache:
         self.history = EventHistory(history_size, shard_count)
         self.dispatcher = Dispatcher()
         self.seq = 0
+        # Bumped by every change of the stored objects (event or relist): derived indexes
+        # outside the core (RBAC's subject index) rebuild when it moves.
+        self.changes = 0
         self._expired_line = expired_line
         # Set by each shard's reflector: asks etcd for a progress notification on the shard's
         # stream -- a no-op where etcd's answer would not be ordered after events.
@@ -134,6 +137,7 @@ class ResourceCache:
         for obj in objects:
             fresh.put(obj)
         self.shards[shard] = fresh
+        self.changes += 1
         self.history.reset_shard(shard, revision)
         if was_ready:
             for watcher in list(self.dispatcher.all()):
@@ -155,6 +159,7 @@ class ResourceCache:
             state.wake()
             return  # deletion of something never cached (e.g. an undecodable value)
         self.seq += 1
+        self.changes += 1
         event = CacheEvent(
             seq=self.seq,
             shard=shard,

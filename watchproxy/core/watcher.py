@@ -50,11 +50,16 @@ class WatchFilter:
     trigger: str | None  # exact value of the resource's trigger field, if the selector pins it
     labels: LabelSelector
     fields: FieldSelector
+    # An extra predicate narrowing what the caller may see at all (a tenant-scoped identity's
+    # view: api/view.py); None = no narrowing.
+    scope: Callable[[CachedObject], bool] | None = None
 
     def matches(self, obj: CachedObject) -> bool:
         if self.namespace and obj.namespace != self.namespace:
             return False
         if self.name and obj.name != self.name:
+            return False
+        if self.scope is not None and not self.scope(obj):
             return False
         return self.labels.matches(obj.labels) and self.fields.matches(obj.fields)
 
@@ -64,7 +69,7 @@ class WatchFilter:
         Dispatch calls it twice per event per candidate watcher, so the common shapes
         (no selector at all, one namespace, a kubelet's trigger-only selector) skip the rest.
         """
-        if self.namespace or self.name or not self.labels.is_empty:
+        if self.namespace or self.name or not self.labels.is_empty or self.scope is not None:
             return self.matches
         if self.fields.is_empty:
             return None
