@@ -60,7 +60,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "load: starting watchproxy dev on $HOST (data in $DATA_DIR)"
-"$BIN/watchproxy" dev --port "$PORT" --data-dir "$DATA_DIR" --no-seed >"$DATA_DIR/dev.log" 2>&1 &
+"$BIN/watchproxy" dev --insecure --port "$PORT" --data-dir "$DATA_DIR" --no-seed >"$DATA_DIR/dev.log" 2>&1 &
 DEV_PID=$!
 
 ready=""

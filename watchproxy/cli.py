@@ -9,42 +9,30 @@ import resource
 import sys
 import tempfile
 from pathlib import Path
-from types import FrameType
 
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
 
 
 def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
-    import uvicorn
-
     from watchproxy.api.app import create_app
+    from watchproxy.serving.server import run_server
     from watchproxy.workers import reuse_port_socket
 
     asyncio.run(_check_shards(settings))
     app = create_app(settings)
-    config = uvicorn.Config(
+    sock = reuse_port_socket(settings.host, settings.port) if reuse_port else None
+    raise_open_file_limit()
+    authentication = settings.security.authentication
+    run_server(
         app,
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-        # Clients and load balancers keep idle connections for a minute or more; closing after
-        # uvicorn's default 5 s races their next request (a PATCH cannot be retried safely).
-        timeout_keep_alive=int(settings.keep_alive_seconds),
+        tls=settings.security.tls,
+        client_ca_file=authentication.client_ca_file if authentication is not None else None,
+        keep_alive_seconds=settings.keep_alive_seconds,
+        reuse_port_socket=sock,
+        end_watches=app.end_watches,
     )
-    sockets = [reuse_port_socket(settings.host, settings.port)] if reuse_port else None
-    raise_open_file_limit()
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            app.end_watches()  # signal handlers run on the loop's thread
-            super().handle_exit(sig, frame)
-
-    Server(config).run(sockets=sockets)
 
 
 def raise_open_file_limit() -> None:
@@ -88,20 +76,62 @@ DEMO_TENANTS = {
 }
 
 
-def dev_config(endpoints: list[str], port: int) -> dict[str, object]:
+# Demo identities of each tenant (tenants[].subjects). Their client certificates and tokens come
+# from watchproxy/devpki.py; watchproxy/seed.py binds each group to ClusterRole `edit` in the
+# tenant's namespaces (initech has no demo user, only its group's bindings).
+DEMO_SUBJECTS: dict[str, dict[str, list[str]]] = {
+    "acme": {"users": ["alice"], "groups": ["acme-devs"]},
+    "globex": {"users": ["bob"], "groups": ["globex-devs"]},
+    "initech": {"groups": ["initech-devs"]},
+}
+# The `iss` of ServiceAccount tokens, kube's default for a cluster.local cluster.
+DEV_SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+SECURE_DEV_PORT = 6443  # kube-apiserver's --secure-port default
+INSECURE_DEV_PORT = 8080
+
+
+def dev_config(
+    endpoints: list[str],
+    port: int,
+    pki_dir: Path | None = None,
+    audit_log: Path | None = None,
+) -> dict[str, object]:
+    """The dev mode's config. Without `pki_dir`: anonymous plain HTTP (every caller is admin).
+    With it (files of watchproxy/devpki.py): TLS, client certificates, the token file and
+    ServiceAccount tokens, Node and RBAC authorization, tenant subjects, and an audit log at
+    `audit_log` when given."""
     names = [f"shard-{chr(ord('a') + i)}" for i in range(len(endpoints))]
     globs = {"acme": ["acme-*"], "globex": ["globex-*", "gx"], "initech": ["initech-*"]}
-    tenants = [
+    tenants: list[dict[str, object]] = [
         {"name": t, "shard": names[i % len(names)], "namespaces": globs[t]}
         for i, t in enumerate(globs)
         if i < max(2, len(names))
     ]
-    return {
+    config: dict[str, object] = {
         "listen": f"127.0.0.1:{port}",
         "shards": [{"name": n, "endpoints": [e]} for n, e in zip(names, endpoints, strict=True)],
         "tenants": tenants,
         "default_shard": names[0],
     }
+    if pki_dir is None:
+        return config
+    from watchproxy.devpki import DevPki
+
+    pki = DevPki(pki_dir, {})
+    for tenant in tenants:
+        tenant["subjects"] = DEMO_SUBJECTS[str(tenant["name"])]
+    config["tls"] = {"cert_file": str(pki.server_cert_file), "key_file": str(pki.server_key_file)}
+    config["authentication"] = {
+        "client_ca_file": str(pki.ca_file),
+        "token_auth_file": str(pki.token_file),
+        "service_account_key_files": [str(pki.sa_pub_file)],
+        "service_account_issuers": [DEV_SA_ISSUER],
+        "service_account_signing_key_file": str(pki.sa_key_file),
+    }
+    config["authorization"] = {"modes": ["Node", "RBAC"]}
+    if audit_log is not None:
+        config["audit"] = {"log_path": str(audit_log)}
+    return config
 
 
 def dev(args: argparse.Namespace) -> int:
@@ -110,10 +140,21 @@ def dev(args: argparse.Namespace) -> int:
     if args.shards < 1 or args.shards > 8:
         print("watchproxy: --shards must be between 1 and 8", file=sys.stderr)
         return 2
+    port = args.port
+    if port is None:
+        port = INSECURE_DEV_PORT if args.insecure else SECURE_DEV_PORT
     data_dir = (
         Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="watchproxy-dev-"))
     )
+    pki_dir = None if args.insecure else data_dir / "pki"
+    if pki_dir is not None:
+        from watchproxy.devpki import ensure_pki
+
+        # Kept in the data dir: a restart keeps the identities (and kubeconfigs handed out).
+        ensure_pki(pki_dir, port)
+    audit_log = data_dir / "audit.log"
     fresh = not any(data_dir.glob("shard-*/etcd"))
+    _stop_on_sigterm()
     servers = [
         EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
         for i in range(args.shards)
@@ -122,15 +163,21 @@ def dev(args: argparse.Namespace) -> int:
         for server in servers:
             server.data_dir.mkdir(parents=True, exist_ok=True)
             server.start()
-        settings = parse_settings(dev_config([s.endpoint for s in servers], args.port))
+        endpoints = [s.endpoint for s in servers]
+        settings = parse_settings(
+            dev_config(endpoints, port, pki_dir, audit_log if pki_dir is not None else None)
+        )
         if fresh and not args.no_seed:
             count = asyncio.run(_seed(settings))
             print(f"watchproxy dev: seeded {count} demo objects")
         for server in servers:
             print(f"watchproxy dev: etcd {server.name} at {server.endpoint}")
-        url = f"http://127.0.0.1:{args.port}"
-        print(f"watchproxy dev: serving the Kubernetes API on {url} (data in {data_dir})")
-        print(f"  try: kubectl --server {url} get pods -A")
+        if pki_dir is None:
+            url = f"http://127.0.0.1:{port}"
+            print(f"watchproxy dev: serving the Kubernetes API on {url} (data in {data_dir})")
+            print(f"  try: kubectl --server {url} get pods -A")
+        else:
+            _print_secure_usage(port, data_dir, pki_dir, audit_log)
         print("  Ctrl-C stops the proxy and every etcd it started.")
         sys.stdout.flush()
         _run_server(settings)
@@ -141,6 +188,42 @@ def dev(args: argparse.Namespace) -> int:
         for server in servers:
             server.stop()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (`kill`, a supervisor) stops dev mode as Ctrl-C does: the server shuts down, then
+    every etcd it started. (uvicorn restores this handler and re-raises the signal after its
+    graceful shutdown; the default handler would end the process and orphan the etcds.)"""
+    import signal
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _print_secure_usage(port: int, data_dir: Path, pki_dir: Path, audit_log: Path) -> None:
+    from watchproxy.devpki import DEV_NODE, DevPki
+
+    pki = DevPki(pki_dir, {})
+    url = f"https://127.0.0.1:{port}"
+    print(f"watchproxy dev: serving the Kubernetes API on {url} (data in {data_dir})")
+    print(f"watchproxy dev: credentials in {pki_dir}, audit log in {audit_log}")
+    examples = [
+        ("kubectl get pods -A", "admin (system:masters)"),
+        ("kubectl --context alice get pods -A", "alice (acme-devs): tenant acme only"),
+        ("kubectl --context alice auth can-i list secrets -n globex-prod", "no: another tenant"),
+        ("kubectl --context bob get pods", "bob (globex-devs), in globex-prod"),
+        ("kubectl --context carol-token get configmaps", "carol (token file), in acme-web"),
+        (
+            f"kubectl --context node get pods -A --field-selector spec.nodeName={DEV_NODE}",
+            f"the kubelet of {DEV_NODE}",
+        ),
+        ("kubectl auth whoami", ""),
+    ]
+    print(f"  export KUBECONFIG={pki.kubeconfig}")
+    for command, note in examples:
+        print(f"  {command.ljust(44)}  # {note}" if note else f"  {command}")
 
 
 async def _seed(settings: Settings) -> int:
@@ -166,7 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p_dev = sub.add_parser("dev", help="start local etcd shards, seed a demo, and serve")
     p_dev.add_argument(
-        "--port", type=int, default=8080, help="port to serve on, on 127.0.0.1 (default: 8080)"
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to serve on, on 127.0.0.1 (default: {SECURE_DEV_PORT}, or"
+        f" {INSECURE_DEV_PORT} with --insecure)",
+    )
+    p_dev.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve plain HTTP with no authentication: every caller is an anonymous admin"
+        " (default: HTTPS, client certificates and tokens, Node and RBAC authorization,"
+        " credentials and kubeconfig in DATA_DIR/pki, audit log in DATA_DIR/audit.log)",
     )
     p_dev.add_argument(
         "--shards",

@@ -1,4 +1,5 @@
-"""The demo cluster `watchproxy dev` seeds: namespaces, nodes and pods of two tenants.
+"""The demo cluster `watchproxy dev` seeds: namespaces, nodes and pods of two tenants, and the
+RoleBindings that let each tenant's group (`TENANT-devs`) edit its namespaces.
 
 Objects are written straight into each tenant's etcd in the proxy's storage format, before the
 proxy starts, so the demo needs no running proxy to exist.
@@ -34,8 +35,32 @@ def _meta(
     return meta
 
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+# The ClusterRole a tenant's group gets in each of its namespaces. The bootstrap ClusterRoles
+# (admin, edit, view, ...) are written by the server at start-up, not by the seed.
+TENANT_ROLE = "edit"
+
+
+def tenant_group(tenant: str) -> str:
+    """The demo group whose members work in `tenant` (client certificates carry it as O=)."""
+    return f"{tenant}-devs"
+
+
+def _role_binding(tenant: str, namespace: str) -> JsonObject:
+    meta = _meta(f"{tenant_group(tenant)}-{TENANT_ROLE}", namespace)
+    del meta["generation"]  # RBAC objects have no generation
+    return {
+        "kind": "RoleBinding",
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "metadata": meta,
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": TENANT_ROLE},
+        "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": tenant_group(tenant)}],
+    }
+
+
 def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
-    """(resource plural, object) pairs: per tenant two namespaces, two nodes, three pods each."""
+    """(resource plural, object) pairs: per tenant two nodes and its namespaces, each with a
+    ConfigMap, three pods and a RoleBinding of the tenant's group to ClusterRole `edit`."""
     out: list[tuple[str, JsonObject]] = []
     for ns in ("default", "kube-system"):
         out.append(
@@ -91,6 +116,7 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
                     },
                 )
             )
+            out.append(("rolebindings", _role_binding(tenant, ns)))
             for i in range(3):
                 name = f"web-{i}"
                 out.append(
@@ -115,8 +141,9 @@ async def seed(proxy: Proxy, tenants: dict[str, list[str]]) -> int:
     count = 0
     store = Store(proxy)
     for plural, obj in demo_objects(tenants):
-        resource = proxy.registry.lookup("", "v1", plural)
-        assert resource is not None
+        group, _, version = str(obj["apiVersion"]).rpartition("/")
+        resource = proxy.registry.lookup(group, version, plural)
+        assert resource is not None, f"{plural}.{group} is not a served resource"
         shard = proxy.tenancy.shard_of_object(resource, obj)
         meta = obj["metadata"]
         # Written as stored objects (the demo's pods are Running): no claim is taken for the

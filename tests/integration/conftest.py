@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -31,10 +32,19 @@ class ProxyProcess:
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra_args: list[str] = []
+        # With `tls:` in the config: https, verified against `ca_file` when the test sets it.
+        self.ca_file: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.config.get("tls") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        if self.ca_file:
+            return ssl.create_default_context(cafile=self.ca_file)
+        return not self.config.get("tls")
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -60,7 +70,8 @@ class ProxyProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"watchproxy exited: {self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                ready = httpx.get(self.url + "/readyz", timeout=1, verify=self.verify)
+                if ready.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -1,17 +1,26 @@
-"""`watchproxy dev`: two local etcds, a seeded two-tenant demo, kubectl works, Ctrl-C stops all."""
+"""`watchproxy dev`: two local etcds, a seeded two-tenant demo, kubectl works, Ctrl-C stops all.
+
+`--insecure` is the anonymous plain-HTTP demo of before; the default serves HTTPS with the
+credentials of watchproxy/devpki.py and a kubeconfig for them."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from watchproxy.etcd.server import free_port
 
@@ -25,59 +34,153 @@ def etcd_pids_under(data_dir: Path) -> list[str]:
     return out.stdout.split()
 
 
-def test_dev_mode_serves_the_demo_and_cleans_up(tmp_path: Path) -> None:
+class DevProcess:
+    """`watchproxy dev ARGS`, its output collected line by line as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "watchproxy", "dev", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            assert self.proc.poll() is None, f"watchproxy dev exited:\n{self.output[-3000:]}"
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} within {timeout} s:\n{self.output[-3000:]}")
+
+    def stop(self) -> str:
+        """Ctrl-C, as a user stops it; the whole output."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._reader.join(10)
+        return self.output
+
+
+@contextmanager
+def dev_process(*args: str) -> Iterator[DevProcess]:
+    dev = DevProcess(*args)
+    try:
+        yield dev
+    finally:
+        dev.stop()
+
+
+def wait_ready(url: str, verify: ssl.SSLContext | bool = True, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1, verify=verify).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url}/readyz not 200 within {timeout} s"
+        time.sleep(0.2)
+
+
+def kubectl_pod_namespaces(
+    *args: str, env: dict[str, str] | None = None, field_selector: str = ""
+) -> set[str]:
+    """Namespaces of `kubectl ARGS get pods -A` (with a field selector when given)."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    selector = ("--field-selector", field_selector) if field_selector else ()
+    out = subprocess.run(
+        [kubectl, *args, "get", "pods", "-A", *selector, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    ).stdout
+    return {i["metadata"]["namespace"] for i in json.loads(out)["items"]}
+
+
+def test_insecure_dev_mode_serves_the_demo_and_cleans_up(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "dev"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "watchproxy",
-            "dev",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        kubectl = shutil.which("kubectl")
-        assert kubectl is not None
-        out = subprocess.run(
-            [
-                kubectl,
-                "--server",
-                f"http://127.0.0.1:{port}",
-                "--cache-dir",
-                str(tmp_path / "kc"),
-                "get",
-                "pods",
-                "-A",
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        namespaces = {i["metadata"]["namespace"] for i in json.loads(out)["items"]}
+    with dev_process("--insecure", "--port", str(port), "--data-dir", str(data_dir)) as dev:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        namespaces = kubectl_pod_namespaces("--server", url, "--cache-dir", str(tmp_path / "kc"))
         assert {"acme-web", "acme-db", "globex-prod", "gx"} <= namespaces
         assert len(etcd_pids_under(data_dir / "shard-a")) == 1
         assert len(etcd_pids_under(data_dir / "shard-b")) == 1
-    finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
+    output = dev.stop()
     assert "kubectl --server" in output
+    assert "KUBECONFIG" not in output
     assert "Traceback" not in output
+    assert not (data_dir / "pki").exists(), "--insecure makes no credentials"
     assert etcd_pids_under(data_dir) == [], "Ctrl-C must stop every etcd the dev mode started"
+
+
+def test_secure_dev_mode_writes_credentials_and_keeps_them_across_restarts(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    data_dir = tmp_path / "dev"
+    pki = data_dir / "pki"
+    args = ("--port", str(port), "--data-dir", str(data_dir))
+    with dev_process(*args) as dev:
+        line = dev.wait_for_line("export KUBECONFIG=")
+        assert line.strip() == f"export KUBECONFIG={pki / 'kubeconfig'}"
+        dev.wait_for_line("Ctrl-C stops")
+        assert dev.proc.poll() is None
+        assert f"serving the Kubernetes API on https://127.0.0.1:{port}" in dev.output
+        assert "seeded" in dev.output
+        for example in (
+            "kubectl get pods -A",
+            "kubectl --context alice get pods -A",
+            "kubectl --context alice auth can-i list secrets -n globex-prod",
+            "kubectl auth whoami",
+        ):
+            assert f"  {example} " in dev.output or f"  {example}\n" in dev.output, example
+        for name in ("ca.pem", "server.pem", "server-key.pem", "sa.key", "sa.pub", "tokens.csv"):
+            assert (pki / name).is_file(), name
+        kubeconfig = yaml.safe_load((pki / "kubeconfig").read_text())
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{port}"
+        assert kubeconfig["current-context"] == "admin"
+        assert len(etcd_pids_under(data_dir / "shard-a")) == 1
+        # HTTPS with the dev CA; the admin context (system:masters) sees every tenant.
+        wait_ready(f"https://127.0.0.1:{port}", ssl.create_default_context(cafile=pki / "ca.pem"))
+        env = {**os.environ, "KUBECONFIG": str(pki / "kubeconfig")}
+        cache = ("--cache-dir", str(tmp_path / "kc"))
+        assert {"acme-web", "globex-prod", "gx"} <= kubectl_pod_namespaces(*cache, env=env)
+    output = dev.stop()
+    assert "Traceback" not in output
+    assert etcd_pids_under(data_dir) == []
+    first = {p.name: p.read_bytes() for p in pki.iterdir() if p.name != "kubeconfig"}
+
+    # A restart (another port) keeps the identities and the data: nothing re-issued, no re-seed.
+    port2 = free_port()
+    with dev_process("--port", str(port2), "--data-dir", str(data_dir)) as dev:
+        dev.wait_for_line("Ctrl-C stops")
+        assert "seeded" not in dev.output
+        kubeconfig = yaml.safe_load((pki / "kubeconfig").read_text())
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{port2}"
+    dev.stop()
+    assert {p.name: p.read_bytes() for p in pki.iterdir() if p.name != "kubeconfig"} == first
+    assert etcd_pids_under(data_dir) == []

@@ -57,6 +57,7 @@ def dev_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "-m",
                 "watchproxy",
                 "dev",
+                "--insecure",
                 "--port",
                 str(port),
                 "--no-seed",

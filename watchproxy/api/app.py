@@ -8,7 +8,9 @@ against 16 us for plain ASGI). FastAPI serves the operational endpoints (/health
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import MutableMapping
 from typing import Any
@@ -17,6 +19,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 
 from watchproxy.api.discovery import build_documents
+from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
 from watchproxy.api.http import (
     JSON,
     Receive,
@@ -30,8 +33,11 @@ from watchproxy.api.http import (
 from watchproxy.api.params import parse_bool, parse_list_options
 from watchproxy.api.printing import negotiate_printing
 from watchproxy.api.reads import serve_get, serve_list
-from watchproxy.api.status import ApiError
+from watchproxy.api.requestinfo import RequestInfo, request_info
+from watchproxy.api.reviews import ReviewContext, serve_review
+from watchproxy.api.status import ApiError, status_body
 from watchproxy.api.target import Target
+from watchproxy.api.tokens import serve_token_request
 from watchproxy.api.watches import serve_watch
 from watchproxy.api.writes import (
     serve_binding,
@@ -41,9 +47,20 @@ from watchproxy.api.writes import (
     serve_patch,
     serve_update,
 )
+from watchproxy.auth.context import RequestAuth, current_request
 from watchproxy.config import Settings
 from watchproxy.controllers import running_controllers
+from watchproxy.controllers.cached import wait_for_caches
+from watchproxy.controllers.rbac_bootstrap import ensure_bootstrap_policy
 from watchproxy.core.errors import ProxyError
+from watchproxy.observe.audit import (
+    AuditLog,
+    AuditRecord,
+    ObjectRef,
+    audit_id_from_headers,
+    audit_id_response_header,
+    source_ips,
+)
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
 from watchproxy.resources import Registry
@@ -103,7 +120,13 @@ def _ops_app(proxy: Proxy) -> FastAPI:
 
     @ops.get("/debug/stats")
     async def stats() -> dict[str, Any]:
-        return {**proxy.statistics(), "tenancy": tenancy_stats(proxy)}
+        from watchproxy.serving import serving_statistics
+
+        return {
+            **proxy.statistics(),
+            "tenancy": tenancy_stats(proxy),
+            "serving": serving_statistics(),
+        }
 
     return ops
 
@@ -142,9 +165,16 @@ def create_app(settings: Settings) -> Any:
     proxy: Proxy = None  # type: ignore[assignment]  # set at lifespan start-up
     store: Store = None  # type: ignore[assignment]
     ops: FastAPI = None  # type: ignore[assignment]
+    guard: Guard = None  # type: ignore[assignment]
+    audit: AuditLog | None = None
+    security = settings.security
+
+    async def bootstrap_rbac() -> None:
+        await wait_for_caches(proxy)
+        await ensure_bootstrap_policy(proxy, store)
 
     async def lifespan(receive: Receive, send: Send) -> None:
-        nonlocal proxy, ops, store
+        nonlocal proxy, ops, store, guard, audit
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -156,6 +186,14 @@ def create_app(settings: Settings) -> Any:
                     # After proxy.running(): stopped first, so Leases are released while
                     # the etcd clients are still open.
                     await stack.enter_async_context(running_controllers(proxy, store))
+                    guard = Guard(settings, proxy)
+                    stack.push_async_callback(guard.aclose)
+                    if security.audit.log_path:
+                        audit = AuditLog(security.audit)
+                        stack.callback(audit.close)
+                    if not security.open_admin and "RBAC" in security.authorization.modes:
+                        task = asyncio.create_task(bootstrap_rbac(), name="rbac-bootstrap")
+                        stack.callback(task.cancel)
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -165,12 +203,30 @@ def create_app(settings: Settings) -> Any:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+    async def route(scope: Scope, receive: Receive, send: Send, auth: RequestAuth) -> None:
         method, path = scope["method"], scope["path"]
         query: bytes = scope.get("query_string", b"")
         target = parse_target(proxy, path)
         if target is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if auth.tenant is not None:
+            target = dataclasses.replace(target, tenant=auth.tenant, namespaces=auth.namespaces)
+        if target.resource.virtual:
+            if method != "POST" or target.name:
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
+            body = await read_body(receive, max_body)
+            review = ReviewContext(
+                user=auth.user,
+                decide=guard.decide,
+                rules_for=guard.rules_for,
+                review_token=guard.review_token,
+            )
+            await serve_review(review, target, body, header(scope, b"content-type"), send)
+            return
         is_collection = not target.name
         sub = target.resource.subresources.get(target.subresource) if target.subresource else None
         verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "")
@@ -202,6 +258,10 @@ def create_app(settings: Settings) -> Any:
             and (target.namespace or not target.resource.namespaced)
         ):
             await serve_create(store, target, query, body, content_type, send)
+        elif method == "POST" and target.subresource == "token":
+            await serve_token_request(
+                guard.issuer, guard.source, auth, target, body, content_type, send
+            )
         elif method == "POST" and target.subresource == "binding":
             await serve_binding(store, target, query, body, content_type, send)
         elif method == "PUT" and not is_collection:
@@ -226,32 +286,61 @@ def create_app(settings: Settings) -> Any:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if scope["method"] == "GET" and path in documents:
-            await respond(send, 200, documents[path], content_type=JSON)
-            return
-        if not path.startswith(("/api/", "/apis/")):
-            await ops(scope, receive, send)
-            return
+        info = request_info(scope["method"], path, scope.get("query_string", b""))
+        record = _audit_record(scope, info) if audit is not None else None
         started = False
 
         async def tracked_send(message: MutableMapping[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if record is not None:
+                    record.code = message["status"]
+                    headers = list(message.get("headers", ()))
+                    headers.append(audit_id_response_header(record.audit_id))
+                    message["headers"] = headers
+                    if audit is not None and record.is_long_running:
+                        audit.response_started(record)
             await send(message)
 
+        token = None
         try:
-            await route(scope, receive, tracked_send)
+            try:
+                auth = await guard.admit(scope, info)
+            except ProxyError as exc:
+                if record is not None:
+                    _refused(record, exc)
+                raise
+            if record is not None:
+                record.user = auth.authenticated or auth.user
+                record.impersonated_user = auth.user if auth.authenticated else None
+                record.decision = "allow" if auth.enforced else ""
+                if audit is not None:
+                    audit.request_received(record)
+            token = current_request.set(auth)
+            if scope["method"] == "GET" and path in documents:
+                await respond(tracked_send, 200, documents[path], content_type=JSON)
+            elif not path.startswith(("/api/", "/apis/")):
+                await ops(scope, receive, tracked_send)
+            else:
+                await route(scope, receive, tracked_send, auth)
         except ProxyError as exc:
+            if record is not None and record.status is None:
+                record.status = status_body(exc)
             if not started:
-                await respond_error(send, exc)
+                await respond_error(tracked_send, exc)
         except Exception:
             log.exception("internal error serving %s %s", scope["method"], path)
             if not started:
                 await respond_error(
-                    send,
+                    tracked_send,
                     ApiError(500, "InternalError", "an internal error occurred; see the proxy log"),
                 )
+        finally:
+            if token is not None:
+                current_request.reset(token)
+            if record is not None and audit is not None:
+                audit.log(record)
 
     def end_watches() -> None:
         """Server shutdown begins: end every watch now (after a last bookmark where asked),
@@ -261,6 +350,38 @@ def create_app(settings: Settings) -> Any:
 
     app.end_watches = end_watches  # type: ignore[attr-defined]
     return app
+
+
+def _audit_record(scope: Scope, info: RequestInfo) -> AuditRecord:
+    headers = scope.get("headers", ())
+    client = scope.get("client")
+    query: bytes = scope.get("query_string", b"")
+    uri = scope.get("raw_path", scope["path"].encode())
+    if isinstance(uri, bytes):
+        uri = uri.decode("latin-1")
+    if query:
+        uri = f"{uri}?{query.decode('latin-1')}"
+    agent = next((v.decode("latin-1") for k, v in headers if k == b"user-agent"), "")
+    return AuditRecord(
+        request_uri=uri,
+        verb=info.verb,
+        user=None,
+        audit_id=audit_id_from_headers(headers),
+        source_ips=source_ips(headers, client[0] if client else None),
+        user_agent=agent,
+        object_ref=ObjectRef.from_attributes(attributes_of(OPEN_ADMIN, info)),
+    )
+
+
+def _refused(record: AuditRecord, exc: ProxyError) -> None:
+    """A request the chain refused: 401 (no user) or 403/400 (forbidden, bad impersonation)."""
+    record.status = status_body(exc)
+    record.code = getattr(exc, "code", 0)
+    if isinstance(exc, Refused):
+        record.user = exc.authenticated or exc.user
+        record.impersonated_user = exc.user if exc.authenticated else None
+        record.decision = "forbid"
+        record.reason = str(exc)
 
 
 def _query_params(query: bytes) -> dict[str, str]:

@@ -89,7 +89,9 @@ def make_filter(proxy: Proxy, target: Target, opts: ListOptions) -> WatchFilter:
         trigger=opts.fields.exact_value(resource.trigger_field) if resource.trigger_field else None,
         labels=opts.labels,
         fields=opts.fields,
-        scope=None if target.tenant is None else tenant_predicate(proxy, resource, target.tenant),
+        scope=None
+        if target.tenant is None
+        else tenant_predicate(proxy, resource, target.tenant, target.namespaces),
     )
 
 

@@ -16,3 +16,5 @@ class Target:
     force_watch: bool = False  # the legacy /watch/ path prefix
     # The tenant a tenant-scoped identity belongs to: reads see only its objects, from its shard.
     tenant: str | None = None
+    # ... and of its tenant's namespaces, only these (RBAC allows it there, not cluster-wide).
+    namespaces: frozenset[str] | None = None

@@ -133,12 +133,14 @@ def tenant_view(proxy: Proxy, tenant: str) -> View:
 
 
 def tenant_predicate(
-    proxy: Proxy, resource: ResourceType, tenant: str
+    proxy: Proxy, resource: ResourceType, tenant: str, namespaces: frozenset[str] | None = None
 ) -> Callable[[CachedObject], bool]:
     """What a tenant-scoped identity may see of `resource`: objects in its namespaces; of the
     namespaces, its own; of other cluster-scoped types, those labelled with its tenant
-    (auth/tenants.py)."""
+    (auth/tenants.py). `namespaces` narrows a namespaced resource further (guard.py)."""
     tenant_of = proxy.tenancy.tenant_of_namespace
+    if resource.namespaced and namespaces is not None:
+        return lambda obj: obj.namespace in namespaces
     if resource.namespaced:
         return lambda obj: tenant_of(obj.namespace) == tenant
     if resource.plural == "namespaces" and not resource.group:

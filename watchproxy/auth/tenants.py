@@ -13,7 +13,7 @@ cluster-wide LIST or WATCH is served from the tenant's shard with only the tenan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -26,16 +26,20 @@ TENANT_LABEL: Final = "watchproxy.io/tenant"
 _UNSCOPED_GROUPS: Final = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
 
 
+class _Subjects(Protocol):
+    @property
+    def users(self) -> tuple[str, ...]: ...
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+
 class TenantSubjects(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def subjects(self) -> _Subjects: ...
-
-
-class _Subjects(Protocol):
-    users: tuple[str, ...]
-    groups: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,10 @@ class TenantScope:
         if sa is not None:
             return self._tenant_of_namespace(sa[0])
         return None
+
+    def namespaces_of(self, tenant: str, names: Iterable[str]) -> list[str]:
+        """The names among `names` (namespaces) that belong to `tenant`."""
+        return [n for n in names if self._tenant_of_namespace(n) == tenant]
 
     def refusal(self, tenant: str, request: ScopeRequest) -> str | None:
         """Why `request` leaves `tenant`, or None when it stays inside (or is not tenant data).

@@ -67,7 +67,18 @@ def _name_rule(resource: ResourceType) -> Callable[[str], list[str]]:
         return dns1123_label_errors
     if not resource.group and resource.plural == "services":
         return dns1035_label_errors
+    if resource.group == "rbac.authorization.k8s.io":
+        # pkg/apis/rbac/validation: ValidateRBACName = path.IsValidPathSegmentName
+        # (`system:node`, `system:kube-scheduler` are valid role names).
+        return path_segment_errors
     return dns1123_subdomain_errors
+
+
+def path_segment_errors(name: str) -> list[str]:
+    """apimachinery/pkg/api/validation/path/name.go IsValidPathSegmentName."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
 
 
 def _mask_trailing_dash(name: str) -> str:

@@ -1,5 +1,13 @@
 """Per-type strategies; importing this package registers them (strategy.register)."""
 
-from watchproxy.registry.strategies import configmap, namespace, node, pod, secret, service
+from watchproxy.registry.strategies import (
+    configmap,
+    namespace,
+    node,
+    pod,
+    rbac,
+    secret,
+    service,
+)
 
-__all__ = ["configmap", "namespace", "node", "pod", "secret", "service"]
+__all__ = ["configmap", "namespace", "node", "pod", "rbac", "secret", "service"]

@@ -1,0 +1,916 @@
+"""The Node authorizer and NodeRestriction admission: what a kubelet (`system:node:NAME` in
+`system:nodes`) may read and write.
+
+`NodeAuthorizer` is kube's plugin/pkg/auth/authorizer/node/node_authorizer.go with
+AuthorizeNodeWithSelectors on (the default since 1.32):
+
+- secrets, configmaps: get, list and watch of ONE named object (a list or watch names it with a
+  `metadata.name=` field selector) that a pod bound to the node references;
+  persistentvolumeclaims, persistentvolumes, resourceclaims, volumeattachments: get of one such
+  object only; persistentvolumeclaims/status: update and patch;
+- serviceaccounts/token: create for a ServiceAccount a pod bound to the node runs as (the
+  TokenRequest's bound pod is checked at admission: `node_may_request_token`);
+- nodes: get, list and watch of its own Node only (list and watch with
+  `fieldSelector=metadata.name=NAME`); create, update, patch and update/patch of nodes/status
+  are allowed here and narrowed to its own Node by NodeRestriction (`node_may_write`);
+- pods: get of a pod bound to it, list and watch with `fieldSelector=spec.nodeName=NAME` (or of
+  one pod bound to it), create and delete (mirror pods, narrowed by NodeRestriction),
+  update/patch of pods/status and create of pods/eviction (narrowed by NodeRestriction);
+- leases in kube-node-lease named NAME; csinodes named NAME; resourceslices of the node;
+- everything else by the static rules of the `system:node` ClusterRole (kube's NodeRules:
+  events, certificatesigningrequests, tokenreviews, subjectaccessreviews, services, ...).
+
+It never denies: a refusal is NO_OPINION with kube's reason, and the chain moves on to RBAC.
+
+The graph (node_authorizer graph.go: node <- pod <- secret, configmap, pvc <- pv <- secret,
+serviceaccount, resourceclaim; volumeattachment -> node) is not kept up to date by informers as in
+kube: it is computed on demand from `source.pods_on_node(node)` and the PersistentVolumes and
+cached per node until the generation of pods or persistentvolumes changes.  Mirror pods give the
+node no edges, as in kube's AddPod.
+
+`node_may_write` / `node_may_request_token` are plugin/pkg/admission/noderestriction/admission.go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from watchproxy.auth.attributes import Attributes, Decision, Verdict
+from watchproxy.auth.authz.bootstrap import node_rules
+from watchproxy.auth.authz.rbac import ReferenceNotFound, RulesFor, semantic_equal
+from watchproxy.auth.authz.rules import Rule, request_name, rules_allow
+from watchproxy.auth.sources import JsonObject, ObjectSource
+from watchproxy.auth.user import NODE_USER_PREFIX, NODES_GROUP, UserInfo
+from watchproxy.core.validation import go_quote
+
+NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
+MIRROR_POD_ANNOTATION: Final = "kubernetes.io/config.mirror"
+PODS: Final = "pods"
+PERSISTENT_VOLUMES: Final = "persistentvolumes"
+VOLUME_ATTACHMENTS: Final = "volumeattachments.storage.k8s.io"
+RESOURCE_SLICES: Final = "resourceslices.resource.k8s.io"
+
+_NO_OPINION: Final = Verdict(Decision.NO_OPINION)
+_ALLOW: Final = Verdict(Decision.ALLOW)
+
+
+def node_identity(user: UserInfo) -> tuple[str, bool]:
+    """(node name, is a node) as pkg/auth/nodeidentifier/default.go: a user named
+    `system:node:NAME` in the group `system:nodes`; the name may be empty."""
+    if not user.name.startswith(NODE_USER_PREFIX) or NODES_GROUP not in user.groups:
+        return "", False
+    return user.name[len(NODE_USER_PREFIX) :], True
+
+
+# -- what objects reference ----------------------------------------------------------------------
+
+
+def _d(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _l(value: Any) -> Sequence[Any]:
+    return value if isinstance(value, list) else ()
+
+
+def _s(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """VisitContainers(AllContainers): init, regular, then ephemeral containers."""
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in _l(spec.get(key)):
+            yield _d(container)
+
+
+def pod_secret_names(pod: Mapping[str, Any]) -> Iterator[str]:
+    """VisitPodSecretNames (pkg/api/v1/pod/util.go): image pull secrets, envFrom / env secret
+    refs of every container, and secret-bearing volumes; empty names skipped."""
+    spec = _d(pod.get("spec"))
+    names: list[str] = [_s(_d(ref).get("name")) for ref in _l(spec.get("imagePullSecrets"))]
+    for container in _containers(spec):
+        for env_from in _l(container.get("envFrom")):
+            ref = _d(env_from).get("secretRef")
+            if isinstance(ref, Mapping):
+                names.append(_s(ref.get("name")))
+        for env in _l(container.get("env")):
+            ref = _d(_d(env).get("valueFrom")).get("secretKeyRef")
+            if isinstance(ref, Mapping):
+                names.append(_s(ref.get("name")))
+    for volume in map(_d, _l(spec.get("volumes"))):
+        # The first volume source present wins, as Go's switch does.
+        if isinstance(volume.get("azureFile"), Mapping):
+            names.append(_s(volume["azureFile"].get("secretName")))
+        elif isinstance(volume.get("cephfs"), Mapping):
+            names.append(_s(_d(volume["cephfs"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("cinder"), Mapping):
+            names.append(_s(_d(volume["cinder"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("flexVolume"), Mapping):
+            names.append(_s(_d(volume["flexVolume"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("projected"), Mapping):
+            for source in map(_d, _l(volume["projected"].get("sources"))):
+                if isinstance(source.get("secret"), Mapping):
+                    names.append(_s(source["secret"].get("name")))
+        elif isinstance(volume.get("rbd"), Mapping):
+            names.append(_s(_d(volume["rbd"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("secret"), Mapping):
+            names.append(_s(volume["secret"].get("secretName")))
+        elif isinstance(volume.get("scaleIO"), Mapping):
+            names.append(_s(_d(volume["scaleIO"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("iscsi"), Mapping):
+            names.append(_s(_d(volume["iscsi"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("storageos"), Mapping):
+            names.append(_s(_d(volume["storageos"].get("secretRef")).get("name")))
+        elif isinstance(volume.get("csi"), Mapping):
+            names.append(_s(_d(volume["csi"].get("nodePublishSecretRef")).get("name")))
+    return (name for name in names if name)
+
+
+def pod_configmap_names(pod: Mapping[str, Any]) -> Iterator[str]:
+    """VisitPodConfigmapNames (pkg/api/v1/pod/util.go)."""
+    spec = _d(pod.get("spec"))
+    names: list[str] = []
+    for container in _containers(spec):
+        for env_from in _l(container.get("envFrom")):
+            ref = _d(env_from).get("configMapRef")
+            if isinstance(ref, Mapping):
+                names.append(_s(ref.get("name")))
+        for env in _l(container.get("env")):
+            ref = _d(_d(env).get("valueFrom")).get("configMapKeyRef")
+            if isinstance(ref, Mapping):
+                names.append(_s(ref.get("name")))
+    for volume in map(_d, _l(spec.get("volumes"))):
+        if isinstance(volume.get("projected"), Mapping):
+            for source in map(_d, _l(volume["projected"].get("sources"))):
+                if isinstance(source.get("configMap"), Mapping):
+                    names.append(_s(source["configMap"].get("name")))
+        elif isinstance(volume.get("configMap"), Mapping):
+            names.append(_s(volume["configMap"].get("name")))
+    return (name for name in names if name)
+
+
+def pod_pvc_names(pod: Mapping[str, Any]) -> Iterator[str]:
+    """The claims of a pod's volumes (graph.go AddPod): persistentVolumeClaim.claimName, and for
+    a generic ephemeral volume `<pod name>-<volume name>` (ephemeral.VolumeClaimName)."""
+    pod_name = _s(_d(pod.get("metadata")).get("name"))
+    for volume in map(_d, _l(_d(pod.get("spec")).get("volumes"))):
+        if isinstance(volume.get("persistentVolumeClaim"), Mapping):
+            claim = _s(volume["persistentVolumeClaim"].get("claimName"))
+        elif isinstance(volume.get("ephemeral"), Mapping):
+            claim = f"{pod_name}-{_s(volume.get('name'))}"
+        else:
+            continue
+        if claim:
+            yield claim
+
+
+def pod_resource_claim_names(pod: Mapping[str, Any]) -> Iterator[str]:
+    """The ResourceClaims of a pod (graph.go AddPod, resourceclaim.Name): resourceClaimName, or
+    for a template the name status.resourceClaimStatuses records; plus
+    status.extendedResourceClaimStatus.resourceClaimName."""
+    status = _d(pod.get("status"))
+    statuses = {
+        _s(_d(s).get("name")): _d(s).get("resourceClaimName")
+        for s in _l(status.get("resourceClaimStatuses"))
+    }
+    for claim in map(_d, _l(_d(pod.get("spec")).get("resourceClaims"))):
+        name = claim.get("resourceClaimName")
+        if name is None and claim.get("resourceClaimTemplateName") is not None:
+            name = statuses.get(_s(claim.get("name")))
+        if isinstance(name, str) and name:
+            yield name
+    extended = _s(_d(status.get("extendedResourceClaimStatus")).get("resourceClaimName"))
+    if extended:
+        yield extended
+
+
+def pv_secret_refs(pv: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    """VisitPVSecretNames (pkg/api/v1/persistentvolume/util.go): (namespace, name,
+    kubelet-visible) of the secrets a PersistentVolume names; empty names skipped."""
+    spec = _d(pv.get("spec"))
+    claim_namespace = _s(_d(spec.get("claimRef")).get("namespace"))
+    found: list[tuple[str, str, bool]] = []
+
+    def ref_in(source: Mapping[str, Any], key: str = "secretRef") -> None:
+        ref = source.get(key)
+        if isinstance(ref, Mapping):
+            found.append((_s(ref.get("namespace")) or claim_namespace, _s(ref.get("name")), True))
+
+    if isinstance(spec.get("azureFile"), Mapping):
+        azure = spec["azureFile"]
+        namespace = _s(azure.get("secretNamespace")) or claim_namespace
+        found.append((namespace, _s(azure.get("secretName")), True))
+    elif isinstance(spec.get("cephfs"), Mapping):
+        ref_in(spec["cephfs"])
+    elif isinstance(spec.get("cinder"), Mapping):
+        ref = _d(spec["cinder"].get("secretRef"))
+        if ref:
+            found.append((_s(ref.get("namespace")), _s(ref.get("name")), True))
+    elif isinstance(spec.get("flexVolume"), Mapping):
+        ref_in(spec["flexVolume"])
+    elif isinstance(spec.get("rbd"), Mapping):
+        ref_in(spec["rbd"])
+    elif isinstance(spec.get("scaleIO"), Mapping):
+        ref_in(spec["scaleIO"])
+    elif isinstance(spec.get("iscsi"), Mapping):
+        ref_in(spec["iscsi"])
+    elif isinstance(spec.get("storageos"), Mapping):
+        ref = _d(spec["storageos"].get("secretRef"))
+        if ref:
+            found.append((_s(ref.get("namespace")), _s(ref.get("name")), True))
+    elif isinstance(spec.get("csi"), Mapping):
+        csi = spec["csi"]
+        for key, visible in (
+            ("controllerPublishSecretRef", False),
+            ("controllerExpandSecretRef", False),
+            ("nodePublishSecretRef", True),
+            ("nodeStageSecretRef", True),
+            ("nodeExpandSecretRef", True),
+        ):
+            ref = _d(csi.get(key))
+            if ref:
+                found.append((_s(ref.get("namespace")), _s(ref.get("name")), visible))
+    return (f for f in found if f[1])
+
+
+def is_mirror_pod(pod: Mapping[str, Any]) -> bool:
+    return MIRROR_POD_ANNOTATION in _d(_d(pod.get("metadata")).get("annotations"))
+
+
+# -- the graph, per node ----------------------------------------------------------------------
+
+NamespacedName = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGraph:
+    """What kube's node graph reaches from one node: (namespace, name) of its pods and of the
+    secrets, configmaps, PVCs, ResourceClaims and ServiceAccounts they use, and the names of the
+    PersistentVolumes bound to those PVCs (whose kubelet-visible secrets are in `secrets`)."""
+
+    pods: frozenset[NamespacedName]
+    secrets: frozenset[NamespacedName]
+    configmaps: frozenset[NamespacedName]
+    pvcs: frozenset[NamespacedName]
+    resource_claims: frozenset[NamespacedName]
+    service_accounts: frozenset[NamespacedName]
+    pvs: frozenset[str]
+
+
+def build_node_graph(
+    pods: Iterator[JsonObject] | Sequence[JsonObject],
+    pvs_by_claim: Mapping[NamespacedName, Sequence[JsonObject]],
+) -> NodeGraph:
+    """graph.go AddPod for each pod bound to the node, and AddPV for the PVs whose claimRef names
+    one of their PVCs."""
+    pod_keys: set[NamespacedName] = set()
+    secrets: set[NamespacedName] = set()
+    configmaps: set[NamespacedName] = set()
+    pvcs: set[NamespacedName] = set()
+    claims: set[NamespacedName] = set()
+    service_accounts: set[NamespacedName] = set()
+    for pod in pods:
+        meta = _d(pod.get("metadata"))
+        namespace = _s(meta.get("namespace"))
+        pod_keys.add((namespace, _s(meta.get("name"))))
+        if is_mirror_pod(pod):
+            continue
+        sa = _s(_d(pod.get("spec")).get("serviceAccountName"))
+        if sa:
+            service_accounts.add((namespace, sa))
+        secrets.update((namespace, n) for n in pod_secret_names(pod))
+        configmaps.update((namespace, n) for n in pod_configmap_names(pod))
+        pvcs.update((namespace, n) for n in pod_pvc_names(pod))
+        claims.update((namespace, n) for n in pod_resource_claim_names(pod))
+    pvs: set[str] = set()
+    for pvc in pvcs:
+        for pv in pvs_by_claim.get(pvc, ()):
+            pvs.add(_s(_d(pv.get("metadata")).get("name")))
+            secrets.update((ns, name) for ns, name, visible in pv_secret_refs(pv) if visible)
+    return NodeGraph(
+        frozenset(pod_keys),
+        frozenset(secrets),
+        frozenset(configmaps),
+        frozenset(pvcs),
+        frozenset(claims),
+        frozenset(service_accounts),
+        frozenset(pvs),
+    )
+
+
+class NodeAuthorizer:
+    """kube's Node authorizer (node_authorizer.go, AuthorizeNodeWithSelectors on) over an
+    `ObjectSource`; `rules` defaults to the system:node ClusterRole of the bootstrap policy."""
+
+    def __init__(self, source: ObjectSource, rules: Sequence[Rule] | None = None) -> None:
+        self._source = source
+        self._rules: Sequence[Rule] = node_rules() if rules is None else rules
+        self._graphs: dict[str, tuple[tuple[int, int], NodeGraph]] = {}
+        self._pv_gen = -1
+        self._pvs_by_claim: dict[NamespacedName, list[JsonObject]] = {}
+
+    def _claim_index(self) -> Mapping[NamespacedName, Sequence[JsonObject]]:
+        gen = self._source.generation(PERSISTENT_VOLUMES)
+        if gen != self._pv_gen:
+            index: dict[NamespacedName, list[JsonObject]] = {}
+            for pv in self._source.list(PERSISTENT_VOLUMES):
+                ref = _d(_d(pv.get("spec")).get("claimRef"))
+                if ref:
+                    key = (_s(ref.get("namespace")), _s(ref.get("name")))
+                    index.setdefault(key, []).append(pv)
+            self._pvs_by_claim, self._pv_gen = index, gen
+        return self._pvs_by_claim
+
+    def graph(self, node: str) -> NodeGraph:
+        """The objects reachable from `node`, recomputed when pods or PVs changed."""
+        key = (self._source.generation(PODS), self._source.generation(PERSISTENT_VOLUMES))
+        cached = self._graphs.get(node)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        graph = build_node_graph(list(self._source.pods_on_node(node)), self._claim_index())
+        self._graphs[node] = (key, graph)
+        return graph
+
+    def rules_for(self, user: UserInfo, namespace: str) -> RulesFor:
+        """NodeAuthorizer.RulesFor: nodes' permissions cannot be enumerated."""
+        if node_identity(user)[1]:
+            return RulesFor([], [], True, ["node authorizer does not support user rule resolution"])
+        return RulesFor([], [], False, [])
+
+    def authorize(self, attrs: Attributes) -> Verdict:
+        """NodeAuthorizer.Authorize (node_authorizer.go)."""
+        node, is_node = node_identity(attrs.user)
+        if not is_node:
+            return _NO_OPINION
+        if not node:
+            return Verdict(
+                Decision.NO_OPINION, f"unknown node for user {go_quote(attrs.user.name)}"
+            )
+        if attrs.is_resource_request:
+            group, resource = attrs.api_group, attrs.resource
+            if group == "":
+                if resource in ("secrets", "configmaps"):
+                    return self._read_namespaced(node, resource, attrs)
+                if resource == "persistentvolumeclaims":
+                    if attrs.subresource == "status":
+                        return self._status_update(node, resource, attrs)
+                    return self._get(node, resource, attrs)
+                if resource == "persistentvolumes":
+                    return self._get(node, resource, attrs)
+                if resource == "serviceaccounts":
+                    return self._create_token(node, attrs)
+                if resource == "nodes":
+                    return self._node(node, attrs)
+                if resource == "pods":
+                    return self._pod(node, attrs)
+            elif group == "resource.k8s.io":
+                if resource == "resourceclaims":
+                    return self._get(node, resource, attrs)
+                if resource == "resourceslices":
+                    return self._resource_slice(node, attrs)
+            elif group == "storage.k8s.io":
+                if resource == "volumeattachments":
+                    return self._get(node, resource, attrs)
+                if resource == "csinodes":
+                    return self._csinode(node, attrs)
+            elif group == "coordination.k8s.io" and resource == "leases":
+                return self._lease(node, attrs)
+        if rules_allow(attrs, self._rules):
+            return _ALLOW
+        return _NO_OPINION
+
+    # -- relationships ---------------------------------------------------------------------
+
+    def _has_path(self, node: str, kind: str, namespace: str, name: str) -> bool:
+        """hasPathFrom: is there a path from this object to the node in the graph?"""
+        if kind == "volumeattachments":
+            va = self._source.get(VOLUME_ATTACHMENTS, "", name)
+            return va is not None and _d(va.get("spec")).get("nodeName") == node
+        if kind == "resourceslices":
+            found = self._source.get(RESOURCE_SLICES, "", name)
+            return found is not None and _d(found.get("spec")).get("nodeName") == node
+        graph = self.graph(node)
+        key = (namespace, name)
+        if kind == "pods":
+            return key in graph.pods
+        if kind == "secrets":
+            return key in graph.secrets
+        if kind == "configmaps":
+            return key in graph.configmaps
+        if kind == "persistentvolumeclaims":
+            return key in graph.pvcs
+        if kind == "persistentvolumes":
+            return name in graph.pvs
+        if kind == "resourceclaims":
+            return key in graph.resource_claims
+        if kind == "serviceaccounts":
+            return key in graph.service_accounts
+        return False
+
+    def _authorize(self, node: str, kind: str, attrs: Attributes) -> Verdict:
+        """NodeAuthorizer.authorize: the named object must lead to the node."""
+        name = request_name(attrs)
+        if not name:
+            return Verdict(Decision.NO_OPINION, "No Object name found")
+        if not self._has_path(node, kind, attrs.namespace, name):
+            return Verdict(
+                Decision.NO_OPINION, f"no relationship found between node '{node}' and this object"
+            )
+        return _ALLOW
+
+    def _status_update(self, node: str, kind: str, attrs: Attributes) -> Verdict:
+        """authorizeStatusUpdate."""
+        if attrs.verb not in ("update", "patch"):
+            return Verdict(Decision.NO_OPINION, "can only get/update/patch this type")
+        if attrs.subresource != "status":
+            return Verdict(Decision.NO_OPINION, "can only update status subresource")
+        return self._authorize(node, kind, attrs)
+
+    def _get(self, node: str, kind: str, attrs: Attributes) -> Verdict:
+        """authorizeGet."""
+        if attrs.verb != "get":
+            return Verdict(Decision.NO_OPINION, "can only get individual resources of this type")
+        if attrs.subresource:
+            return Verdict(Decision.NO_OPINION, "cannot get subresource")
+        return self._authorize(node, kind, attrs)
+
+    def _read_namespaced(self, node: str, kind: str, attrs: Attributes) -> Verdict:
+        """authorizeReadNamespacedObject."""
+        if attrs.verb not in ("get", "list", "watch"):
+            return Verdict(Decision.NO_OPINION, "can only read resources of this type")
+        if attrs.subresource:
+            return Verdict(Decision.NO_OPINION, "cannot read subresource")
+        if not attrs.namespace:
+            return Verdict(Decision.NO_OPINION, "can only read namespaced object of this type")
+        return self._authorize(node, kind, attrs)
+
+    def _create_token(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizeCreateToken."""
+        name = request_name(attrs)
+        if attrs.verb != "create" or not name:
+            return Verdict(
+                Decision.NO_OPINION, "can only create tokens for individual service accounts"
+            )
+        if attrs.subresource != "token":
+            return Verdict(
+                Decision.NO_OPINION, "can only create token subresource of serviceaccount"
+            )
+        if not self._has_path(node, "serviceaccounts", attrs.namespace, name):
+            return Verdict(
+                Decision.NO_OPINION, f"no relationship found between node '{node}' and this object"
+            )
+        return _ALLOW
+
+    def _lease(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizeLease."""
+        verb = attrs.verb
+        if verb not in ("get", "create", "update", "patch", "delete"):
+            return Verdict(
+                Decision.NO_OPINION, "can only get, create, update, patch, or delete a node lease"
+            )
+        if attrs.namespace != NODE_LEASE_NAMESPACE:
+            return Verdict(
+                Decision.NO_OPINION,
+                f"can only access leases in the {go_quote(NODE_LEASE_NAMESPACE)} system namespace",
+            )
+        if verb != "create" and request_name(attrs) != node:
+            return Verdict(
+                Decision.NO_OPINION,
+                "can only access node lease with the same name as the requesting node",
+            )
+        return _ALLOW
+
+    def _csinode(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizeCSINode."""
+        verb = attrs.verb
+        if verb not in ("get", "create", "update", "patch", "delete"):
+            return Verdict(
+                Decision.NO_OPINION, "can only get, create, update, patch, or delete a CSINode"
+            )
+        if attrs.subresource:
+            return Verdict(Decision.NO_OPINION, "cannot authorize CSINode subresources")
+        if verb != "create" and request_name(attrs) != node:
+            return Verdict(
+                Decision.NO_OPINION,
+                "can only access CSINode with the same name as the requesting node",
+            )
+        return _ALLOW
+
+    def _resource_slice(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizeResourceSlice (with selectors)."""
+        if attrs.subresource:
+            return Verdict(Decision.NO_OPINION, "cannot authorize ResourceSlice subresources")
+        verb = attrs.verb
+        if verb == "create":
+            return _ALLOW
+        if verb in ("get", "update", "patch", "delete"):
+            return self._authorize(node, "resourceslices", attrs)
+        if verb in ("watch", "list", "deletecollection"):
+            if ("spec.nodeName", "=", node) in attrs.field_requirements:
+                return _ALLOW
+            return Verdict(
+                Decision.NO_OPINION,
+                "can only list/watch/deletecollection resourceslices with nodeName field selector",
+            )
+        return Verdict(
+            Decision.NO_OPINION,
+            "only the following verbs are allowed for a ResourceSlice: get, watch, list, create,"
+            " update, patch, delete, deletecollection",
+        )
+
+    def _node(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizeNode."""
+        verb = attrs.verb
+        if attrs.subresource == "":
+            if verb in ("create", "update", "patch"):
+                return _ALLOW
+            if verb in ("get", "list", "watch"):
+                name = request_name(attrs)
+                if name == node:
+                    return _ALLOW
+                if name == "":
+                    return Verdict(
+                        Decision.NO_OPINION,
+                        f"node '{node}' cannot read all nodes, only its own Node object",
+                    )
+                return Verdict(
+                    Decision.NO_OPINION,
+                    f"node '{node}' cannot read '{name}', only its own Node object",
+                )
+        elif attrs.subresource == "status" and verb in ("update", "patch"):
+            return _ALLOW
+        return _NO_OPINION
+
+    def _pod(self, node: str, attrs: Attributes) -> Verdict:
+        """authorizePod."""
+        verb, subresource = attrs.verb, attrs.subresource
+        if subresource == "":
+            if verb == "get":
+                return self._get(node, "pods", attrs)
+            if verb in ("list", "watch"):
+                if ("spec.nodeName", "=", node) in attrs.field_requirements:
+                    return _ALLOW
+                if request_name(attrs):
+                    return self._authorize(node, "pods", attrs)
+                return Verdict(
+                    Decision.NO_OPINION,
+                    "can only list/watch pods with spec.nodeName field selector",
+                )
+            if verb in ("create", "delete"):
+                return _ALLOW
+        elif subresource == "status":
+            if verb in ("update", "patch"):
+                return _ALLOW
+        elif subresource == "eviction" and verb == "create":
+            return _ALLOW
+        return _NO_OPINION
+
+
+# -- NodeRestriction admission -------------------------------------------------------------------
+
+_OPERATIONS: Final = {
+    "create": "CREATE",
+    "update": "UPDATE",
+    "patch": "UPDATE",
+    "delete": "DELETE",
+    "deletecollection": "DELETE",
+}
+# k8s.io/kubelet/pkg/apis/well_known_labels.go
+KUBELET_LABELS: Final = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "failure-domain.beta.kubernetes.io/region",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "kubernetes.io/os",
+        "kubernetes.io/arch",
+        "beta.kubernetes.io/os",
+        "beta.kubernetes.io/arch",
+    }
+)
+KUBELET_LABEL_NAMESPACES: Final = ("kubelet.kubernetes.io", "node.kubernetes.io")
+NODE_RESTRICTION_LABEL_NAMESPACE: Final = "node-restriction.kubernetes.io"
+
+
+def _label_namespace(key: str) -> str:
+    prefix, sep, _ = key.partition("/")
+    return prefix if sep else ""
+
+
+def _in_namespace(namespace: str, domain: str) -> bool:
+    return namespace == domain or namespace.endswith("." + domain)
+
+
+def is_kubelet_label(key: str) -> bool:
+    """kubeletapis.IsKubeletLabel: a label a kubelet may set on its own Node."""
+    if key in KUBELET_LABELS:
+        return True
+    namespace = _label_namespace(key)
+    return any(_in_namespace(namespace, allowed) for allowed in KUBELET_LABEL_NAMESPACES)
+
+
+def forbidden_node_labels(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[str]:
+    """getModifiedLabels + getForbiddenLabels (noderestriction/admission.go), sorted: added,
+    removed or changed labels in node-restriction.kubernetes.io, or in kubernetes.io / k8s.io
+    but not one kubelets may set."""
+    modified = {
+        k for k in new.keys() | old.keys() if k not in new or k not in old or new[k] != old[k]
+    }
+    forbidden = set()
+    for key in modified:
+        namespace = _label_namespace(key)
+        if _in_namespace(namespace, NODE_RESTRICTION_LABEL_NAMESPACE):
+            forbidden.add(key)
+        kubernetes = _in_namespace(namespace, "kubernetes.io") or _in_namespace(namespace, "k8s.io")
+        if kubernetes and not is_kubelet_label(key):
+            forbidden.add(key)
+    return sorted(forbidden)
+
+
+def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return _d(_d(obj).get("metadata"))
+
+
+def node_may_request_token(
+    node: str, token_request: Mapping[str, Any] | None, bound_pod: Mapping[str, Any] | None
+) -> str | None:
+    """admitServiceAccount (noderestriction/admission.go) for a node's TokenRequest
+    (serviceaccounts/token create): it must be bound to a pod (`spec.boundObjectRef` apiVersion
+    v1, kind Pod, name and uid set) that is `bound_pod` (the stored pod of that name, looked up
+    by the caller; same uid) and runs on `node`.  None, or the refusal kube wraps in a 403.
+    Raises ReferenceNotFound when the pod does not exist (kube: 404).
+
+    That the pod runs as this ServiceAccount is the TokenRequest storage's own check (400), and
+    that the ServiceAccount is used by a pod on the node is the authorizer's (NodeAuthorizer)."""
+    ref = _d(_d(_d(token_request).get("spec")).get("boundObjectRef"))
+    if (
+        not ref
+        or ref.get("apiVersion") != "v1"
+        or ref.get("kind") != "Pod"
+        or not _s(ref.get("name"))
+    ):
+        return "node requested token not bound to a pod"
+    uid = _s(ref.get("uid"))
+    if not uid:
+        return "node requested token with a pod binding without a uid"
+    if bound_pod is None:
+        raise ReferenceNotFound("", "pods", _s(ref.get("name")))
+    if uid != _s(_meta(bound_pod).get("uid")):
+        return (
+            f"the UID in the bound object reference ({uid}) does not match the UID in record."
+            " The object might have been deleted and then recreated"
+        )
+    if _s(_d(bound_pod.get("spec")).get("nodeName")) != node:
+        return "node requested token bound to a pod scheduled on a different node"
+    return None
+
+
+def node_may_write(
+    node: str,
+    verb: str,
+    resource: str,
+    subresource: str,
+    obj: Mapping[str, Any] | None,
+    old_obj: Mapping[str, Any] | None,
+    *,
+    name: str = "",
+    namespace: str = "",
+    node_uid: str | None = None,
+) -> str | None:
+    """NodeRestriction (plugin/pkg/admission/noderestriction/admission.go) for a write by the
+    node `node` (from `node_identity`; call it only for node users).
+
+    `verb`: create, update, patch, delete (others are not admitted: None).  `resource`: the
+    ObjectSource key (`pods`, `nodes`, `persistentvolumeclaims`, `serviceaccounts`,
+    `leases.coordination.k8s.io`, `csinodes.storage.k8s.io`; any other resource: None).  `obj`:
+    the object as it would be stored (an Eviction for pods/eviction, a TokenRequest for
+    serviceaccounts/token); `old_obj`: the stored object the request acts on (for
+    pods/eviction the pod to evict, for serviceaccounts/token the pod the token is bound to).
+    `name` / `namespace` default to the request's object's metadata.  `node_uid`: the uid of
+    this node's Node (mirror pods' owner reference must carry it; None: there is no Node).
+
+    Returns None, or the error kube wraps with admission.NewForbidden (a 403 whose message is
+    `<resource> "<name>" is forbidden: <this>`).  Raises ReferenceNotFound where kube answers
+    404 (the pod to delete, evict or bind a token to, or the Node of a mirror pod, is missing).
+    """
+    operation = _OPERATIONS.get(verb)
+    if operation is None:
+        return None
+    if not node:
+        return f"could not determine node from user {go_quote(NODE_USER_PREFIX)}"
+    name = name or _s(_meta(obj).get("name")) or _s(_meta(old_obj).get("name"))
+    namespace = namespace or _s(_meta(obj).get("namespace")) or _s(_meta(old_obj).get("namespace"))
+    if resource == "pods":
+        if subresource == "":
+            return _admit_pod(node, operation, obj, old_obj, name, node_uid)
+        if subresource == "status":
+            return _admit_pod_status(node, operation, obj, old_obj)
+        if subresource == "eviction":
+            return _admit_pod_eviction(node, operation, obj, old_obj, name)
+        return (
+            f"unexpected pod subresource {go_quote(subresource)}, only 'status' and 'eviction'"
+            " are allowed"
+        )
+    if resource == "nodes":
+        return _admit_node(node, operation, obj, old_obj, name)
+    if resource == "persistentvolumeclaims":
+        if subresource != "status":
+            return "may only update PVC status"
+        return _admit_pvc_status(node, operation, obj, old_obj)
+    if resource == "serviceaccounts":
+        if operation != "CREATE" or subresource != "token":
+            return None
+        return node_may_request_token(node, obj, old_obj)
+    if resource == "leases.coordination.k8s.io":
+        if namespace != NODE_LEASE_NAMESPACE:
+            return (
+                f"can only access leases in the {go_quote(NODE_LEASE_NAMESPACE)} system namespace"
+            )
+        if name != node:
+            return "can only access node lease with the same name as the requesting node"
+        return None
+    if resource == "csinodes.storage.k8s.io":
+        if name != node:
+            return "can only access CSINode with the same name as the requesting node"
+        return None
+    return None
+
+
+def _admit_pod(
+    node: str,
+    operation: str,
+    pod: Mapping[str, Any] | None,
+    old: Mapping[str, Any] | None,
+    name: str,
+    node_uid: str | None,
+) -> str | None:
+    """admitPod / admitPodCreate."""
+    q = go_quote(node)
+    if operation == "DELETE":
+        if old is None:
+            raise ReferenceNotFound("", "pods", name)
+        if _s(_d(old.get("spec")).get("nodeName")) != node:
+            return f"node {q} can only delete pods with spec.nodeName set to itself"
+        return None
+    if operation != "CREATE":
+        return (
+            f"unexpected operation {go_quote(operation)}, node {q} can only create and delete"
+            " mirror pods"
+        )
+    pod = _d(pod)
+    spec = _d(pod.get("spec"))
+    if not is_mirror_pod(pod):
+        return (
+            f"pod does not have {go_quote(MIRROR_POD_ANNOTATION)} annotation, node {q} can only"
+            " create mirror pods"
+        )
+    if _s(spec.get("nodeName")) != node:
+        return f"node {q} can only create pods with spec.nodeName set to itself"
+    owners = _l(_meta(pod).get("ownerReferences"))
+    if len(owners) > 1:
+        return f"node {q} can only create pods with a single owner reference set to itself"
+    if not owners:
+        return f"node {q} can only create pods with an owner reference set to itself"
+    owner = _d(owners[0])
+    if owner.get("apiVersion") != "v1" or owner.get("kind") != "Node" or owner.get("name") != node:
+        return f"node {q} can only create pods with an owner reference set to itself"
+    if owner.get("controller") is not True:
+        return f"node {q} can only create pods with a controller owner reference set to itself"
+    if owner.get("blockOwnerDeletion") is True:
+        return f"node {q} must not set blockOwnerDeletion on an owner reference"
+    if node_uid is None:
+        raise ReferenceNotFound("", "nodes", node)
+    if _s(owner.get("uid")) != node_uid:
+        return f"node {node} UID mismatch: expected {_s(owner.get('uid'))} got {node_uid}"
+    if _s(spec.get("serviceAccountName")):
+        return f"node {q} can not create pods that reference a service account"
+    if next(pod_secret_names(pod), None) is not None:
+        return f"node {q} can not create pods that reference secrets"
+    if next(pod_configmap_names(pod), None) is not None:
+        return f"node {q} can not create pods that reference configmaps"
+    volumes = [_d(v) for v in _l(spec.get("volumes"))]
+    for volume in volumes:
+        for source in map(_d, _l(_d(volume.get("projected")).get("sources"))):
+            if source.get("clusterTrustBundle") is not None:
+                return f"node {q} can not create pods that reference clustertrustbundles"
+    for volume in volumes:
+        if volume.get("persistentVolumeClaim") is not None:
+            return f"node {q} can not create pods that reference persistentvolumeclaims"
+    return None
+
+
+def _admit_pod_status(
+    node: str, operation: str, pod: Mapping[str, Any] | None, old: Mapping[str, Any] | None
+) -> str | None:
+    """admitPodStatus."""
+    if operation != "UPDATE":
+        return f"unexpected operation {go_quote(operation)}"
+    q = go_quote(node)
+    if _s(_d(_d(old).get("spec")).get("nodeName")) != node:
+        return f"node {q} can only update pod status for pods with spec.nodeName set to itself"
+    if dict(_d(_meta(old).get("labels"))) != dict(_d(_meta(pod).get("labels"))):
+        return f"node {q} cannot update labels through pod status"
+
+    def claim_statuses(p: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+        return [
+            (_s(_d(s).get("name")), _d(s).get("resourceClaimName"))
+            for s in _l(_d(_d(p).get("status")).get("resourceClaimStatuses"))
+        ]
+
+    if claim_statuses(old) != claim_statuses(pod):
+        return f"node {q} cannot update resource claim statues"
+    return None
+
+
+def _admit_pod_eviction(
+    node: str,
+    operation: str,
+    eviction: Mapping[str, Any] | None,
+    pod: Mapping[str, Any] | None,
+    name: str,
+) -> str | None:
+    """admitPodEviction: `pod` is the pod to evict (None: it does not exist)."""
+    if operation != "CREATE":
+        return f"unexpected operation {operation}"
+    pod_name = name or _s(_meta(eviction).get("name"))
+    if not pod_name:
+        return "could not determine pod from request data"
+    if pod is None:
+        raise ReferenceNotFound("", "pods", pod_name)
+    if _s(_d(pod.get("spec")).get("nodeName")) != node:
+        return f"node {node} can only evict pods with spec.nodeName set to itself"
+    return None
+
+
+def _admit_node(
+    node: str,
+    operation: str,
+    new: Mapping[str, Any] | None,
+    old: Mapping[str, Any] | None,
+    name: str,
+) -> str | None:
+    """admitNode."""
+    q = go_quote(node)
+    if name != node:
+        return f"node {q} is not allowed to modify node {go_quote(name)}"
+    new_spec = _d(_d(new).get("spec"))
+    if operation == "CREATE":
+        if new_spec.get("configSource") is not None:
+            return f"node {q} is not allowed to create pods with a non-nil configSource"
+        forbidden = forbidden_node_labels(_d(_meta(new).get("labels")), {})
+        if forbidden:
+            return f"node {q} is not allowed to set the following labels: {', '.join(forbidden)}"
+    if operation == "UPDATE":
+        old_spec = _d(_d(old).get("spec"))
+        config = new_spec.get("configSource")
+        if config is not None and not semantic_equal(config, old_spec.get("configSource")):
+            return f"node {q} is not allowed to update configSource to a new non-nil configSource"
+        if not semantic_equal(new_spec.get("taints"), old_spec.get("taints")):
+            return f"node {q} is not allowed to modify taints"
+        forbidden = forbidden_node_labels(
+            _d(_meta(new).get("labels")), _d(_meta(old).get("labels"))
+        )
+        if forbidden:
+            return f"is not allowed to modify labels: {', '.join(forbidden)}"
+    return None
+
+
+def _admit_pvc_status(
+    node: str, operation: str, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None
+) -> str | None:
+    """admitPVCStatus (RecoverVolumeExpansionFailure on): nothing but status.capacity,
+    status.conditions, status.allocatedResources and status.allocatedResourceStatuses may
+    change.  kube appends a cmp.Diff of the objects; here the changed top-level fields."""
+    if operation != "UPDATE":
+        return f"unexpected operation {go_quote(operation)}"
+
+    def stripped(obj: Mapping[str, Any] | None) -> dict[str, Any]:
+        out = dict(_d(obj))
+        meta = dict(_meta(obj))
+        meta.pop("resourceVersion", None)
+        meta.pop("managedFields", None)
+        status = dict(_d(out.get("status")))
+        for key in ("capacity", "conditions", "allocatedResources", "allocatedResourceStatuses"):
+            status.pop(key, None)
+        out["metadata"], out["status"] = meta, status
+        return out
+
+    a, b = stripped(old), stripped(new)
+    if semantic_equal(a, b):
+        return None
+    changed = sorted(
+        f"{top}.{key}"
+        for top in ("metadata", "spec", "status")
+        for key in _d(a.get(top)).keys() | _d(b.get(top)).keys()
+        if not semantic_equal(_d(a.get(top)).get(key), _d(b.get(top)).get(key))
+    )
+    return (
+        f"node {go_quote(node)} is not allowed to update fields other than status.capacity and"
+        f" status.conditions: {', '.join(changed)}"
+    )
