@@ -542,7 +542,10 @@ def test_kubectl_auth_can_i(secure: Secure) -> None:
         return r.stdout.strip()
 
     assert can_i("alice", "create", "pods", "-n", "acme-web") == "yes"
-    assert can_i("alice", "get", "secrets", "-n", "gx") == "no"
+    # The tenant scope says why (kubectl prints the review's reason after "no -").
+    assert can_i("alice", "get", "secrets", "-n", "gx") == (
+        'no - watchproxy: namespace "gx" is not in tenant "acme"'
+    )
     assert can_i("alice", "create", "clusterroles") == "no"
     assert can_i("admin", "delete", "nodes") == "yes"
     r = secure.kubectl("auth", "can-i", "--list", "-n", "acme-web", context="alice")
@@ -745,3 +748,64 @@ def _status(call: Callable[[], Any]) -> int:
     except kubernetes.client.ApiException as exc:
         return int(exc.status)
     return 200
+
+
+def test_node_restriction_on_writes(secure: Secure) -> None:
+    merge = {"Content-Type": "application/merge-patch+json"}
+    with secure.client("node-a1") as node, secure.client("admin") as admin:
+        before = admin.get("/api/v1/nodes/node-b1").json()
+        status = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+        r = node.patch("/api/v1/nodes/node-a1/status", json=status, headers=merge)
+        assert r.status_code == 200, r.text
+        r = node.patch("/api/v1/nodes/node-b1/status", json=status, headers=merge)
+        assert r.status_code == 403
+        assert admin.get("/api/v1/nodes/node-b1").json() == before
+        r = node.patch(
+            "/api/v1/namespaces/acme-web/pods/web-1/status",
+            json={"status": {"phase": "Running"}},
+            headers=merge,
+        )
+        assert r.status_code == 200, r.text
+        r = node.patch(
+            "/api/v1/namespaces/globex-prod/pods/api-1/status",
+            json={"status": {"phase": "Running"}},
+            headers=merge,
+        )
+        assert r.status_code == 403
+        # A node may create only mirror pods bound to itself (NodeRestriction).
+        r = node.post("/api/v1/namespaces/acme-web/pods", json=pod("sneaky", node="node-a1"))
+        assert r.status_code == 403, r.text
+        assert 'pod does not have "kubernetes.io/config.mirror" annotation' in r.json()["message"]
+
+
+def test_tenant_creates_stay_in_the_tenant(secure: Secure) -> None:
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    with secure.client("admin") as admin, secure.client("bob") as bob:
+        role = {
+            "metadata": {"name": "ns-creator"},
+            "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create"]}],
+        }
+        assert admin.post(f"{rbac}/clusterroles", json=role).status_code == 201
+        binding = {
+            "metadata": {"name": "bob-ns"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "ns-creator",
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
+        }
+        assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code == 201
+        created = {"metadata": {"name": "globex-new"}}
+        wait_for(
+            lambda: bob.post("/api/v1/namespaces", json=created).status_code == 201,
+            "bob's namespace grant",
+        )
+        before = etcd_state(secure.etcd)
+        r = bob.post("/api/v1/namespaces", json={"metadata": {"name": "acme-stolen"}})
+        assert r.status_code == 403
+        assert r.json()["message"] == (
+            'namespaces "acme-stolen" is forbidden: watchproxy: namespace "acme-stolen" is not in'
+            ' tenant "globex"'
+        )
+        assert etcd_state(secure.etcd) == before

@@ -5,14 +5,19 @@ share nodes. Reads are linearizable etcd reads through the store.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from watchproxy.api.status import ApiError
+from watchproxy.api.status import ApiError, not_found
+from watchproxy.auth.authz.node import node_identity, node_may_write
+from watchproxy.auth.authz.rbac import ReferenceNotFound
+from watchproxy.auth.context import request_auth
 from watchproxy.registry.errors import forbidden
 from watchproxy.resources import TENANT_LABEL, ResourceType
 
 if TYPE_CHECKING:
     from watchproxy.registry.store import Store
+
+JsonObject = dict[str, Any]
 
 
 async def check_namespace_open(
@@ -65,3 +70,68 @@ async def check_node_tenancy(
         f'pod in namespace "{namespace}" ({owner}) cannot be bound to node "{node}" of '
         f'tenant "{node_tenant}": tenants do not share nodes',
     )
+
+
+async def admit_request(
+    store: Store,
+    resource: ResourceType,
+    verb: str,
+    subresource: str,
+    obj: JsonObject | None,
+    old: JsonObject | None,
+) -> None:
+    """Admission that depends on who asks (auth/context.py), after the type's own checks:
+
+    - NodeRestriction for nodes (plugin/pkg/admission/noderestriction): a kubelet writes only
+      its own Node and Lease, its pods' status, mirror pods bound to it (auth/authz/node.py);
+    - tenant scope for tenant identities: a Namespace they create or change must be one of their
+      tenant's, and another cluster-scoped object must carry their tenant's label (a tenant
+      cannot hand an object to another tenant).
+
+    Writes with no request identity (controllers, start-up) and open-admin mode are not checked.
+    Raises 403 Forbidden with kube's `<resource> "<name>" is forbidden: ...` message, or 404.
+    """
+    auth = request_auth()
+    if auth is None or not auth.enforced:
+        return
+    target = obj if obj is not None else old
+    meta = (target or {}).get("metadata") or {}
+    name = str(meta.get("name") or "")
+    node, is_node = node_identity(auth.user)
+    if is_node:
+        found = await store.locate(store.resource("nodes"), "", node) if node else None
+        node_uid = (found.obj.get("metadata") or {}).get("uid") if found is not None else None
+        try:
+            refusal = node_may_write(
+                node,
+                verb,
+                resource.key,
+                subresource,
+                obj,
+                old,
+                name=name,
+                namespace=str(meta.get("namespace") or ""),
+                node_uid=node_uid,
+            )
+        except ReferenceNotFound as exc:
+            raise not_found(exc.resource, exc.name, exc.group) from exc
+        if refusal is not None:
+            raise forbidden(resource, name or "Unknown", refusal)
+    tenant = auth.tenant
+    if tenant is None or resource.namespaced or obj is None:
+        return
+    if not resource.group and resource.plural == "namespaces":
+        owner = store.tenancy.tenant_of_namespace(name)
+        if owner != tenant:
+            raise forbidden(
+                resource, name, f'watchproxy: namespace "{name}" is not in tenant "{tenant}"'
+            )
+        return
+    label = (meta.get("labels") or {}).get(TENANT_LABEL)
+    if label != tenant:
+        raise forbidden(
+            resource,
+            name,
+            f'watchproxy: a cluster-scoped object of tenant "{tenant}" must carry the label'
+            f" {TENANT_LABEL}={tenant}",
+        )

@@ -17,6 +17,7 @@ import orjson
 from watchproxy.api.status import ApiError, etcd_unavailable, not_found
 from watchproxy.core.objects import CachedObject
 from watchproxy.etcd.client import EtcdError, KeyValue
+from watchproxy.registry.admission import admit_request
 from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_deleting, meta_of
 from watchproxy.registry.errors import PreconditionFailed, conflict
 from watchproxy.registry.objects import JsonObject, Located, Written, storage_value
@@ -75,6 +76,7 @@ async def _delete_once(
     """store.go Delete with updateForGracefulDeletionAndFinalizers folded in: kube re-reads the
     object between the two, but `current` was read just now, so the rules run once on one copy."""
     strategy = strategy_for(resource)
+    await admit_request(store, resource, "delete", "", None, current.obj)
     now = datetime.now(UTC)
     custom = strategy.begin_delete(copy.deepcopy(current.obj), options, now)
     if custom is not None:

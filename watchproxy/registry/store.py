@@ -29,7 +29,7 @@ from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_pl
 from watchproxy.core.validation import field_invalid, go_quote
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
-from watchproxy.registry.admission import check_namespace_open
+from watchproxy.registry.admission import admit_request, check_namespace_open
 from watchproxy.registry.claims import NameClaims
 from watchproxy.registry.deletion import should_delete_during_update, timestamp
 from watchproxy.registry.errors import already_exists, conflict, raise_invalid
@@ -198,6 +198,7 @@ class Store:
         if resource.namespaced:
             await check_namespace_open(self, resource, namespace, name)
         await strategy.admit(self, obj, None)
+        await admit_request(self, resource, "create", "", obj, None)
         shard = self.tenancy.shard_of_object(resource, obj)
         key = self.key(shard, resource, namespace, name)
         if options.dry_run:
@@ -277,6 +278,7 @@ class Store:
             causes = validate_object_meta_update(new, current.obj)
             raise_invalid(resource, name, causes + strategy.validate_update(new, current.obj))
             await strategy.admit(self, new, current.obj)
+            await admit_request(self, resource, "update", subresource, new, current.obj)
             if should_delete_during_update(strategy, new, current.obj):
                 # The last finalizer is gone from an object being deleted: delete it instead.
                 from watchproxy.registry.deleting import Raced, delete_located
