@@ -9,6 +9,7 @@ allows client authentication (`KeyUsages: []ExtKeyUsage{ExtKeyUsageClientAuth}`)
 
 from __future__ import annotations
 
+import functools
 import warnings
 from datetime import UTC, datetime
 
@@ -54,6 +55,31 @@ def _strings(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
     return [a.value for a in name.get_attributes_for_oid(oid) if isinstance(a.value, str)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(der: bytes) -> tuple[x509.Certificate, UserInfo | None, str]:
+    """Parse once per certificate: a connection sends the same DER with every request, and a
+    kubelet fleet a few thousand distinct ones (the memo holds 4096). Returns the certificate,
+    its user (None for an empty CN) and the key-usage error ("" when none)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise AuthenticationError(f"x509: malformed certificate: {exc}") from None
+    usage_error = ""
+    try:
+        _check_client_auth(cert)
+    except AuthenticationError as exc:
+        usage_error = exc.reason
+    # cryptography warns about lengths outside X.520's bounds (an empty CN); Go takes them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        subject = cert.subject
+    names = _strings(subject, NameOID.COMMON_NAME)
+    if not names or not names[-1]:
+        return cert, None, usage_error
+    user = UserInfo(names[-1], groups=tuple(_strings(subject, NameOID.ORGANIZATION_NAME)))
+    return cert, user, usage_error
+
+
 def user_from_certificate(der: bytes, *, now: datetime | None = None) -> UserInfo | None:
     """The user of a client certificate (DER): subject CN -> name, each subject O -> a group, in
     order; no uid, no extra (x509.go CommonNameUserConversion).
@@ -63,19 +89,11 @@ def user_from_certificate(der: bytes, *, now: datetime | None = None) -> UserInf
     then anonymous). Raises `AuthenticationError` (with Go's message) for a certificate that is
     not valid at `now` (default: the current time) or whose ExtendedKeyUsage excludes client
     authentication, and for bytes that are not a certificate. The name is the last CN, as Go's
-    pkix.Name keeps it.
+    pkix.Name keeps it. Parsing is memoised per certificate; the validity window is checked on
+    every call.
     """
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise AuthenticationError(f"x509: malformed certificate: {exc}") from None
+    cert, user, usage_error = _parse(der)
     _check_validity(cert, now or datetime.now(UTC))
-    _check_client_auth(cert)
-    # cryptography warns about lengths outside X.520's bounds (an empty CN); Go takes them.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        subject = cert.subject
-    names = _strings(subject, NameOID.COMMON_NAME)
-    if not names or not names[-1]:
-        return None
-    return UserInfo(names[-1], groups=tuple(_strings(subject, NameOID.ORGANIZATION_NAME)))
+    if usage_error:
+        raise AuthenticationError(usage_error)
+    return user
