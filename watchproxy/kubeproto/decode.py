@@ -1,22 +1,24 @@
 """Kubernetes protobuf request bodies to the JSON objects kube-apiserver would make of them.
 
 Owns `decode_protobuf`. kubectl's typed commands (`create namespace|configmap|secret|deployment|
-service`) send `application/vnd.kubernetes.protobuf` bodies (`kubectl run` and `delete` send
-JSON). Such a body is the 4-byte magic `k8s\\x00` and a `runtime.Unknown` whose `typeMeta` names
-the kind and whose `raw` is the typed message (k8s.io/apimachinery/pkg/runtime/serializer/
-protobuf). The typed message is walked by descriptor and written the way encoding/json writes the
-Go struct kube-apiserver decodes it into: the result is what the same client would have sent as
-JSON (same keys, same order), so a protobuf create stores what the JSON create stores.
+service|serviceaccount|token|role|rolebinding|clusterrole|clusterrolebinding`, `auth can-i`, also
+with `--list`, `auth whoami`) send `application/vnd.kubernetes.protobuf` bodies (`kubectl run` and
+`delete` send JSON). Such a body is the 4-byte magic `k8s\\x00` and a `runtime.Unknown` whose
+`typeMeta` names the kind and whose `raw` is the typed message (k8s.io/apimachinery/pkg/runtime/
+serializer/protobuf). The typed message is walked by descriptor and written the way encoding/json
+writes the Go struct kube-apiserver decodes it into: the result is what the same client would have
+sent as JSON (same keys, same order), so a protobuf create stores what the JSON create stores.
 
 Why a walk by descriptor and not `MessageToDict`: the Go field semantics are not in the wire
 format. Go clients (gogoproto) write every non-pointer field, zero or not (`generateName: ""`,
 an empty `creationTimestamp`...), so presence only means something for pointer fields; and
 whether a zero value is in the JSON depends on the field's `omitempty`. `_GO_FIELDS` carries that
-knowledge, `_SPECIAL` the apimachinery types with their own JSON form (`Time`, `MicroTime`,
-`Quantity`, `IntOrString`...). Fields the schema does not know (a newer client) are dropped, as
-kube-apiserver drops them. The schemas are trimmed copies of the upstream `generated.proto` files
-in `proto/`, compiled at build time into `_generated/` (see hatch_build.py); a new kind needs its
-messages there, an entry in `KINDS` and its Go facts in `_GO_FIELDS`.
+knowledge, `_SPECIAL` the types with their own JSON form (`Time`, `MicroTime`, `Quantity`,
+`IntOrString`, `ExtraValue`...), `_JSON_NAMES` the few fields whose JSON name is not their protobuf
+name. Fields the schema does not know (a newer client) are dropped, as kube-apiserver drops them.
+The schemas are trimmed copies of the upstream `generated.proto` files in `proto/`, compiled at
+build time into `_generated/` (see hatch_build.py); a new kind needs its messages there, an entry
+in `KINDS` and its Go facts in `_GO_FIELDS` (and `_JSON_NAMES`, `_SPECIAL` where they apply).
 """
 
 from __future__ import annotations
@@ -31,15 +33,22 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from watchproxy.kubeproto._generated import k8s_apps_v1_pb2 as apps_v1
+from watchproxy.kubeproto._generated import k8s_authentication_v1_pb2 as authentication_v1
+from watchproxy.kubeproto._generated import k8s_authorization_v1_pb2 as authorization_v1
 from watchproxy.kubeproto._generated import k8s_coordination_v1_pb2 as coordination_v1
 from watchproxy.kubeproto._generated import k8s_core_v1_pb2 as core_v1
 from watchproxy.kubeproto._generated import k8s_meta_v1_pb2 as meta_v1
+from watchproxy.kubeproto._generated import k8s_rbac_v1_pb2 as rbac_v1
 from watchproxy.kubeproto._generated import k8s_runtime_pb2 as runtime
 
 JsonObject = dict[str, Any]
 
 MEDIA_TYPE: Final = "application/vnd.kubernetes.protobuf"
 MAGIC: Final = b"k8s\x00"
+
+_AUTHORIZATION_V1: Final = "authorization.k8s.io/v1"
+_AUTHENTICATION_V1: Final = "authentication.k8s.io/v1"
+_RBAC_V1: Final = "rbac.authorization.k8s.io/v1"
 
 # The kinds a protobuf body may carry, by (apiVersion, kind) of the envelope's typeMeta.
 KINDS: Final[dict[tuple[str, str], type[Message]]] = {
@@ -51,12 +60,34 @@ KINDS: Final[dict[tuple[str, str], type[Message]]] = {
     ("v1", "Service"): core_v1.Service,
     ("v1", "Endpoints"): core_v1.Endpoints,
     ("v1", "Event"): core_v1.Event,
+    ("v1", "ServiceAccount"): core_v1.ServiceAccount,
     ("coordination.k8s.io/v1", "Lease"): coordination_v1.Lease,
     ("apps/v1", "Deployment"): apps_v1.Deployment,
+    # `kubectl auth can-i` (SelfSubjectAccessReview; with --list SelfSubjectRulesReview).
+    (_AUTHORIZATION_V1, "SelfSubjectAccessReview"): authorization_v1.SelfSubjectAccessReview,
+    (_AUTHORIZATION_V1, "SelfSubjectRulesReview"): authorization_v1.SelfSubjectRulesReview,
+    (_AUTHORIZATION_V1, "SubjectAccessReview"): authorization_v1.SubjectAccessReview,
+    (_AUTHORIZATION_V1, "LocalSubjectAccessReview"): authorization_v1.LocalSubjectAccessReview,
+    # `kubectl auth whoami` (SelfSubjectReview), `create token` (serviceaccounts/NAME/token).
+    (_AUTHENTICATION_V1, "SelfSubjectReview"): authentication_v1.SelfSubjectReview,
+    (_AUTHENTICATION_V1, "TokenReview"): authentication_v1.TokenReview,
+    (_AUTHENTICATION_V1, "TokenRequest"): authentication_v1.TokenRequest,
+    (_RBAC_V1, "Role"): rbac_v1.Role,
+    (_RBAC_V1, "ClusterRole"): rbac_v1.ClusterRole,
+    (_RBAC_V1, "RoleBinding"): rbac_v1.RoleBinding,
+    (_RBAC_V1, "ClusterRoleBinding"): rbac_v1.ClusterRoleBinding,
     # client-go encodes DeleteOptions in the group version of the client that sends it.
     **{
         (version, "DeleteOptions"): meta_v1.DeleteOptions
-        for version in ("v1", "apps/v1", "coordination.k8s.io/v1", "meta.k8s.io/v1")
+        for version in (
+            "v1",
+            "apps/v1",
+            "coordination.k8s.io/v1",
+            _AUTHORIZATION_V1,
+            _AUTHENTICATION_V1,
+            _RBAC_V1,
+            "meta.k8s.io/v1",
+        )
     },
 }
 
@@ -80,6 +111,25 @@ _GO_FIELDS: Final[dict[str, str]] = {
         "progressDeadlineSeconds:P"
     ),
     "k8s.io.api.apps.v1.DeploymentStatus": "collisionCount:P",
+    "k8s.io.api.authentication.v1.SelfSubjectReview": "metadata:S status:S",
+    "k8s.io.api.authentication.v1.SelfSubjectReviewStatus": "userInfo:S",
+    "k8s.io.api.authentication.v1.TokenRequest": "metadata:S spec:S status:S",
+    "k8s.io.api.authentication.v1.TokenRequestSpec": (
+        "audiences:K expirationSeconds:PK boundObjectRef:K"
+    ),
+    "k8s.io.api.authentication.v1.TokenRequestStatus": "token:K expirationTimestamp:S",
+    "k8s.io.api.authentication.v1.TokenReview": "metadata:S spec:S status:S",
+    "k8s.io.api.authentication.v1.TokenReviewStatus": "user:S",
+    "k8s.io.api.authorization.v1.LocalSubjectAccessReview": "metadata:S spec:S status:S",
+    "k8s.io.api.authorization.v1.NonResourceRule": "verbs:K",
+    "k8s.io.api.authorization.v1.ResourceRule": "verbs:K",
+    "k8s.io.api.authorization.v1.SelfSubjectAccessReview": "metadata:S spec:S status:S",
+    "k8s.io.api.authorization.v1.SelfSubjectRulesReview": "metadata:S spec:S status:S",
+    "k8s.io.api.authorization.v1.SubjectAccessReview": "metadata:S spec:S status:S",
+    "k8s.io.api.authorization.v1.SubjectAccessReviewStatus": "allowed:K",
+    "k8s.io.api.authorization.v1.SubjectRulesReviewStatus": (
+        "resourceRules:K nonResourceRules:K incomplete:K"
+    ),
     "k8s.io.api.coordination.v1.Lease": "metadata:S spec:S",
     "k8s.io.api.coordination.v1.LeaseSpec": (
         "holderIdentity:P leaseDurationSeconds:P leaseTransitions:P strategy:P preferredHolder:P"
@@ -207,6 +257,7 @@ _GO_FIELDS: Final[dict[str, str]] = {
         "allowPrivilegeEscalation:P procMount:P"
     ),
     "k8s.io.api.core.v1.Service": "metadata:S spec:S status:S",
+    "k8s.io.api.core.v1.ServiceAccount": "metadata:S automountServiceAccountToken:P",
     "k8s.io.api.core.v1.ServiceAccountTokenProjection": "expirationSeconds:P path:K",
     "k8s.io.api.core.v1.ServicePort": "appProtocol:P port:K targetPort:S",
     "k8s.io.api.core.v1.ServiceSpec": (
@@ -234,6 +285,13 @@ _GO_FIELDS: Final[dict[str, str]] = {
     "k8s.io.api.core.v1.WindowsSecurityContextOptions": (
         "gmsaCredentialSpecName:P gmsaCredentialSpec:P runAsUserName:P hostProcess:P"
     ),
+    "k8s.io.api.rbac.v1.ClusterRole": "metadata:S rules:K",
+    "k8s.io.api.rbac.v1.ClusterRoleBinding": "metadata:S roleRef:S",
+    "k8s.io.api.rbac.v1.PolicyRule": "verbs:K",
+    "k8s.io.api.rbac.v1.Role": "metadata:S rules:K",
+    "k8s.io.api.rbac.v1.RoleBinding": "metadata:S roleRef:S",
+    "k8s.io.api.rbac.v1.RoleRef": "apiGroup:K kind:K name:K",
+    "k8s.io.api.rbac.v1.Subject": "kind:K name:K",
     "k8s.io.apimachinery.pkg.apis.meta.v1.Condition": (
         "type:K status:K lastTransitionTime:S reason:K message:K"
     ),
@@ -241,6 +299,7 @@ _GO_FIELDS: Final[dict[str, str]] = {
         "gracePeriodSeconds:P orphanDependents:P propagationPolicy:P "
         "ignoreStoreReadErrorWithClusterBreakingPotential:P"
     ),
+    "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement": "key:K operator:K",
     "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement": "key:K operator:K",
     "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta": (
         "creationTimestamp:S deletionGracePeriodSeconds:P"
@@ -249,6 +308,13 @@ _GO_FIELDS: Final[dict[str, str]] = {
         "apiVersion:K kind:K name:K uid:K controller:P blockOwnerDeletion:P"
     ),
     "k8s.io.apimachinery.pkg.apis.meta.v1.Preconditions": "uid:P resourceVersion:P",
+}
+
+
+# Fields whose `json:` name is not their protobuf name, by the field's full protobuf name.
+_JSON_NAMES: Final[dict[str, str]] = {
+    # BoundObjectReference.UID is `json:"uid,omitempty" protobuf:"bytes,4,opt,name=uID"`.
+    "k8s.io.api.authentication.v1.BoundObjectReference.uID": "uid",
 }
 
 
@@ -307,34 +373,35 @@ def _object(message: Message) -> JsonObject:
     for field in descriptor.fields:
         name: str = field.name
         flags = rules.get(name, "")
+        key: str = _JSON_NAMES.get(field.full_name, name)
         if "I" in flags:
             out.update(_object(getattr(message, name)))
             continue
         if field.is_repeated:
             values = getattr(message, name)
             if values:
-                out[name] = (
+                out[key] = (
                     _map(field, values)
                     if _is_map(field)
                     else [_value(field, value) for value in values]
                 )
             elif "K" in flags:
-                out[name] = None  # a nil slice or map without omitempty
+                out[key] = None  # a nil slice or map without omitempty
         elif field.type == FieldDescriptor.TYPE_MESSAGE:
             if "S" in flags or message.HasField(name):
-                out[name] = _value(field, getattr(message, name))
+                out[key] = _value(field, getattr(message, name))
             elif "K" in flags:
-                out[name] = None  # a nil pointer without omitempty
+                out[key] = None  # a nil pointer without omitempty
         elif "P" in flags:
             if message.HasField(name):
-                out[name] = _value(field, getattr(message, name))
+                out[key] = _value(field, getattr(message, name))
             elif "K" in flags:
-                out[name] = None
+                out[key] = None
         else:
             # A Go value field: whether the sender wrote it says nothing; only its value counts.
             value = getattr(message, name)
             if value or "K" in flags:
-                out[name] = _value(field, value)
+                out[key] = _value(field, value)
     return out
 
 
@@ -422,6 +489,13 @@ def _raw_json(field_name: str) -> Callable[[Message], Any]:
     return convert
 
 
+def _extra_value(message: Message) -> list[str]:
+    # authentication/authorization ExtraValue is `[]string` in Go, a message wrapping `items` on
+    # the wire. It only occurs as a map value, which gogoproto decodes into a fresh non-nil
+    # `ExtraValue{}`: an empty one is `[]`, never null.
+    return [str(item) for item in message.items]
+
+
 def _duration(message: Message) -> str:
     return go_duration(int(message.duration))
 
@@ -464,4 +538,6 @@ _SPECIAL: Final[dict[str, Callable[[Message], Any]]] = {
     "k8s.io.apimachinery.pkg.runtime.RawExtension": _raw_json("raw"),
     "k8s.io.apimachinery.pkg.api.resource.Quantity": _quantity,
     "k8s.io.apimachinery.pkg.util.intstr.IntOrString": _int_or_string,
+    "k8s.io.api.authentication.v1.ExtraValue": _extra_value,
+    "k8s.io.api.authorization.v1.ExtraValue": _extra_value,
 }
