@@ -809,3 +809,26 @@ def test_tenant_creates_stay_in_the_tenant(secure: Secure) -> None:
             ' tenant "globex"'
         )
         assert etcd_state(secure.etcd) == before
+
+
+def test_kubectl_create_token_and_use_it(secure: Secure) -> None:
+    r = secure.kubectl("create", "serviceaccount", "builder", "-n", "acme-web")
+    assert r.returncode == 0, r.stderr
+    r = secure.kubectl("create", "token", "builder", "-n", "acme-web", "--duration", "20m")
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip()
+    r = secure.kubectl(
+        "create", "rolebinding", "builder-view", "-n", "acme-web",
+        "--clusterrole", "view", "--serviceaccount", "acme-web:builder",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    whoami = secure.kubectl("--token", token, "auth", "whoami", "-o", "json", context="carol")
+    assert whoami.returncode == 0, whoami.stderr
+    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert user["username"] == "system:serviceaccount:acme-web:builder"
+
+    def can_list() -> bool:
+        out = secure.kubectl("--token", token, "get", "pods", "-A", "-o", "name", context="carol")
+        return out.returncode == 0 and "pod/web-1" in out.stdout and "gx-1" not in out.stdout
+
+    wait_for(can_list, "the ServiceAccount's tenant-scoped view")
