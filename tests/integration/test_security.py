@@ -832,3 +832,52 @@ def test_kubectl_create_token_and_use_it(secure: Secure) -> None:
         return out.returncode == 0 and "pod/web-1" in out.stdout and "gx-1" not in out.stdout
 
     wait_for(can_list, "the ServiceAccount's tenant-scoped view")
+
+
+def test_tenant_scope_holds_against_a_cluster_wide_grant(secure: Secure) -> None:
+    """alice's group is bound to ClusterRole view cluster-wide: RBAC alone would show her every
+    tenant. The tenant scope still narrows her to acme -- whose shard (the default shard) also
+    holds namespaces of no tenant, so the shard pin alone would not."""
+    binding = {
+        "metadata": {"name": "acme-devs-view-everything"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "acme-devs"}
+        ],
+    }
+    with secure.client("admin") as admin, secure.client("alice") as alice:
+        assert (
+            admin.post("/api/v1/namespaces", json={"metadata": {"name": "shared"}}).status_code
+            == 201
+        )
+        assert (
+            admin.post("/api/v1/namespaces/shared/pods", json=pod("untenanted")).status_code == 201
+        )
+        r = admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding)
+        assert r.status_code == 201, r.text
+        wait_for(
+            lambda: alice.get("/api/v1/namespaces/acme-web/pods/web-1/status").status_code == 200,
+            "alice's cluster-wide grant",
+        )
+        listed = alice.get("/api/v1/pods").json()
+        namespaces = {i["metadata"]["namespace"] for i in listed["items"]}
+        assert namespaces == {"acme-web"}
+        assert listed["metadata"]["resourceVersion"].isdigit()
+        assert alice.get("/api/v1/namespaces/shared/pods").status_code == 403
+        assert alice.get("/api/v1/namespaces/gx/pods").status_code == 403
+        with alice.stream(
+            "GET",
+            "/api/v1/pods",
+            params={"watch": "1", "resourceVersion": listed["metadata"]["resourceVersion"]},
+        ) as stream:
+            for ns, name in (("shared", "cw-shared"), ("gx", "cw-gx"), ("acme-web", "cw-acme")):
+                assert (
+                    admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod(name)).status_code == 201
+                )
+            seen = []
+            for line in stream.iter_lines():
+                if line:
+                    seen.append(json.loads(line)["object"]["metadata"]["name"])
+                    if seen[-1] == "cw-acme":
+                        break
+        assert seen == ["cw-acme"]

@@ -207,7 +207,8 @@ def build_list_body(
     if start_after:
         # Key order: a continue page starts with a bisect, not a scan.
         merged = merged[bisect_right(merged, start_after, key=_key_of) :]
-    selecting = not (filt.labels.is_empty and filt.fields.is_empty)
+    # A tenant scope is a predicate too: the index does not narrow to it.
+    selecting = not (filt.labels.is_empty and filt.fields.is_empty) or filt.scope is not None
     if not selecting:
         # The index already narrowed to the scope: every item matches, so a page is a slice
         # and remainingItemCount a subtraction.
