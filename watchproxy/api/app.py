@@ -187,6 +187,13 @@ def create_app(settings: Settings) -> Any:
                     # the etcd clients are still open.
                     await stack.enter_async_context(running_controllers(proxy, store))
                     guard = Guard(settings, proxy)
+                    if security.open_admin:
+                        log.warning(
+                            "no `authentication` in the config: every caller on %s is an"
+                            " anonymous admin (allowed on a loopback address only;"
+                            " docs/security.md)",
+                            settings.listen,
+                        )
                     stack.push_async_callback(guard.aclose)
                     if security.audit.log_path:
                         audit = AuditLog(security.audit)
