@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import unquote
@@ -33,7 +34,12 @@ from hpack import Decoder
 from hyperframe.frame import GoAwayFrame
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import service_unavailable
-from uvicorn.protocols.utils import get_local_addr, get_remote_addr
+from uvicorn.protocols.utils import (
+    get_client_addr,
+    get_local_addr,
+    get_path_with_query_string,
+    get_remote_addr,
+)
 from uvicorn.server import ServerState
 
 from watchproxy import serving
@@ -52,6 +58,11 @@ DEFAULT_MAX_HEADER_LIST_SIZE: Final = 1 << 20  # Go's http.DefaultMaxHeaderBytes
 DEFAULT_MAX_FRAME_SIZE: Final = 1 << 16
 # Flush synchronously once this much is queued inside one iteration (one large body).
 FLUSH_THRESHOLD: Final = 256 << 10
+
+# DATA frames of the hot path are framed here, not by h2 (see H2Protocol.send_data). Setting
+# WATCHPROXY_H2_LIBRARY_DATA=1 sends every frame through h2 instead: a measurement knob for
+# bench/http2.py (mode h2-tls-lib), not a setting.
+hand_framed_data = os.environ.get("WATCHPROXY_H2_LIBRARY_DATA", "") != "1"
 
 # RFC 9113 section 8.2.2: connection-specific header fields must not appear in HTTP/2.
 CONNECTION_HEADERS: Final = frozenset(
@@ -94,6 +105,7 @@ class H2Stream:
         "_window_waiter",
         "body",
         "body_done",
+        "data_frame_tail",
         "disconnected",
         "head",
         "more_body",
@@ -108,6 +120,8 @@ class H2Stream:
     def __init__(self, protocol: H2Protocol, stream_id: int, scope: Scope) -> None:
         self.protocol = protocol
         self.stream_id = stream_id
+        # A DATA frame header after its 3-byte length: type 0, no flags, the stream id.
+        self.data_frame_tail = b"\x00\x00" + stream_id.to_bytes(4, "big")
         self.scope = scope
         self.head = scope["method"] == "HEAD"
         self.disconnected = False
@@ -288,6 +302,7 @@ class H2Protocol(asyncio.Protocol):
         self.blocked: set[H2Stream] = set()  # streams waiting for a send window
         self.closed = False
         self.goaway_sent = False
+        self._out: list[bytes] = []  # frames to write at the next flush, in order
         self._flush_scheduled = False
         self._unflushed = 0
         self._write_paused = False
@@ -492,11 +507,11 @@ class H2Protocol(asyncio.Protocol):
                 stream.wake_window()
 
     def _on_connection_terminated(self, event: h2.events.ConnectionTerminated) -> None:
-        # The client's GOAWAY: it opens no new streams. On an error, or with nothing left in
-        # flight, hang up; otherwise let the streams finish.
-        if event.error_code or not self.streams:
-            self._flush()
-            self.transport.close()
+        # The client's GOAWAY. RFC 9113 lets the streams in flight finish, but h2 moves the
+        # connection to CLOSED on receiving it and refuses to send anything more: hang up.
+        # (Clients send GOAWAY when they are done with a connection, rarely mid-stream.)
+        self._flush()
+        self.transport.close()
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -514,17 +529,18 @@ class H2Protocol(asyncio.Protocol):
             name = name.lower()
             if name not in CONNECTION_HEADERS:
                 out.append((name, value))
-        if self.access_log:
+        if self.access_log:  # uvicorn's access line (its formatter expects these 5 values)
             self.access_logger.info(
-                '%s - "%s %s HTTP/2" %d',
-                f"{self.client[0]}:{self.client[1]}" if self.client else "",
+                '%s - "%s %s HTTP/%s" %d',
+                get_client_addr(stream.scope),  # type: ignore[arg-type]
                 stream.scope["method"],
-                stream.scope["raw_path"].decode("latin-1"),
+                get_path_with_query_string(stream.scope),  # type: ignore[arg-type]
+                "2",
                 status,
             )
         try:
             self.conn.send_headers(stream.stream_id, out, end_stream=end_stream)
-        except h2.exceptions.StreamClosedError:
+        except h2.exceptions.ProtocolError:  # reset by the client, or the connection is gone
             stream.disconnect()
             return
         self._schedule_flush()
@@ -535,6 +551,34 @@ class H2Protocol(asyncio.Protocol):
         if not data:
             if end_stream:
                 self._end_stream(stream)
+            return
+        size = len(data)
+        if (
+            hand_framed_data
+            and not end_stream
+            and not self._write_paused
+            and size <= conn.max_outbound_frame_size
+            and size <= conn.local_flow_control_window(stream_id)
+        ):
+            # The hot path (a watch event): one DATA frame, framed here. h2's send_data costs
+            # ~9 us per frame (state machine, Frame objects, serialization); for a DATA frame
+            # without END_STREAM on an open stream it only checks and charges the two windows,
+            # which is what this does (decision 0011). Frames h2 queued earlier were moved to
+            # self._out first (see _schedule_flush), so the order on the wire is kept.
+            h2_stream = conn.streams.get(stream_id)
+            if h2_stream is None or h2_stream.closed:
+                stream.disconnect()
+                return
+            h2_stream.outbound_flow_control_window -= size
+            conn.outbound_flow_control_window -= size
+            self._out.append(size.to_bytes(3, "big") + stream.data_frame_tail)
+            self._out.append(data)
+            self._unflushed += size
+            if self._unflushed >= FLUSH_THRESHOLD:
+                self._flush()
+            elif not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
             return
         view = memoryview(data)
         while True:
@@ -598,7 +642,10 @@ class H2Protocol(asyncio.Protocol):
     def acknowledge(self, stream_id: int, length: int) -> None:
         if self.closed:
             return
-        self.conn.acknowledge_received_data(length, stream_id)
+        try:
+            self.conn.acknowledge_received_data(length, stream_id)
+        except h2.exceptions.ProtocolError:
+            return
         self._schedule_flush()
 
     def stream_finished(self, stream: H2Stream) -> None:
@@ -646,6 +693,11 @@ class H2Protocol(asyncio.Protocol):
         await asyncio.shield(self._drained)
 
     def _schedule_flush(self) -> None:
+        """Called after every h2 call that may queue frames: moves them to self._out at once
+        (before any hand-framed DATA can be appended behind them), and flushes this iteration."""
+        data = self.conn.data_to_send()
+        if data:
+            self._out.append(data)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
@@ -653,9 +705,14 @@ class H2Protocol(asyncio.Protocol):
     def _flush(self) -> None:
         self._flush_scheduled = False
         self._unflushed = 0
+        out = self._out
         data = self.conn.data_to_send()
-        if data and not self.closed and not self.transport.is_closing():
-            self.transport.write(data)
+        if data:
+            out.append(data)
+        if out:
+            if not self.closed and not self.transport.is_closing():
+                self.transport.write(b"".join(out))
+            out.clear()
 
     # -- idle connections ----------------------------------------------------------------------
 
