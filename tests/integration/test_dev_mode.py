@@ -119,6 +119,49 @@ def kubectl_pod_namespaces(
     return {i["metadata"]["namespace"] for i in json.loads(out)["items"]}
 
 
+def _check_demo_identities(
+    port: int, pki: Path, cache: tuple[str, ...], env: dict[str, str], audit: Path
+) -> None:
+    """The demo's contexts are what the README says they are."""
+
+    def kubectl(*args: str) -> str:
+        out = subprocess.run(
+            ["kubectl", *cache, *args], capture_output=True, text=True, timeout=60, env=env
+        )
+        return out.stdout.strip()
+
+    alice = kubectl_pod_namespaces(*cache, "--context", "alice", env=env)
+    assert alice == {"acme-web", "acme-db"}
+    assert kubectl("--context", "alice", "auth", "can-i", "list", "secrets", "-n", "acme-web") == (
+        "yes"
+    )
+    assert kubectl(
+        "--context", "alice", "auth", "can-i", "list", "secrets", "-n", "globex-prod"
+    ).startswith("no")
+    whoami = json.loads(kubectl("auth", "whoami", "-o", "json"))
+    assert whoami["status"]["userInfo"]["username"] == "admin"
+    carol = json.loads(kubectl("--context", "carol-token", "auth", "whoami", "-o", "json"))
+    assert carol["status"]["userInfo"]["username"] == "carol"
+    node = kubectl_pod_namespaces(
+        *cache, "--context", "node", env=env, field_selector="spec.nodeName=acme-node-1"
+    )
+    assert node and node <= {"acme-web", "acme-db"}
+    ctx = ssl.create_default_context(cafile=pki / "ca.pem")
+    r = httpx.get(f"https://127.0.0.1:{port}/api/v1/pods", verify=ctx)
+    assert r.status_code == 401 and r.headers["audit-id"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        events = (
+            [json.loads(x) for x in audit.read_text().splitlines() if x] if audit.exists() else []
+        )
+        if any(e["user"].get("username") == "alice" for e in events) and any(
+            e["user"] == {} and e["responseStatus"]["code"] == 401 for e in events
+        ):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the audit log lacks alice's requests or the 401")
+
+
 def test_insecure_dev_mode_serves_the_demo_and_cleans_up(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "dev"
@@ -169,6 +212,7 @@ def test_secure_dev_mode_writes_credentials_and_keeps_them_across_restarts(
         env = {**os.environ, "KUBECONFIG": str(pki / "kubeconfig")}
         cache = ("--cache-dir", str(tmp_path / "kc"))
         assert {"acme-web", "globex-prod", "gx"} <= kubectl_pod_namespaces(*cache, env=env)
+        _check_demo_identities(port, pki, cache, env, data_dir / "audit.log")
     output = dev.stop()
     assert "Traceback" not in output
     assert etcd_pids_under(data_dir) == []
