@@ -59,10 +59,12 @@ def _role_binding(tenant: str, namespace: str) -> JsonObject:
 
 
 def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
-    """(resource plural, object) pairs: per tenant two nodes and its namespaces, each with a
-    ConfigMap, three pods and a RoleBinding of the tenant's group to ClusterRole `edit`."""
+    """(resource plural, object) pairs: kube's system namespaces; per tenant two nodes and its
+    namespaces, each with a ConfigMap, three pods, the `default` ServiceAccount and a RoleBinding
+    of the tenant's group to ClusterRole `edit`."""
     out: list[tuple[str, JsonObject]] = []
-    for ns in ("default", "kube-system"):
+    # The namespaces kube-apiserver creates at start (kube-node-lease holds kubelets' Leases).
+    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         out.append(
             (
                 "namespaces",
@@ -117,6 +119,17 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
                 )
             )
             out.append(("rolebindings", _role_binding(tenant, ns)))
+            # kube-controller-manager's ServiceAccount controller gives every namespace one.
+            out.append(
+                (
+                    "serviceaccounts",
+                    {
+                        "kind": "ServiceAccount",
+                        "apiVersion": "v1",
+                        "metadata": _meta("default", ns),
+                    },
+                )
+            )
             for i in range(3):
                 name = f"web-{i}"
                 out.append(

@@ -594,9 +594,10 @@ def test_impersonation(secure: Secure) -> None:
             'group "" at the cluster scope'
         )
     r = secure.kubectl(
-        "get", "pods", "-A", "--as", "bob", "--as-group", "globex-devs", "-o", "name"
+        "get", "pods", "-A", "--as", "alice", "--as-group", "acme-devs", "-o", "name"
     )
-    assert r.returncode != 0 or "web-1" not in r.stdout
+    assert r.returncode == 0, r.stderr
+    assert "pod/web-1" in r.stdout and "pod/gx-1" not in r.stdout and "api-1" not in r.stdout
 
 
 def test_debug_endpoints_need_authorization(secure: Secure) -> None:
@@ -881,3 +882,102 @@ def test_tenant_scope_holds_against_a_cluster_wide_grant(secure: Secure) -> None
                     if seen[-1] == "cw-acme":
                         break
         assert seen == ["cw-acme"]
+
+
+def test_tenant_cannot_cross_by_collection_delete_or_impersonation(secure: Secure) -> None:
+    """A cluster-wide grant (a plausible mistake) gives a tenant user `deletecollection` and
+    `impersonate`: neither may leave the tenant."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    role = {
+        "metadata": {"name": "too-wide"},
+        "rules": [
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+        ],
+    }
+    binding = {
+        "metadata": {"name": "dave-too-wide"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "too-wide",
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
+    }
+    with secure.client("admin") as admin, secure.client("dave") as dave:
+        assert admin.post(f"{rbac}/clusterroles", json=role).status_code == 201
+        assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code == 201
+        sa = {"metadata": {"name": "app"}}
+        assert admin.post("/api/v1/namespaces/gx/serviceaccounts", json=sa).status_code == 201
+        wait_for(lambda: dave.get("/api/v1/secrets").status_code == 200, "dave's grant")
+        before = etcd_state(secure.etcd)
+        for query in ("dryRun=All", "fieldSelector=metadata.namespace%3Dgx", ""):
+            r = dave.delete(f"/api/v1/secrets?{query}")
+            assert r.status_code == 403, (query, r.text)
+            assert "may delete collections only in a namespace of tenant" in r.json()["message"]
+        assert dave.delete("/api/v1/nodes?dryRun=All").status_code == 403
+        assert dave.delete(f"{rbac}/clusterrolebindings").status_code == 403
+        for headers in (
+            {"Impersonate-User": "system:serviceaccount:gx:app"},
+            {"Impersonate-User": "nobody", "Impersonate-Group": "system:masters"},
+            {"Impersonate-User": "bob"},
+        ):
+            r = dave.get("/api/v1/namespaces/gx/secrets/db-pass", headers=headers)
+            assert r.status_code == 403, (headers, r.text)
+            assert "is not an identity of tenant" in r.json()["message"]
+        # Inside the tenant, the grant works: a collection delete in its own namespace.
+        r = dave.delete("/api/v1/namespaces/acme-web/configmaps?dryRun=All")
+        assert r.status_code == 200, r.text
+        assert etcd_state(secure.etcd) == before
+
+
+def test_a_tenants_kubelet_stays_in_its_tenant(secure: Secure) -> None:
+    event = {
+        "metadata": {"name": "e1"},
+        "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "globex-prod"},
+        "reason": "x",
+        "message": "hi",
+    }
+    with secure.client("node-a1") as node:
+        r = node.post("/api/v1/namespaces/globex-prod/events", json=event)
+        assert r.status_code == 403
+        own = {**event, "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "acme-web"}}
+        assert node.post("/api/v1/namespaces/acme-web/events", json=own).status_code == 201
+        lease = {
+            "metadata": {"name": "node-a1"},
+            "spec": {"holderIdentity": "node-a1", "leaseDurationSeconds": 40},
+        }
+        with secure.client("admin") as admin:
+            admin.post("/api/v1/namespaces", json={"metadata": {"name": "kube-node-lease"}})
+        r = node.post("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", json=lease)
+        assert r.status_code == 201, r.text
+
+
+def test_odd_requests_are_refused_cleanly(secure: Secure) -> None:
+    merge = {"Content-Type": "application/merge-patch+json"}
+    with secure.client("alice") as alice:
+        r = alice.patch(
+            "/api/v1/namespaces/acme-web/secrets/other",
+            json={"metadata": {"namespace": "gx"}},
+            headers=merge,
+        )
+        assert r.status_code == 400
+        assert r.json()["message"] == (
+            "the namespace of the object (gx) does not match the namespace on the request"
+            " (acme-web)"
+        )
+        r = alice.patch(
+            "/api/v1/namespaces/acme-web/secrets/other",
+            json={"metadata": {"name": "renamed"}},
+            headers=merge,
+        )
+        assert r.status_code == 400
+        # HTTP methods are case-sensitive: `get` is no GET, and no RBAC rule allows it.
+        assert alice.request("get", "/api/v1/namespaces/gx/secrets/db-pass").status_code == 403
+        assert alice.get("/healthz").text == "ok"
+        r = alice.get("/no/such/path")
+        assert r.status_code in (403, 404)
+        assert r.json()["kind"] == "Status"
+    with secure.client("admin") as admin:
+        r = admin.get("/no/such/path")
+        assert r.status_code == 404
+        assert r.json()["message"] == "the server could not find the requested resource"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import posixpath
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,7 +36,7 @@ from watchproxy.api.printing import negotiate_printing
 from watchproxy.api.reads import serve_get, serve_list
 from watchproxy.api.requestinfo import RequestInfo, request_info
 from watchproxy.api.reviews import ReviewContext, serve_review
-from watchproxy.api.status import ApiError, status_body
+from watchproxy.api.status import ApiError, status_body, status_bytes
 from watchproxy.api.target import Target
 from watchproxy.api.tokens import serve_token_request
 from watchproxy.api.watches import serve_watch
@@ -106,15 +107,32 @@ def _ops_app(proxy: Proxy) -> FastAPI:
         title="watchproxy operations", docs_url="/debug/docs", openapi_url="/debug/openapi.json"
     )
 
+    from fastapi.responses import PlainTextResponse, Response
+    from starlette.exceptions import HTTPException
+
+    @ops.exception_handler(HTTPException)
+    async def kube_status(_request: Any, exc: HTTPException) -> Response:
+        """Unknown paths and methods answer a Status, as kube-apiserver's mux does."""
+        reason, message = {
+            404: ("NotFound", "the server could not find the requested resource"),
+            405: (
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ),
+        }.get(exc.status_code, ("InternalError", str(exc.detail)))
+        body = status_bytes(ApiError(exc.status_code, reason, message))
+        return Response(body, exc.status_code, media_type="application/json")
+
     @ops.get("/healthz")
     @ops.get("/livez")
-    async def healthz() -> str:
-        return "ok"
+    @ops.get("/healthz/ping")
+    @ops.get("/livez/ping")
+    @ops.get("/readyz/ping")
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
 
     @ops.get("/readyz")
     async def readyz() -> Any:
-        from fastapi.responses import PlainTextResponse
-
         ready = all(s.cache.ready(proxy.all_shards) for s in proxy.served.values())
         return PlainTextResponse("ok" if ready else "caches not ready", 200 if ready else 503)
 
@@ -293,6 +311,18 @@ def create_app(settings: Settings) -> Any:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if "/." in path and any(seg in (".", "..") for seg in path.split("/")):
+            # Go's ServeMux (kube-apiserver's mux) answers a path with dot segments with a
+            # redirect to the cleaned path; nothing is authorized or served for it.
+            cleaned = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
+            await respond(
+                send,
+                301,
+                b"",
+                content_type=b"text/plain",
+                extra_headers=[(b"location", cleaned.replace("//", "/").encode())],
+            )
+            return
         info = request_info(scope["method"], path, scope.get("query_string", b""))
         record = _audit_record(scope, info) if audit is not None else None
         started = False
@@ -317,11 +347,14 @@ def create_app(settings: Settings) -> Any:
             except ProxyError as exc:
                 if record is not None:
                     _refused(record, exc)
+                if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+                    await _drain_small_body(receive)
                 raise
             if record is not None:
                 record.user = auth.authenticated or auth.user
                 record.impersonated_user = auth.user if auth.authenticated else None
                 record.decision = "allow" if auth.enforced else ""
+                record.reason = auth.reason
                 if audit is not None:
                     audit.request_received(record)
             token = current_request.set(auth)
@@ -378,6 +411,25 @@ def _audit_record(scope: Scope, info: RequestInfo) -> AuditRecord:
         user_agent=agent,
         object_ref=ObjectRef.from_attributes(attributes_of(OPEN_ADMIN, info)),
     )
+
+
+# A refused request's body is read (and dropped) up to this much before the answer, so an HTTP/2
+# client gets its 401/403 with its request complete rather than a stream reset mid-upload (curl
+# 7.88 reports such a reset as an error and never shows the Status).
+_DRAIN_LIMIT = 64 * 1024
+
+
+async def _drain_small_body(receive: Receive) -> None:
+    read = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            while read <= _DRAIN_LIMIT:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                read += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
 
 
 def _refused(record: AuditRecord, exc: ProxyError) -> None:

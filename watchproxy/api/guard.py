@@ -28,13 +28,26 @@ from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.tenants import ScopeRequest, TenantScope
 from watchproxy.auth.user import ALL_UNAUTHENTICATED, ANONYMOUS, SYSTEM_PRIVILEGED_GROUP, UserInfo
 from watchproxy.config import Settings
+from watchproxy.core.validation import go_quote
 from watchproxy.proxy import Proxy
 
 # Served to every caller, authenticated or not, with or without anonymous authentication:
 # kube's system:public-info-viewer paths (bootstrappolicy/policy.go). Probes from kubelets and
 # load balancers carry no credentials.
 PUBLIC_PATHS: Final = frozenset(
-    {"/healthz", "/livez", "/readyz", "/version", "/version/", "/healthz/", "/livez/", "/readyz/"}
+    {
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/version",
+        "/version/",
+        "/healthz/",
+        "/livez/",
+        "/readyz/",
+        "/healthz/ping",
+        "/livez/ping",
+        "/readyz/ping",
+    }
 )
 
 # Without an `authentication` section (loopback only, config.py): every caller is this user.
@@ -142,6 +155,18 @@ class Guard:
             raise ApiError(exc.code, exc.reason, exc.message, details=exc.details) from exc
         if result is None:
             return user, None
+        tenant = self.tenant_of(user)
+        if tenant is not None and self.tenant_of(result.user) != tenant:
+            # A tenant identity acts only as identities of its own tenant: impersonating anyone
+            # else (another tenant's ServiceAccount, a user of no tenant) would leave it.
+            attrs = Attributes(
+                user=user, verb="impersonate", is_resource_request=True, resource="users",
+                name=result.user.name,
+            )  # fmt: skip
+            raise forbidden(
+                attrs,
+                f'watchproxy: {go_quote(result.user.name)} is not an identity of tenant "{tenant}"',
+            )
         return result.user, user
 
     def tenant_of(self, user: UserInfo) -> str | None:
@@ -176,6 +201,21 @@ class Guard:
     def rules_for(self, user: UserInfo, namespace: str) -> dict[str, Any]:
         """SelfSubjectRulesReview status (pkg/registry/authorization/selfsubjectrulesreview)."""
         found = self.authorizer.rules_for(user, namespace)
+        tenant = self.tenant_of(user)
+        if (
+            tenant is not None
+            and namespace
+            and self.tenants.namespaces_of(tenant, [namespace]) != [namespace]
+        ):
+            # Outside its tenant nothing RBAC says applies: no resource rules.
+            return {
+                "resourceRules": [],
+                "nonResourceRules": list(found.non_resource_rules),
+                "incomplete": False,
+                "evaluationError": (
+                    f'watchproxy: namespace "{namespace}" is not in tenant "{tenant}"'
+                ),
+            }
         status: dict[str, Any] = {
             "resourceRules": list(found.resource_rules),
             "nonResourceRules": list(found.non_resource_rules),
@@ -220,6 +260,7 @@ class Guard:
             namespace=attrs.namespace,
             name=attrs.name,
             namespaced=self._namespaced.get((attrs.api_group, attrs.resource), False),
+            verb=attrs.verb,
         )
 
     async def admit(self, scope: Scope, info: RequestInfo) -> RequestAuth:
@@ -241,6 +282,7 @@ class Guard:
                 refusal = forbidden(attrs, reason)
                 raise Refused(refusal, acting, original) if original else Refused(refusal, user)
         return RequestAuth(
+            reason=reason,
             namespaces=namespaces,
             user=acting,
             tenant=self.tenant_of(acting),

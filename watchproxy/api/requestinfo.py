@@ -86,9 +86,9 @@ def request_info(method: str, path: str, query: bytes) -> RequestInfo:
         group, version, rest = "", rest[0], rest[1:]
     if not rest:
         return RequestInfo(False, path, verb)
+    # An unknown method (HTTP methods are case-sensitive: `get` is not GET) stays a resource
+    # request with no verb, which no RBAC rule but `*` matches (requestinfo.go's default).
     kube_verb = _VERBS.get(method, "")
-    if not kube_verb:
-        return RequestInfo(False, path, verb)
     special = ""
     if rest[0] in _SPECIAL_PREFIXES:
         if len(rest) < 2:

@@ -134,6 +134,7 @@ async def serve_patch(
         if patched["metadata"].get("resourceVersion") == injected:
             # Not a precondition: we put it there. A lost race re-applies the patch.
             del patched["metadata"]["resourceVersion"]
+        _check_name(target, patched["metadata"])
         return patched
 
     written = await store.update(
@@ -145,6 +146,23 @@ async def serve_patch(
         options=options,
     )
     await respond(send, 200, written.body())  # as serve_update
+
+
+def _check_name(target: Target, meta: JsonObject) -> None:
+    """endpoints/handlers/rest.go checkName after a patch: the patched object keeps the URL's
+    name and namespace (400 otherwise; nothing is written)."""
+    name = meta.get("name")
+    if name != target.name:
+        shown = name if isinstance(name, str) else ""
+        raise bad_request(
+            f"the name of the object ({shown}) does not match the name on the URL ({target.name})"
+        )
+    namespace = meta.get("namespace")
+    if target.namespace and namespace and namespace != target.namespace:
+        raise bad_request(
+            f"the namespace of the object ({namespace}) does not match the namespace on the "
+            f"request ({target.namespace})"
+        )
 
 
 async def _answer_write(send: Send, target: Target, written: Written) -> None:

@@ -33,6 +33,8 @@ class RequestAuth:
         default=lambda _attrs: Verdict(Decision.ALLOW)
     )
     rbac: RBACAuthorizer | None = None
+    # The authorizer's reason for allowing the request (audit's authorization.k8s.io/reason).
+    reason: str = ""
     # A tenant-scoped cluster-wide LIST/WATCH allowed in these namespaces only (guard.py).
     namespaces: frozenset[str] | None = None
     # False when no authentication is configured (loopback dev mode): every caller is admin.

@@ -1,9 +1,10 @@
 """Tenant-scoped identities: what kube-apiserver cannot do.
 
 An identity belongs to a tenant when the config names it (`tenants[].subjects` users or groups),
-or when it is a ServiceAccount of a namespace of that tenant. Nodes are not tenant-scoped: the
-Node authorizer already confines a kubelet to its own node, its pods and what they reference
-(and its Lease lives in kube-node-lease, which belongs to no tenant).
+when it is a ServiceAccount of a namespace of that tenant, or when it is a node whose Node object
+carries the tenant's `watchproxy.io/tenant` label (a kubelet of a tenant's node sees only that
+tenant; its Lease in `kube-node-lease`, a namespace of no tenant, stays reachable). Unlabelled
+(shared) nodes are not tenant-scoped; the Node authorizer confines every kubelet anyway.
 
 A tenant-scoped identity sees only its tenant: a request naming another tenant's namespace (or
 a cluster-scoped object of another tenant) is refused before RBAC is consulted, and a
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from watchproxy.auth.sources import ObjectSource
-from watchproxy.auth.user import UserInfo, split_service_account_username
+from watchproxy.auth.user import UserInfo, node_name, split_service_account_username
 
 TENANT_LABEL: Final = "watchproxy.io/tenant"
+NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
 
 # API groups whose resources are never tenant data: reviews answered from the request itself.
 _UNSCOPED_GROUPS: Final = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
@@ -52,6 +54,7 @@ class ScopeRequest:
     namespace: str
     name: str
     namespaced: bool
+    verb: str = ""
 
 
 class TenantScope:
@@ -93,6 +96,11 @@ class TenantScope:
         sa = split_service_account_username(user.name)
         if sa is not None:
             return self._tenant_of_namespace(sa[0])
+        node = node_name(user)
+        if node is not None:
+            obj = self._source.get("nodes", "", node)
+            label = ((obj or {}).get("metadata") or {}).get("labels", {}).get(TENANT_LABEL)
+            return label if isinstance(label, str) and label else None
         return None
 
     def namespaces_of(self, tenant: str, names: Iterable[str]) -> list[str]:
@@ -108,12 +116,20 @@ class TenantScope:
         """
         if not request.is_resource_request or request.api_group in _UNSCOPED_GROUPS:
             return None
+        if request.verb == "deletecollection" and not (request.namespaced and request.namespace):
+            # A collection delete is not narrowed as reads are: it must name one of the tenant's
+            # namespaces (or it would reach every tenant's objects).
+            return (
+                f'a tenant identity may delete collections only in a namespace of tenant "{tenant}"'
+            )
         if request.resource == "namespaces" and not request.api_group:
             name = request.name or request.namespace
             if name and self._tenant_of_namespace(name) != tenant:
                 return f'namespace "{name}" is not in tenant "{tenant}"'
             return None
         if request.namespaced:
+            if request.namespace == NODE_LEASE_NAMESPACE and request.resource == "leases":
+                return None  # every kubelet's heartbeat Lease; the Node authorizer confines it
             if request.namespace and self._tenant_of_namespace(request.namespace) != tenant:
                 return f'namespace "{request.namespace}" is not in tenant "{tenant}"'
             return None
