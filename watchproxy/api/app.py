@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import posixpath
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -311,18 +310,6 @@ def create_app(settings: Settings) -> Any:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if "/." in path and any(seg in (".", "..") for seg in path.split("/")):
-            # Go's ServeMux (kube-apiserver's mux) answers a path with dot segments with a
-            # redirect to the cleaned path; nothing is authorized or served for it.
-            cleaned = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
-            await respond(
-                send,
-                301,
-                b"",
-                content_type=b"text/plain",
-                extra_headers=[(b"location", cleaned.replace("//", "/").encode())],
-            )
-            return
         info = request_info(scope["method"], path, scope.get("query_string", b""))
         record = _audit_record(scope, info) if audit is not None else None
         started = False
@@ -343,6 +330,15 @@ def create_app(settings: Settings) -> Any:
         token = None
         try:
             try:
+                if "/." in path and any(seg in (".", "..") for seg in path.split("/")):
+                    # A dot segment walks the URL space: after authentication (401 first, as
+                    # for every request) it is the router's 400 (apimachinery
+                    # IsValidPathSegmentName), before authorization could misread the path.
+                    await guard.authenticate(scope, info)
+                    parse_target(proxy, path)
+                    raise ApiError(
+                        404, "NotFound", "the server could not find the requested resource"
+                    )
                 auth = await guard.admit(scope, info)
             except ProxyError as exc:
                 if record is not None:
