@@ -89,8 +89,9 @@ def make_filter(proxy: Proxy, target: Target, opts: ListOptions) -> WatchFilter:
         trigger=opts.fields.exact_value(resource.trigger_field) if resource.trigger_field else None,
         labels=opts.labels,
         fields=opts.fields,
+        # A namespace in the path was checked against the tenant already (auth/tenants.py).
         scope=None
-        if target.tenant is None
+        if target.tenant is None or target.namespace
         else tenant_predicate(proxy, resource, target.tenant, target.namespaces),
     )
 

@@ -69,6 +69,10 @@ class WatchFilter:
         Dispatch calls it twice per event per candidate watcher, so the common shapes
         (no selector at all, one namespace, a kubelet's trigger-only selector) skip the rest.
         """
+        if self.scope is not None and not (
+            self.namespace or self.name or not self.labels.is_empty or not self.fields.is_empty
+        ):
+            return self.scope  # a tenant's cluster-wide watch: its scope is the only test
         if self.namespace or self.name or not self.labels.is_empty or self.scope is not None:
             return self.matches
         if self.fields.is_empty:
