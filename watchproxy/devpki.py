@@ -88,6 +88,9 @@ CONTEXTS: Final = {
 }
 CURRENT_CONTEXT: Final = "admin"
 
+_PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_Pair = tuple[x509.Certificate, _PrivateKey]  # a certificate and its key
+
 
 @dataclass(frozen=True)
 class DevPki:
@@ -142,12 +145,11 @@ def ensure_pki(directory: Path, port: int) -> DevPki:
     os.chmod(directory, 0o700)
     pki = DevPki(directory, {})
     now = dt.datetime.now(dt.UTC)
-    ca_cert, ca_key, ca_new = _ensure_ca(pki, now)
+    ca, ca_new = _ensure_ca(pki, now)
     _ensure_leaf(
         pki.server_cert_file,
         pki.server_key_file,
-        ca_cert,
-        ca_key,
+        ca,
         now,
         force=ca_new,
         subject=_name("watchproxy"),
@@ -157,8 +159,7 @@ def ensure_pki(directory: Path, port: int) -> DevPki:
         _ensure_leaf(
             pki.client_cert_file(client.file),
             pki.client_key_file(client.file),
-            ca_cert,
-            ca_key,
+            ca,
             now,
             force=ca_new,
             subject=_name(client.user, client.groups),
@@ -188,7 +189,7 @@ def _write(path: Path, data: bytes, *, private: bool) -> None:
         raise
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+def _key_pem(key: _PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -221,7 +222,7 @@ def _load_cert(path: Path) -> x509.Certificate | None:
         return None
 
 
-def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None:
+def _load_key(path: Path) -> _PrivateKey | None:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError):
@@ -233,28 +234,48 @@ def _fresh(cert: x509.Certificate, now: dt.datetime) -> bool:
     return cert.not_valid_before_utc <= now and now + RENEW_BEFORE < cert.not_valid_after_utc
 
 
-def _matches(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bool:
+def _matches(cert: x509.Certificate, key: _PrivateKey) -> bool:
     return cert.public_key() == key.public_key()
 
 
-def _ensure_ca(
-    pki: DevPki, now: dt.datetime
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, bool]:
-    cert, key = _load_cert(pki.ca_file), _load_key(pki.ca_key_file)
+def _load_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> _Pair | None:
+    """The certificate and key in these files if both load, belong together and are fresh."""
+    cert, key = _load_cert(cert_path), _load_key(key_path)
     if cert is not None and key is not None and _matches(cert, key) and _fresh(cert, now):
-        return cert, key, False
+        return cert, key
+    return None
+
+
+def _issue(
+    cert_path: Path,
+    key_path: Path,
+    subject: x509.Name,
+    now: dt.datetime,
+    *,
+    ca: _Pair | None,
+    extensions: Sequence[x509.ExtensionType] = (),
+) -> _Pair:
+    """A new key and a certificate for it, both written out: a leaf signed by `ca`, or without
+    one a self-signed CA (with its SubjectKeyIdentifier). `extensions` are added, not critical."""
     key = _new_key()
-    name = _name("watchproxy-dev-ca")
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
+    signing_key: _PrivateKey
+    if ca is None:
+        issuer, signing_key, validity = subject, key, CA_VALIDITY
+        extensions = [x509.SubjectKeyIdentifier.from_public_key(key.public_key()), *extensions]
+    else:
+        issuer, signing_key, validity = ca[0].subject, ca[1], LEAF_VALIDITY
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .not_valid_after(now + validity)
+        .add_extension(
+            x509.BasicConstraints(ca=ca is None, path_length=0 if ca is None else None),
+            critical=True,
+        )
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -262,19 +283,28 @@ def _ensure_ca(
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
+                key_cert_sign=ca is None,
+                crl_sign=ca is None,
                 encipher_only=False,
                 decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256())
     )
-    _write(pki.ca_key_file, _key_pem(key), private=True)
-    _write(pki.ca_file, _cert_pem(cert), private=False)
-    return cert, key, True
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
+    cert = builder.sign(signing_key, hashes.SHA256())
+    _write(key_path, _key_pem(key), private=True)
+    _write(cert_path, _cert_pem(cert), private=False)
+    return cert, key
+
+
+def _ensure_ca(pki: DevPki, now: dt.datetime) -> tuple[_Pair, bool]:
+    """The CA, and whether it is new (then every leaf is issued again)."""
+    pair = _load_pair(pki.ca_file, pki.ca_key_file, now)
+    if pair is not None:
+        return pair, False
+    return _issue(pki.ca_file, pki.ca_key_file, _name("watchproxy-dev-ca"), now, ca=None), True
 
 
 def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
@@ -288,70 +318,32 @@ def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
 def _ensure_leaf(
     cert_path: Path,
     key_path: Path,
-    ca_cert: x509.Certificate,
-    ca_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    ca: _Pair,
     now: dt.datetime,
     *,
     force: bool,
     subject: x509.Name,
     server: bool,
 ) -> None:
-    cert, key = _load_cert(cert_path), _load_key(key_path)
-    if (
-        not force
-        and cert is not None
-        and key is not None
-        and cert.subject == subject
-        and _matches(cert, key)
-        and _fresh(cert, now)
-        and _issued_by(cert, ca_cert)
-    ):
+    pair = None if force else _load_pair(cert_path, key_path, now)
+    if pair is not None and pair[0].subject == subject and _issued_by(pair[0], ca[0]):
         return
-    key = _new_key()
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + LEAF_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-    )
+    extensions: list[x509.ExtensionType] = [
+        x509.ExtendedKeyUsage([usage]),
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca[1].public_key()),
+    ]
     if server:
-        builder = builder.add_extension(
+        extensions.append(
             x509.SubjectAlternativeName(
                 [
                     x509.DNSName("localhost"),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                     x509.IPAddress(ipaddress.ip_address("::1")),
                 ]
-            ),
-            critical=False,
+            )
         )
-    cert = builder.sign(ca_key, hashes.SHA256())
-    _write(key_path, _key_pem(key), private=True)
-    _write(cert_path, _cert_pem(cert), private=False)
+    _issue(cert_path, key_path, subject, now, ca=ca, extensions=extensions)
 
 
 # -- ServiceAccount keys ---------------------------------------------------------------------

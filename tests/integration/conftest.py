@@ -32,6 +32,7 @@ class ProxyProcess:
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra_args: list[str] = []
+        self.log_level = "info"
         # With `tls:` in the config: https, verified against `ca_file` when the test sets it.
         self.ca_file: str | None = None
 
@@ -47,6 +48,7 @@ class ProxyProcess:
         return not self.config.get("tls")
 
     def start(self) -> None:
+        """Run `watchproxy serve` and wait (30 s at most) until its /readyz says 200."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -57,7 +59,7 @@ class ProxyProcess:
                 "--config",
                 str(self.config_path),
                 "--log-level",
-                "info",
+                self.log_level,
                 *self.extra_args,
             ],
             stdout=log,
@@ -70,13 +72,16 @@ class ProxyProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"watchproxy exited: {self.log_path.read_text()[-3000:]}")
             try:
-                ready = httpx.get(self.url + "/readyz", timeout=1, verify=self.verify)
-                if ready.status_code == 200:
+                if self.ready():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"watchproxy not ready: {self.log_path.read_text()[-3000:]}")
+
+    def ready(self) -> bool:
+        """One readiness probe; may raise httpx.HTTPError while the server is coming up."""
+        return httpx.get(self.url + "/readyz", timeout=1, verify=self.verify).status_code == 200
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,10 +50,7 @@ class TlsProxy(ProxyProcess):
         shutil.copy(pki.server.key, self.key_file)
         tls = {"cert_file": str(self.cert_file), "key_file": str(self.key_file)}
         super().__init__({**config, "tls": tls}, workdir, name="tls-proxy")
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        self.log_level = "warning"  # serve's default
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, verify=self.verify(), timeout=30, **kwargs)
@@ -63,27 +58,9 @@ class TlsProxy(ProxyProcess):
     def verify(self, alpn: list[str] | None = None) -> ssl.SSLContext:
         return client_context(self.pki, alpn=alpn or ["http/1.1"])
 
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "watchproxy", "serve", "--config", str(self.config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"watchproxy exited: {self.log()[-3000:]}")
-            try:
-                with self.client() as client:
-                    if client.get("/readyz", timeout=1).status_code == 200:
-                        return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"watchproxy not ready: {self.log()[-3000:]}")
+    def ready(self) -> bool:
+        with self.client() as client:
+            return client.get("/readyz", timeout=1).status_code == 200
 
     def rss_kib(self) -> int:
         assert self.proc is not None
@@ -137,17 +114,25 @@ def create_pods(api: httpx.Client, namespace: str, count: int, size: int = 0) ->
         assert r.status_code == 201, r.text
 
 
+def curl(proxy: TlsProxy, version: str, path: str) -> subprocess.CompletedProcess[str]:
+    """curl -sv with this HTTP `version` option (--http2, --http1.1) for `path`, trusting the
+    proxy's CA."""
+    assert CURL is not None
+    return subprocess.run(
+        [CURL, "-sv", version, "--cacert", str(proxy.pki.ca.cert), f"{proxy.url}{path}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def test_curl_negotiates_h2_and_lists(tls_proxy: TlsProxy, stats: Any) -> None:
     assert CURL is not None
     with tls_proxy.client() as api:
         make_namespace(api, "acme-curl")
         create_pods(api, "acme-curl", 2)
     before = stats()
-    done = subprocess.run(
-        [CURL, "-sv", "--http2", "--cacert", str(tls_proxy.pki.ca.cert),
-         f"{tls_proxy.url}/api/v1/namespaces/acme-curl/pods"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    done = curl(tls_proxy, "--http2", "/api/v1/namespaces/acme-curl/pods")
     assert done.returncode == 0, done.stderr
     assert "ALPN: server accepted h2" in done.stderr, done.stderr
     assert "HTTP/2 200" in done.stderr
@@ -161,11 +146,7 @@ def test_curl_negotiates_h2_and_lists(tls_proxy: TlsProxy, stats: Any) -> None:
 def test_curl_http1_fallback(tls_proxy: TlsProxy, stats: Any) -> None:
     assert CURL is not None
     before = stats()
-    done = subprocess.run(
-        [CURL, "-sv", "--http1.1", "--cacert", str(tls_proxy.pki.ca.cert),
-         f"{tls_proxy.url}/api/v1/namespaces"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    done = curl(tls_proxy, "--http1.1", "/api/v1/namespaces")
     assert done.returncode == 0, done.stderr
     assert "ALPN: server accepted http/1.1" in done.stderr, done.stderr
     assert json.loads(done.stdout)["kind"] == "NamespaceList"

@@ -26,6 +26,7 @@ from tests.integration.pki import Pki
 from watchproxy.etcd.server import EtcdServer, free_port
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
+RBAC_GROUP = "rbac.authorization.k8s.io"
 TOKENS = {
     "admin-token": ("admin-by-token", "1", "system:masters"),
     "carol-token": ("carol", "2", ""),
@@ -184,6 +185,27 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> Non
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def rbac_binding(
+    name: str,
+    role_kind: str,
+    role: str,
+    subject_kind: str,
+    subject: str,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """A RoleBinding or ClusterRoleBinding body binding one subject to a Role or ClusterRole;
+    Users and Groups are of the RBAC API group, a ServiceAccount is in `namespace`."""
+    if subject_kind == "ServiceAccount":
+        who = {"kind": subject_kind, "name": subject, "namespace": namespace}
+    else:
+        who = {"apiGroup": RBAC_GROUP, "kind": subject_kind, "name": subject}
+    return {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role},
+        "subjects": [who],
+    }
+
+
 def _seed(admin: httpx.Client) -> None:
     wait_for(
         lambda: (
@@ -209,13 +231,7 @@ def _seed(admin: httpx.Client) -> None:
     for ns, name in (("acme-web", "web-creds"), ("acme-web", "other"), ("gx", "db-pass")):
         secret = {"metadata": {"name": name}, "stringData": {"password": f"{ns}-{name}"}}
         assert admin.post(f"/api/v1/namespaces/{ns}/secrets", json=secret).status_code == 201
-    binding = {
-        "metadata": {"name": "acme-devs-edit"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "acme-devs"}
-        ],
-    }
+    binding = rbac_binding("acme-devs-edit", "ClusterRole", "edit", "Group", "acme-devs")
     r = admin.post(
         "/apis/rbac.authorization.k8s.io/v1/namespaces/acme-web/rolebindings", json=binding
     )
@@ -431,17 +447,7 @@ def test_rbac_grant_and_revoke_take_effect(secure: Secure) -> None:
         }
         rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/globex-prod"
         assert admin.post(f"{rbac}/roles", json=role).status_code == 201
-        binding = {
-            "metadata": {"name": "carol-reads"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "pod-reader",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "carol"}
-            ],
-        }
+        binding = rbac_binding("carol-reads", "Role", "pod-reader", "User", "carol")
         assert admin.post(f"{rbac}/rolebindings", json=binding).status_code == 201
         wait_for(lambda: carol.get(path).status_code == 200, "the grant")
         assert carol.get("/api/v1/namespaces/gx/pods").status_code == 403
@@ -474,31 +480,11 @@ def test_rbac_escalation_is_refused(secure: Secure) -> None:
             ],
         }
         assert admin.post(f"{rbac}/roles", json=role).status_code == 201
-        binding = {
-            "metadata": {"name": "carol-rb"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "rb-writer",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "carol"}
-            ],
-        }
+        binding = rbac_binding("carol-rb", "Role", "rb-writer", "User", "carol")
         assert admin.post(f"{rbac}/rolebindings", json=binding).status_code == 201
         wait_for(lambda: carol.get(f"{rbac}/roles/rb-writer").status_code == 200, "carol's grant")
         before = etcd_state(secure.etcd)
-        escalate = {
-            "metadata": {"name": "carol-admin"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "carol"}
-            ],
-        }
+        escalate = rbac_binding("carol-admin", "ClusterRole", "cluster-admin", "User", "carol")
         r = carol.post(f"{rbac}/rolebindings", json=escalate)
         assert r.status_code == 403, r.text
         assert "is attempting to grant RBAC permissions not currently held" in r.json()["message"]
@@ -656,15 +642,9 @@ def test_service_account_token_with_the_python_client(secure: Secure) -> None:
         )
         assert r.status_code == 201, r.text
         uid = r.json()["metadata"]["uid"]
-        binding = {
-            "metadata": {"name": "robot-view"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "view",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "acme-web"}],
-        }
+        binding = rbac_binding(
+            "robot-view", "ClusterRole", "view", "ServiceAccount", "robot", namespace="acme-web"
+        )
         r = admin.post(
             "/apis/rbac.authorization.k8s.io/v1/namespaces/acme-web/rolebindings", json=binding
         )
@@ -787,15 +767,7 @@ def test_tenant_creates_stay_in_the_tenant(secure: Secure) -> None:
             "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create"]}],
         }
         assert admin.post(f"{rbac}/clusterroles", json=role).status_code == 201
-        binding = {
-            "metadata": {"name": "bob-ns"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "ns-creator",
-            },
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
-        }
+        binding = rbac_binding("bob-ns", "ClusterRole", "ns-creator", "User", "bob")
         assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code == 201
         created = {"metadata": {"name": "globex-new"}}
         wait_for(
@@ -839,13 +811,7 @@ def test_tenant_scope_holds_against_a_cluster_wide_grant(secure: Secure) -> None
     """alice's group is bound to ClusterRole view cluster-wide: RBAC alone would show her every
     tenant. The tenant scope still narrows her to acme -- whose shard (the default shard) also
     holds namespaces of no tenant, so the shard pin alone would not."""
-    binding = {
-        "metadata": {"name": "acme-devs-view-everything"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "acme-devs"}
-        ],
-    }
+    binding = rbac_binding("acme-devs-view-everything", "ClusterRole", "view", "Group", "acme-devs")
     with secure.client("admin") as admin, secure.client("alice") as alice:
         assert (
             admin.post("/api/v1/namespaces", json={"metadata": {"name": "shared"}}).status_code
@@ -894,15 +860,7 @@ def test_tenant_cannot_cross_by_collection_delete_or_impersonation(secure: Secur
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
         ],
     }
-    binding = {
-        "metadata": {"name": "dave-too-wide"},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": "too-wide",
-        },
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
-    }
+    binding = rbac_binding("dave-too-wide", "ClusterRole", "too-wide", "User", "dave")
     with secure.client("admin") as admin, secure.client("dave") as dave:
         assert admin.post(f"{rbac}/clusterroles", json=role).status_code == 201
         assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code == 201

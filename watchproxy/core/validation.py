@@ -114,6 +114,17 @@ def invalid_value(field: str, value: str, detail: str) -> tuple[str, str, str]:
     return field_invalid(field, go_quote(value), detail)
 
 
+def not_supported(field: str, value: str, supported: Iterable[str]) -> tuple[str, str, str]:
+    """field.NotSupported(field, value, supported) of a string value as a cause: the value and
+    each supported value printed with %q."""
+    values = ", ".join(go_quote(v) for v in supported)
+    return (
+        "FieldValueNotSupported",
+        field,
+        f"Unsupported value: {go_quote(value)}: supported values: {values}",
+    )
+
+
 # -- value rules ---------------------------------------------------------------------------------
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

@@ -613,17 +613,23 @@ def test_a_file_rotated_away_by_another_process_is_reopened(tmp_path: Path) -> N
 # -- never blocking the caller -----------------------------------------------------------------
 
 
-def test_log_returns_while_the_disk_is_slow_and_close_flushes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Holds the audit file writer before each record (10 s at most) until the test sets it."""
     gate = threading.Event()
     original = audit_mod._AuditFileHandler.emit
 
-    def slow_emit(self: Any, rec: Any) -> None:
+    def held_emit(self: Any, rec: Any) -> None:
         gate.wait(10)
         original(self, rec)
 
-    monkeypatch.setattr(audit_mod._AuditFileHandler, "emit", slow_emit)
+    monkeypatch.setattr(audit_mod._AuditFileHandler, "emit", held_emit)
+    return gate
+
+
+def test_log_returns_while_the_disk_is_slow_and_close_flushes(
+    tmp_path: Path, gate: threading.Event
+) -> None:
     log = AuditLog(settings(tmp_path))
     start = time.monotonic()
     for i in range(200):
@@ -637,15 +643,7 @@ def test_log_returns_while_the_disk_is_slow_and_close_flushes(
     log.close()
 
 
-def test_a_full_queue_drops_and_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gate = threading.Event()
-    original = audit_mod._AuditFileHandler.emit
-
-    def stuck_emit(self: Any, rec: Any) -> None:
-        gate.wait(10)
-        original(self, rec)
-
-    monkeypatch.setattr(audit_mod._AuditFileHandler, "emit", stuck_emit)
+def test_a_full_queue_drops_and_counts(tmp_path: Path, gate: threading.Event) -> None:
     log = AuditLog(settings(tmp_path), queue_size=4)
     for i in range(20):
         log.log(record(audit_id=str(i), code=200))

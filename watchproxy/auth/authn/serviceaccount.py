@@ -344,6 +344,20 @@ def _not_found(resource: str, name: str) -> AuthenticationError:
     return AuthenticationError(f"{resource} {go_quote(name)} not found")
 
 
+def _check_bound(source: ObjectSource, kind: str, namespace: str, ref: _Ref, cutoff: float) -> None:
+    """claims.go Validate for the secret, pod or node (`kind`) a token is bound to: it must
+    exist with the claimed UID and not have been deleted before `cutoff`."""
+    obj = source.get(f"{kind}s", namespace, ref.name)
+    if obj is None:
+        raise AuthenticationError("service account token has been invalidated")
+    if _uid(obj) != ref.uid:
+        raise AuthenticationError(
+            f"{kind} UID ({_uid(obj)}) does not match service account {kind} ref claim ({ref.uid})"
+        )
+    if _deleted_before(obj, cutoff):
+        raise AuthenticationError("service account token has been invalidated")
+
+
 # -- authenticator ---------------------------------------------------------------------------------
 
 
@@ -517,29 +531,11 @@ class ServiceAccountAuthenticator:
             raise AuthenticationError(f"service account {namespace}/{sa_ref.name} has been deleted")
 
         if secret_ref is not None:
-            secret = source.get("secrets", namespace, secret_ref.name)
-            if secret is None:
-                raise AuthenticationError("service account token has been invalidated")
-            if _uid(secret) != secret_ref.uid:
-                raise AuthenticationError(
-                    f"secret UID ({_uid(secret)}) does not match service account secret ref"
-                    f" claim ({secret_ref.uid})"
-                )
-            if _deleted_before(secret, cutoff):
-                raise AuthenticationError("service account token has been invalidated")
+            _check_bound(source, "secret", namespace, secret_ref, cutoff)
 
         pod_name = pod_uid = ""
         if pod_ref is not None:
-            pod = source.get("pods", namespace, pod_ref.name)
-            if pod is None:
-                raise AuthenticationError("service account token has been invalidated")
-            if _uid(pod) != pod_ref.uid:
-                raise AuthenticationError(
-                    f"pod UID ({_uid(pod)}) does not match service account pod ref claim"
-                    f" ({pod_ref.uid})"
-                )
-            if _deleted_before(pod, cutoff):
-                raise AuthenticationError("service account token has been invalidated")
+            _check_bound(source, "pod", namespace, pod_ref, cutoff)
             pod_name, pod_uid = pod_ref.name, pod_ref.uid
 
         node_name = node_uid = ""
@@ -548,16 +544,7 @@ class ServiceAccountAuthenticator:
                 # Pod-bound tokens carry the pod's node as information only.
                 node_name, node_uid = node_ref.name, node_ref.uid
             else:
-                node = source.get("nodes", "", node_ref.name)
-                if node is None:
-                    raise AuthenticationError("service account token has been invalidated")
-                if _uid(node) != node_ref.uid:
-                    raise AuthenticationError(
-                        f"node UID ({_uid(node)}) does not match service account node ref claim"
-                        f" ({node_ref.uid})"
-                    )
-                if _deleted_before(node, cutoff):
-                    raise AuthenticationError("service account token has been invalidated")
+                _check_bound(source, "node", "", node_ref, cutoff)
                 node_name, node_uid = node_ref.name, node_ref.uid
 
         return _Info(
@@ -679,24 +666,16 @@ def check_token_request_metadata(
 ) -> list[Cause]:
     """storage/token.go: a name or namespace in the body must match the URL's (422 named after
     the ServiceAccount, one cause at a time as kube returns the first)."""
-    body_name = metadata.get("name") or ""
-    if body_name and body_name != name:
-        return [
-            field_invalid(
-                "metadata.name",
-                go_quote(str(body_name)),
-                "must match the service account name if specified",
-            )
-        ]
-    body_namespace = metadata.get("namespace") or ""
-    if body_namespace and body_namespace != namespace:
-        return [
-            field_invalid(
-                "metadata.namespace",
-                go_quote(str(body_namespace)),
-                "must match the service account namespace if specified",
-            )
-        ]
+    for field, expected in (("name", name), ("namespace", namespace)):
+        given = metadata.get(field) or ""
+        if given and given != expected:
+            return [
+                field_invalid(
+                    f"metadata.{field}",
+                    go_quote(str(given)),
+                    f"must match the service account {field} if specified",
+                )
+            ]
     return []
 
 

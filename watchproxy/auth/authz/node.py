@@ -86,20 +86,33 @@ def _containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
             yield _d(container)
 
 
+def _env_ref_names(spec: Mapping[str, Any], env_from_ref: str, key_ref: str) -> Iterator[str]:
+    """The names of every container's `envFrom[].<env_from_ref>` and
+    `env[].valueFrom.<key_ref>` references, in VisitContainers order."""
+    for container in _containers(spec):
+        for env_from in _l(container.get("envFrom")):
+            ref = _d(env_from).get(env_from_ref)
+            if isinstance(ref, Mapping):
+                yield _s(ref.get("name"))
+        for env in _l(container.get("env")):
+            ref = _d(_d(env).get("valueFrom")).get(key_ref)
+            if isinstance(ref, Mapping):
+                yield _s(ref.get("name"))
+
+
+def _projected_names(projected: Mapping[str, Any], source_key: str) -> Iterator[str]:
+    """The names of a projected volume's `sources[].<source_key>` (secret or configMap)."""
+    for source in map(_d, _l(projected.get("sources"))):
+        if isinstance(source.get(source_key), Mapping):
+            yield _s(source[source_key].get("name"))
+
+
 def pod_secret_names(pod: Mapping[str, Any]) -> Iterator[str]:
     """VisitPodSecretNames (pkg/api/v1/pod/util.go): image pull secrets, envFrom / env secret
     refs of every container, and secret-bearing volumes; empty names skipped."""
     spec = _d(pod.get("spec"))
     names: list[str] = [_s(_d(ref).get("name")) for ref in _l(spec.get("imagePullSecrets"))]
-    for container in _containers(spec):
-        for env_from in _l(container.get("envFrom")):
-            ref = _d(env_from).get("secretRef")
-            if isinstance(ref, Mapping):
-                names.append(_s(ref.get("name")))
-        for env in _l(container.get("env")):
-            ref = _d(_d(env).get("valueFrom")).get("secretKeyRef")
-            if isinstance(ref, Mapping):
-                names.append(_s(ref.get("name")))
+    names.extend(_env_ref_names(spec, "secretRef", "secretKeyRef"))
     for volume in map(_d, _l(spec.get("volumes"))):
         # The first volume source present wins, as Go's switch does.
         if isinstance(volume.get("azureFile"), Mapping):
@@ -111,9 +124,7 @@ def pod_secret_names(pod: Mapping[str, Any]) -> Iterator[str]:
         elif isinstance(volume.get("flexVolume"), Mapping):
             names.append(_s(_d(volume["flexVolume"].get("secretRef")).get("name")))
         elif isinstance(volume.get("projected"), Mapping):
-            for source in map(_d, _l(volume["projected"].get("sources"))):
-                if isinstance(source.get("secret"), Mapping):
-                    names.append(_s(source["secret"].get("name")))
+            names.extend(_projected_names(volume["projected"], "secret"))
         elif isinstance(volume.get("rbd"), Mapping):
             names.append(_s(_d(volume["rbd"].get("secretRef")).get("name")))
         elif isinstance(volume.get("secret"), Mapping):
@@ -132,21 +143,10 @@ def pod_secret_names(pod: Mapping[str, Any]) -> Iterator[str]:
 def pod_configmap_names(pod: Mapping[str, Any]) -> Iterator[str]:
     """VisitPodConfigmapNames (pkg/api/v1/pod/util.go)."""
     spec = _d(pod.get("spec"))
-    names: list[str] = []
-    for container in _containers(spec):
-        for env_from in _l(container.get("envFrom")):
-            ref = _d(env_from).get("configMapRef")
-            if isinstance(ref, Mapping):
-                names.append(_s(ref.get("name")))
-        for env in _l(container.get("env")):
-            ref = _d(_d(env).get("valueFrom")).get("configMapKeyRef")
-            if isinstance(ref, Mapping):
-                names.append(_s(ref.get("name")))
+    names = list(_env_ref_names(spec, "configMapRef", "configMapKeyRef"))
     for volume in map(_d, _l(spec.get("volumes"))):
         if isinstance(volume.get("projected"), Mapping):
-            for source in map(_d, _l(volume["projected"].get("sources"))):
-                if isinstance(source.get("configMap"), Mapping):
-                    names.append(_s(source["configMap"].get("name")))
+            names.extend(_projected_names(volume["projected"], "configMap"))
         elif isinstance(volume.get("configMap"), Mapping):
             names.append(_s(volume["configMap"].get("name")))
     return (name for name in names if name)

@@ -20,7 +20,7 @@ from typing import Any
 from watchproxy.api.status import not_found
 from watchproxy.auth.authz.rbac import ReferenceNotFound, has_aggregation_rule
 from watchproxy.auth.context import request_auth
-from watchproxy.core.validation import field_invalid, go_quote, go_string_slice
+from watchproxy.core.validation import field_invalid, go_quote, go_string_slice, not_supported
 from watchproxy.registry.errors import Cause, forbidden
 from watchproxy.registry.meta import path_segment_errors
 from watchproxy.registry.store import Store
@@ -148,24 +148,11 @@ class _BindingStrategy(Strategy):
         ref = ref if isinstance(ref, dict) else {}
         group = ref.get("apiGroup", "")
         if group != RBAC_GROUP:
-            causes.append(
-                (
-                    "FieldValueNotSupported",
-                    "roleRef.apiGroup",
-                    f'Unsupported value: {go_quote(str(group))}: supported values: "{RBAC_GROUP}"',
-                )
-            )
+            causes.append(not_supported("roleRef.apiGroup", str(group), [RBAC_GROUP]))
         kinds = ["ClusterRole"] if self.cluster else ["ClusterRole", "Role"]
         kind = ref.get("kind", "")
         if kind not in kinds:
-            supported = ", ".join(f'"{k}"' for k in kinds)
-            causes.append(
-                (
-                    "FieldValueNotSupported",
-                    "roleRef.kind",
-                    f"Unsupported value: {go_quote(str(kind))}: supported values: {supported}",
-                )
-            )
+            causes.append(not_supported("roleRef.kind", str(kind), kinds))
         name = ref.get("name", "")
         if not name:
             causes.append(("FieldValueRequired", "roleRef.name", "Required value"))
@@ -190,33 +177,15 @@ class _BindingStrategy(Strategy):
             causes.append(("FieldValueRequired", f"{path}.name", "Required value"))
         if kind == "ServiceAccount":
             if group:
-                causes.append(
-                    (
-                        "FieldValueNotSupported",
-                        f"{path}.apiGroup",
-                        f'Unsupported value: {go_quote(str(group))}: supported values: ""',
-                    )
-                )
+                causes.append(not_supported(f"{path}.apiGroup", str(group), [""]))
             if self.cluster and not subject.get("namespace"):
                 causes.append(("FieldValueRequired", f"{path}.namespace", "Required value"))
         elif kind in ("User", "Group"):
             if group != RBAC_GROUP:
-                causes.append(
-                    (
-                        "FieldValueNotSupported",
-                        f"{path}.apiGroup",
-                        f"Unsupported value: {go_quote(str(group))}: supported values: "
-                        f'"{RBAC_GROUP}"',
-                    )
-                )
+                causes.append(not_supported(f"{path}.apiGroup", str(group), [RBAC_GROUP]))
         else:
             causes.append(
-                (
-                    "FieldValueNotSupported",
-                    f"{path}.kind",
-                    f'Unsupported value: {go_quote(str(kind))}: supported values: "ServiceAccount",'
-                    ' "User", "Group"',
-                )
+                not_supported(f"{path}.kind", str(kind), ["ServiceAccount", "User", "Group"])
             )
         return causes
 

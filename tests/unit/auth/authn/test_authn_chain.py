@@ -23,14 +23,19 @@ ISSUER = "https://kubernetes.default.svc"
 
 
 def client_cert(cn: str, *, expired: bool = False) -> bytes:
-    now = datetime.now(UTC)
-    end = now - timedelta(minutes=1) if expired else now + timedelta(hours=1)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
             x509.NameAttribute(NameOID.COMMON_NAME, cn),
         ]
     )
+    return self_signed(subject, expired=expired)
+
+
+def self_signed(subject: x509.Name, *, expired: bool = False) -> bytes:
+    """A DER certificate of `subject` over KEY, issued by itself."""
+    now = datetime.now(UTC)
+    end = now - timedelta(minutes=1) if expired else now + timedelta(hours=1)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -119,19 +124,7 @@ async def test_bad_certificate_falls_through_to_the_token(
 
 async def test_empty_cn_is_like_no_certificate(files: dict[str, str], cluster: Any) -> None:
     auth = Authenticator.from_settings(settings(files, anonymous=True), cluster)
-    no_cn = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")])
-    now = datetime.now(UTC)
-    der = (
-        x509.CertificateBuilder()
-        .subject_name(no_cn)
-        .issuer_name(no_cn)
-        .public_key(KEY.public_key())
-        .serial_number(2)
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .sign(KEY, hashes.SHA256())
-        .public_bytes(serialization.Encoding.DER)
-    )
+    der = self_signed(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")]))
     result = await auth.authenticate(client_cert_der=der, authorization=None)
     assert result.outcome is Outcome.ANONYMOUS and result.user == ANONYMOUS_USER
 

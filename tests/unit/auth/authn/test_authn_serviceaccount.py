@@ -217,11 +217,17 @@ def test_pod_bound_token_carries_pod_and_node(issuer: TokenIssuer, cluster: Any)
     assert extra[NODE_UID_KEY] == ("node-1",)
 
 
+def runner_token(issuer: TokenIssuer, cluster: Any) -> tuple[dict[str, Any], str]:
+    """Pod ci/runner and a token of ServiceAccount ci/builder bound to it."""
+    sa = cluster.get("serviceaccounts", "ci", "builder")
+    pod = cluster.get("pods", "ci", "runner")
+    token, _ = issuer.issue(namespace="ci", service_account=sa, bound_object=pod, now=NOW)
+    return pod, token
+
+
 def test_pod_on_unknown_node_gets_node_name_only(issuer: TokenIssuer, cluster: Any) -> None:
     cluster.delete("nodes", "", "node-a")
-    sa = cluster.get("serviceaccounts", "ci", "builder")
-    pod = {**cluster.get("pods", "ci", "runner")}
-    token, _ = issuer.issue(namespace="ci", service_account=sa, bound_object=pod, now=NOW)
+    _, token = runner_token(issuer, cluster)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["kubernetes.io"]["node"] == {"name": "node-a"}
     response = authenticator(cluster).authenticate_token(token)
@@ -232,9 +238,7 @@ def test_pod_on_unknown_node_gets_node_name_only(issuer: TokenIssuer, cluster: A
 def test_bound_pod_deleted_or_recreated_invalidates_token(
     issuer: TokenIssuer, cluster: Any
 ) -> None:
-    sa = cluster.get("serviceaccounts", "ci", "builder")
-    pod = cluster.get("pods", "ci", "runner")
-    token, _ = issuer.issue(namespace="ci", service_account=sa, bound_object=pod, now=NOW)
+    pod, token = runner_token(issuer, cluster)
     auth = authenticator(cluster)
     assert auth.authenticate_token(token) is not None
     cluster.delete("pods", "ci", "runner")
@@ -248,9 +252,7 @@ def test_bound_pod_deleted_or_recreated_invalidates_token(
 def test_terminating_pod_keeps_its_token_until_the_leeway_passes(
     issuer: TokenIssuer, cluster: Any
 ) -> None:
-    sa = cluster.get("serviceaccounts", "ci", "builder")
-    pod = cluster.get("pods", "ci", "runner")
-    token, _ = issuer.issue(namespace="ci", service_account=sa, bound_object=pod, now=NOW)
+    pod, token = runner_token(issuer, cluster)
     auth = authenticator(cluster)
 
     def deleting(at: datetime) -> None:

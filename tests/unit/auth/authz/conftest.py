@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-RBAC = "rbac.authorization.k8s.io"
-ROLES = f"roles.{RBAC}"
-ROLE_BINDINGS = f"rolebindings.{RBAC}"
-CLUSTER_ROLES = f"clusterroles.{RBAC}"
-CLUSTER_ROLE_BINDINGS = f"clusterrolebindings.{RBAC}"
+from tests.unit.auth.authz.builders import (
+    CLUSTER_ROLE_BINDINGS,
+    CLUSTER_ROLES,
+    RBAC,
+    ROLE_BINDINGS,
+    ROLES,
+)
 
 
 class FakeSource:

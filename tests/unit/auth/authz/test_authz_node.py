@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.auth.authz.builders import N1
+from tests.unit.auth.authz.builders import req as request_of
 from watchproxy.auth.attributes import Attributes, Decision, Verdict
 from watchproxy.auth.authz.node import (
     NodeAuthorizer,
@@ -18,33 +20,12 @@ from watchproxy.auth.authz.node import (
 from watchproxy.auth.authz.rbac import ReferenceNotFound
 from watchproxy.auth.user import UserInfo
 
-N1 = UserInfo("system:node:n1", groups=("system:nodes", "system:authenticated"))
 NO_RELATION = "no relationship found between node 'n1' and this object"
-Fields = tuple[tuple[str, str, str], ...]
 
 
-def req(
-    verb: str,
-    resource: str,
-    *,
-    ns: str = "",
-    name: str = "",
-    group: str = "",
-    sub: str = "",
-    fields: Fields = (),
-    who: UserInfo = N1,
-) -> Attributes:
-    return Attributes(
-        user=who,
-        verb=verb,
-        is_resource_request=True,
-        namespace=ns,
-        api_group=group,
-        resource=resource,
-        subresource=sub,
-        name=name,
-        field_requirements=fields,
-    )
+def req(verb: str, resource: str, *, who: UserInfo = N1, **attrs: Any) -> Attributes:
+    """A resource request of node n1 (or `who`)."""
+    return request_of(who, verb, resource, **attrs)
 
 
 def pod(

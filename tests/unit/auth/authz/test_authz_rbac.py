@@ -8,6 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.unit.auth.authz.builders import (
+    CLUSTER_ROLE_BINDINGS,
+    RBAC,
+    ROLE_BINDINGS,
+    req,
+)
 from watchproxy.auth.attributes import Attributes, Decision, Verdict
 from watchproxy.auth.authz.bootstrap import bootstrap_objects
 from watchproxy.auth.authz.rbac import RBACAuthorizer, ReferenceNotFound, is_only_mutating_gc_fields
@@ -20,10 +26,6 @@ SA = UserInfo(
     "system:serviceaccount:ns:builder",
     groups=("system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"),
 )
-RBAC = "rbac.authorization.k8s.io"
-ROLE_BINDINGS = f"rolebindings.{RBAC}"
-CLUSTER_ROLES = f"clusterroles.{RBAC}"
-CLUSTER_ROLE_BINDINGS = f"clusterrolebindings.{RBAC}"
 
 
 def user(name: str) -> dict[str, Any]:
@@ -39,32 +41,6 @@ def sa(name: str, namespace: str | None = None) -> dict[str, Any]:
     if namespace is not None:
         out["namespace"] = namespace
     return out
-
-
-def req(
-    who: UserInfo,
-    verb: str,
-    resource: str,
-    *,
-    ns: str = "",
-    group: str = "",
-    sub: str = "",
-    name: str = "",
-) -> Attributes:
-    return Attributes(
-        user=who,
-        verb=verb,
-        is_resource_request=True,
-        namespace=ns,
-        api_group=group,
-        resource=resource,
-        subresource=sub,
-        name=name,
-    )
-
-
-def path(who: UserInfo, p: str, verb: str = "get") -> Attributes:
-    return Attributes(user=who, verb=verb, is_resource_request=False, path=p)
 
 
 def allowed(authz: RBACAuthorizer, attrs: Attributes) -> bool:

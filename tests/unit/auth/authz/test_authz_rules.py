@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.auth.authz.builders import path, req
 from watchproxy.auth.attributes import Attributes
 from watchproxy.auth.authz.rules import (
     breakdown_rule,
@@ -22,31 +23,13 @@ from watchproxy.auth.user import UserInfo
 ALICE = UserInfo("alice")
 
 
-def res(
-    verb: str,
-    resource: str,
-    *,
-    group: str = "",
-    sub: str = "",
-    name: str = "",
-    ns: str = "ns",
-    fields: tuple[tuple[str, str, str], ...] = (),
-) -> Attributes:
-    return Attributes(
-        user=ALICE,
-        verb=verb,
-        is_resource_request=True,
-        namespace=ns,
-        api_group=group,
-        resource=resource,
-        subresource=sub,
-        name=name,
-        field_requirements=fields,
-    )
+def res(verb: str, resource: str, *, ns: str = "ns", **attrs: Any) -> Attributes:
+    """A resource request of alice, in namespace ns unless told."""
+    return req(ALICE, verb, resource, ns=ns, **attrs)
 
 
-def url(verb: str, path: str) -> Attributes:
-    return Attributes(user=ALICE, verb=verb, is_resource_request=False, path=path)
+def url(verb: str, p: str) -> Attributes:
+    return path(ALICE, p, verb)
 
 
 def rule(**fields: Any) -> dict[str, Any]:

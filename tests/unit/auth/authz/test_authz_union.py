@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.auth.authz.builders import N1, path, req
 from watchproxy.auth.attributes import Attributes, Decision, Verdict
 from watchproxy.auth.authz.bootstrap import bootstrap_objects
 from watchproxy.auth.authz.union import (
@@ -21,33 +22,6 @@ from watchproxy.auth.user import ANONYMOUS_USER, UserInfo
 
 ALICE = UserInfo("alice", groups=("system:authenticated",))
 MASTER = UserInfo("root", groups=("system:masters", "system:authenticated"))
-N1 = UserInfo("system:node:n1", groups=("system:nodes", "system:authenticated"))
-
-
-def req(
-    who: UserInfo,
-    verb: str,
-    resource: str,
-    *,
-    ns: str = "",
-    name: str = "",
-    group: str = "",
-    sub: str = "",
-) -> Attributes:
-    return Attributes(
-        user=who,
-        verb=verb,
-        is_resource_request=True,
-        namespace=ns,
-        api_group=group,
-        resource=resource,
-        subresource=sub,
-        name=name,
-    )
-
-
-def path(who: UserInfo, p: str, verb: str = "get") -> Attributes:
-    return Attributes(user=who, verb=verb, is_resource_request=False, path=p)
 
 
 @pytest.mark.parametrize(
