@@ -532,7 +532,7 @@ def test_kubectl_auth_can_i(secure: Secure) -> None:
     assert can_i("alice", "get", "secrets", "-n", "gx") == (
         'no - watchproxy: namespace "gx" is not in tenant "acme"'
     )
-    assert can_i("alice", "create", "clusterroles") == "no"
+    assert can_i("alice", "create", "clusterroles").startswith("no")
     assert can_i("admin", "delete", "nodes") == "yes"
     r = secure.kubectl("auth", "can-i", "--list", "-n", "acme-web", context="alice")
     assert r.returncode == 0, r.stderr
@@ -590,7 +590,10 @@ def test_debug_endpoints_need_authorization(secure: Secure) -> None:
     with secure.client("alice") as alice, secure.client("admin") as admin:
         r = alice.get("/debug/stats")
         assert r.status_code == 403
-        assert r.json()["message"] == 'forbidden: User "alice" cannot get path "/debug/stats"'
+        assert r.json()["message"] == (
+            'forbidden: User "alice" cannot get path "/debug/stats": watchproxy: operator'
+            ' endpoints are not open to identities of tenant "acme"'
+        )
         assert admin.get("/debug/stats").status_code == 200
         assert alice.get("/debug/docs").status_code == 403
 
@@ -850,23 +853,30 @@ def test_tenant_scope_holds_against_a_cluster_wide_grant(secure: Secure) -> None
         assert seen == ["cw-acme"]
 
 
+def grant_dave_everything(admin: httpx.Client, dave: httpx.Client) -> None:
+    """The mistake: tenant acme's dave bound to `*` on everything, cluster-wide (idempotent)."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    role = {
+        "metadata": {"name": "too-wide"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+    }
+    binding = rbac_binding("dave-too-wide", "ClusterRole", "too-wide", "User", "dave")
+    assert admin.post(f"{rbac}/clusterroles", json=role).status_code in (201, 409)
+    assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code in (201, 409)
+    wait_for(lambda: dave.get("/api/v1/secrets").status_code == 200, "dave's grant")
+
+
 def test_tenant_cannot_cross_by_collection_delete_or_impersonation(secure: Secure) -> None:
     """A cluster-wide grant (a plausible mistake) gives a tenant user `deletecollection` and
     `impersonate`: neither may leave the tenant."""
     rbac = "/apis/rbac.authorization.k8s.io/v1"
-    role = {
-        "metadata": {"name": "too-wide"},
-        "rules": [
-            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-        ],
-    }
-    binding = rbac_binding("dave-too-wide", "ClusterRole", "too-wide", "User", "dave")
     with secure.client("admin") as admin, secure.client("dave") as dave:
-        assert admin.post(f"{rbac}/clusterroles", json=role).status_code == 201
-        assert admin.post(f"{rbac}/clusterrolebindings", json=binding).status_code == 201
+        grant_dave_everything(admin, dave)
         sa = {"metadata": {"name": "app"}}
-        assert admin.post("/api/v1/namespaces/gx/serviceaccounts", json=sa).status_code == 201
-        wait_for(lambda: dave.get("/api/v1/secrets").status_code == 200, "dave's grant")
+        assert admin.post("/api/v1/namespaces/gx/serviceaccounts", json=sa).status_code in (
+            201,
+            409,
+        )
         before = etcd_state(secure.etcd)
         for query in ("dryRun=All", "fieldSelector=metadata.namespace%3Dgx", ""):
             r = dave.delete(f"/api/v1/secrets?{query}")
@@ -939,3 +949,159 @@ def test_odd_requests_are_refused_cleanly(secure: Secure) -> None:
         r = admin.get("/no/such/path")
         assert r.status_code == 404
         assert r.json()["message"] == "the server could not find the requested resource"
+
+
+def test_a_cluster_wide_grant_does_not_open_cluster_objects_to_a_tenant(secure: Secure) -> None:
+    """With `*` on everything (dave's mistake), a tenant identity still cannot write what acts on
+    every tenant (ClusterRoles, ClusterRoleBindings, Nodes), reach kubelets' Leases, other
+    tenants' node names, operator endpoints or cluster-wide reviews."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    labelled = {"labels": {"watchproxy.io/tenant": "acme"}}
+    with secure.client("admin") as admin, secure.client("dave") as dave:
+        grant_dave_everything(admin, dave)
+        lease = {"metadata": {"name": "node-b1"}, "spec": {"holderIdentity": "node-b1"}}
+        admin.post("/api/v1/namespaces", json={"metadata": {"name": "kube-node-lease"}})
+        leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+        assert admin.post(leases, json=lease).status_code in (201, 409)
+        before = etcd_state(secure.etcd)
+        aggregating = {
+            "metadata": {
+                "name": "sneaky",
+                "labels": {
+                    **labelled["labels"],
+                    "rbac.authorization.k8s.io/aggregate-to-edit": "true",
+                },
+            },
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+        }
+        refused = [
+            dave.post(f"{rbac}/clusterroles", json=aggregating),
+            dave.post(
+                f"{rbac}/clusterrolebindings",
+                json={
+                    **rbac_binding("x", "ClusterRole", "cluster-admin", "User", "system:node:n9"),
+                    "metadata": {"name": "x", **labelled},
+                },
+            ),
+            dave.delete("/api/v1/nodes/node-a1"),
+            dave.post("/api/v1/nodes", json={"metadata": {"name": "node-b9", **labelled}}),
+            dave.get(f"{leases}/node-b1"),
+            dave.delete(f"{leases}/node-b1"),
+            dave.get("/debug/stats"),
+            dave.post(
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                json={
+                    "kind": "SubjectAccessReview",
+                    "apiVersion": "authorization.k8s.io/v1",
+                    "spec": {"user": "bob", "resourceAttributes": {"verb": "get"}},
+                },
+            ),
+            dave.post(
+                "/apis/authentication.k8s.io/v1/tokenreviews",
+                json={"kind": "TokenReview", "spec": {"token": "admin-token"}},
+            ),
+            dave.post(
+                "/apis/authorization.k8s.io/v1/namespaces/gx/localsubjectaccessreviews",
+                json={
+                    "kind": "LocalSubjectAccessReview",
+                    "spec": {
+                        "user": "bob",
+                        "resourceAttributes": {"namespace": "gx", "verb": "get"},
+                    },
+                },
+            ),
+            # Reserving a node name nobody has registered yet.
+            dave.post("/api/v1/namespaces/acme-web/pods", json=pod("squat", node="node-b7")),
+        ]
+        for r in refused:
+            assert r.status_code == 403, (r.request.method, r.request.url, r.text)
+        r = dave.post(
+            "/api/v1/namespaces/acme-web/serviceaccounts/default/token",
+            json={
+                "spec": {"boundObjectRef": {"kind": "Node", "apiVersion": "v1", "name": "node-b1"}}
+            },
+        )
+        assert r.status_code == 404, r.text
+        assert etcd_state(secure.etcd) == before
+        r = dave.post(
+            "/apis/authorization.k8s.io/v1/namespaces/acme-web/localsubjectaccessreviews",
+            json={
+                "kind": "LocalSubjectAccessReview",
+                "spec": {
+                    "user": "dave",
+                    "resourceAttributes": {"namespace": "acme-web", "verb": "get"},
+                },
+            },
+        )
+        assert r.status_code == 201, r.text
+    with secure.client("node-a1") as node:
+        # A kubelet may not choose its Node's tenant (nor may anyone change it: 422).
+        r = node.patch(
+            "/api/v1/nodes/node-a1",
+            json={"metadata": {"labels": {"watchproxy.io/tenant": "globex"}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert r.status_code in (403, 422), r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param(
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            {"metadata": {"name": "bad"}, "rules": "x"},
+            id="ClusterRole rules not a list",
+        ),
+        pytest.param(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/acme-web/roles",
+            {"metadata": {"name": "bad"}, "rules": [{"verbs": ["get"], "resourceNames": 5}]},
+            id="Role resourceNames not a list",
+        ),
+        pytest.param(
+            "/api/v1/namespaces/acme-web/serviceaccounts/default/token",
+            {"spec": "x"},
+            id="TokenRequest spec",
+        ),
+        pytest.param(
+            "/api/v1/namespaces/acme-web/serviceaccounts/default/token",
+            {"spec": {"expirationSeconds": "abc"}},
+            id="TokenRequest expirationSeconds string",
+        ),
+        pytest.param(
+            "/api/v1/namespaces/acme-web/serviceaccounts/default/token",
+            {"spec": {"expirationSeconds": 1e30}},
+            id="TokenRequest expirationSeconds float",
+        ),
+        pytest.param(
+            "/api/v1/namespaces/acme-web/serviceaccounts/default/token",
+            {"spec": {"audiences": [1, 2]}},
+            id="TokenRequest audiences",
+        ),
+        pytest.param(
+            "/api/v1/namespaces/acme-web/pods",
+            {"metadata": {"name": "p"}, "spec": "x"},
+            id="Pod spec",
+        ),
+        pytest.param(
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            {"kind": "SubjectAccessReview", "spec": {"groups": "abc", "resourceAttributes": {}}},
+            id="SubjectAccessReview groups",
+        ),
+    ],
+)
+def test_malformed_bodies_are_400_and_stored_nowhere(
+    secure: Secure, path: str, body: dict[str, Any]
+) -> None:
+    with secure.client("admin") as admin:
+        admin.post(
+            "/api/v1/namespaces/acme-web/serviceaccounts", json={"metadata": {"name": "default"}}
+        )
+        before = etcd_state(secure.etcd)
+        r = admin.post(path, json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["reason"] == "BadRequest"
+        assert "cannot be handled as a" in r.json()["message"]
+        assert etcd_state(secure.etcd) == before
+        # Decisions still work for everyone (a malformed role never reaches the authorizer).
+    with secure.client("alice") as alice:
+        assert alice.get("/api/v1/namespaces/acme-web/pods").status_code == 200

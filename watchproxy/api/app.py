@@ -103,7 +103,12 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
 
 def _ops_app(proxy: Proxy) -> FastAPI:
     ops = FastAPI(
-        title="watchproxy operations", docs_url="/debug/docs", openapi_url="/debug/openapi.json"
+        # No Swagger UI or schema: the UI loads scripts from a CDN, and these few endpoints are
+        # documented in docs/ (the schema of /debug/stats is the Proxy's statistics()).
+        title="watchproxy operations",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
 
     from fastapi.responses import PlainTextResponse, Response

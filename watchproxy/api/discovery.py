@@ -90,7 +90,7 @@ def _openapi_v3(registry: Registry) -> dict[str, Any]:
     `fieldValidation` parameter, so `kubectl create/apply -f` uses server-side field validation
     instead of failing to download schemas for client-side validation."""
     by_gv: dict[str, list[ResourceType]] = {}
-    for r in registry.resources:
+    for r in registry.all:
         by_gv.setdefault(
             f"api/{r.version}" if not r.group else f"apis/{r.group}/{r.version}", []
         ).append(r)

@@ -26,7 +26,13 @@ from watchproxy.auth.authn.serviceaccount import TokenIssuer
 from watchproxy.auth.authz.union import Authorizer, evaluation_error, forbidden_status
 from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.tenants import ScopeRequest, TenantScope
-from watchproxy.auth.user import ALL_UNAUTHENTICATED, ANONYMOUS, SYSTEM_PRIVILEGED_GROUP, UserInfo
+from watchproxy.auth.user import (
+    ALL_UNAUTHENTICATED,
+    ANONYMOUS,
+    SYSTEM_PRIVILEGED_GROUP,
+    UserInfo,
+    node_name,
+)
 from watchproxy.config import Settings
 from watchproxy.core.validation import go_quote
 from watchproxy.proxy import Proxy
@@ -261,6 +267,8 @@ class Guard:
             name=attrs.name,
             namespaced=self._namespaced.get((attrs.api_group, attrs.resource), False),
             verb=attrs.verb,
+            path=attrs.path,
+            node=node_name(attrs.user) or "",
         )
 
     async def admit(self, scope: Scope, info: RequestInfo) -> RequestAuth:

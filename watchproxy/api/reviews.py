@@ -25,6 +25,7 @@ from watchproxy.api.target import Target
 from watchproxy.api.writes import decode_object
 from watchproxy.auth.attributes import Attributes
 from watchproxy.auth.user import UserInfo
+from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
 
 JsonObject = dict[str, Any]
 
@@ -118,6 +119,48 @@ def _access_status(allowed: bool, denied: bool, reason: str) -> JsonObject:
     return status
 
 
+def _check_types(obj: JsonObject, kind: str, group: str) -> None:
+    """kube's typed decode of the spec: strings where the types have strings, lists of strings
+    for groups/audiences, a map of string lists for extra (400 otherwise, never a guess)."""
+
+    def wrong(value: Any, field: str, go_type: str) -> None:
+        cannot_decode(kind, f"{group}/v1", unmarshal_type_error(value, kind, field, go_type))
+
+    spec = obj.get("spec") or {}
+    for field in ("user", "uid", "token", "namespace"):
+        value = spec.get(field)
+        if value is not None and not isinstance(value, str):
+            wrong(value, f"spec.{field}", "string")
+    for field in ("groups", "audiences"):
+        value = spec.get(field)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            wrong(value, f"spec.{field}", "[]string")
+    extra = spec.get("extra")
+    if extra is not None and not (
+        isinstance(extra, dict)
+        and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in extra.values())
+    ):
+        wrong(extra, "spec.extra", "map[string]v1.ExtraValue")
+    for field, names in (
+        (
+            "resourceAttributes",
+            ("namespace", "verb", "group", "version", "resource", "subresource", "name"),
+        ),
+        ("nonResourceAttributes", ("path", "verb")),
+    ):
+        attributes = spec.get(field)
+        if attributes is None:
+            continue
+        if not isinstance(attributes, dict):
+            wrong(attributes, f"spec.{field}", "v1.ResourceAttributes")
+        for name in names:
+            value = attributes.get(name)
+            if value is not None and not isinstance(value, str):
+                wrong(value, f"spec.{field}.{name}", "string")
+
+
 def _decode(body: bytes, content_type: str, kind: str, group: str) -> JsonObject:
     obj = decode_object(body, content_type)
     if obj.get("kind") not in (None, "", kind):
@@ -129,7 +172,8 @@ def _decode(body: bytes, content_type: str, kind: str, group: str) -> JsonObject
         )
     spec = obj.get("spec")
     if spec is not None and not isinstance(spec, dict):
-        raise ApiError(400, "BadRequest", "spec: must be an object")
+        cannot_decode(kind, f"{group}/v1", unmarshal_type_error(spec, kind, "spec", "v1.Spec"))
+    _check_types(obj, kind, group)
     return obj
 
 

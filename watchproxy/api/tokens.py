@@ -29,6 +29,8 @@ from watchproxy.auth.authz.node import node_identity, node_may_request_token
 from watchproxy.auth.authz.rbac import ReferenceNotFound
 from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.sources import ObjectSource
+from watchproxy.auth.tenants import TENANT_LABEL
+from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
 
 GROUP = "authentication.k8s.io"
 
@@ -72,7 +74,7 @@ async def serve_token_request(
     sa = source.get("serviceaccounts", namespace, name)
     if sa is None:
         raise not_found("serviceaccounts", name)
-    spec: dict[str, Any] = dict(request.get("spec") or {})
+    spec = _typed_spec(request)
     causes = validate_token_request(spec)
     if causes:
         raise invalid("TokenRequest", "", causes, GROUP)
@@ -80,6 +82,11 @@ async def serve_token_request(
         bound = resolve_bound_object(spec, service_account=name, namespace=namespace, source=source)
     except StatusError as exc:
         raise ApiError(exc.code, exc.reason, exc.message, details=exc.details) from exc
+    if auth.tenant is not None and _kind(bound) == "Node":
+        labels = ((bound or {}).get("metadata") or {}).get("labels") or {}
+        if labels.get(TENANT_LABEL) != auth.tenant:
+            # Another tenant's node is not found for a tenant identity (no uid in a token).
+            raise not_found("nodes", str(((bound or {}).get("metadata") or {}).get("name", "")))
     node, is_node = node_identity(auth.user)
     if is_node and auth.enforced:
         try:
@@ -117,6 +124,45 @@ async def serve_token_request(
     }
     extra = [(b"warning", f'299 - "{warning}"'.encode())] if warning else None
     await respond(send, 201, orjson.dumps(answer), extra_headers=extra)
+
+
+def _typed_spec(request: dict[str, Any]) -> dict[str, Any]:
+    """The spec as kube's typed decode leaves it, or its 400 (`TokenRequest in version "v1"
+    cannot be handled as a TokenRequest: json: cannot unmarshal ...`)."""
+
+    def wrong(value: Any, field: str, go_type: str) -> None:
+        cannot_decode(
+            "TokenRequest",
+            f"{GROUP}/v1",
+            unmarshal_type_error(value, "TokenRequest", field, go_type),
+        )
+
+    spec = request.get("spec")
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        wrong(spec, "spec", "v1.TokenRequestSpec")
+    seconds = spec.get("expirationSeconds")
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, int) or not -(2**63) <= seconds < 2**63
+    ):
+        wrong(seconds, "spec.expirationSeconds", "int64")
+    audiences = spec.get("audiences")
+    if audiences is not None:
+        if not isinstance(audiences, list):
+            wrong(audiences, "spec.audiences", "[]string")
+        for audience in audiences:
+            if not isinstance(audience, str):
+                wrong(audience, "spec.audiences", "string")
+    ref = spec.get("boundObjectRef")
+    if ref is not None:
+        if not isinstance(ref, dict):
+            wrong(ref, "spec.boundObjectRef", "v1.BoundObjectReference")
+        for field in ("kind", "apiVersion", "name", "uid"):
+            value = ref.get(field)
+            if value is not None and not isinstance(value, str):
+                wrong(value, f"spec.boundObjectRef.{field}", "string")
+    return dict(spec)
 
 
 def _kind(obj: dict[str, Any] | None) -> str:

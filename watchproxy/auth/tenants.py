@@ -23,9 +23,25 @@ from watchproxy.auth.user import UserInfo, node_name, split_service_account_user
 
 TENANT_LABEL: Final = "watchproxy.io/tenant"
 NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
+_NODE_NAMESPACES: Final = {"leases": (NODE_LEASE_NAMESPACE,), "events": ("default",)}
+_WRITE_VERBS: Final = frozenset(
+    {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind"}
+)
 
-# API groups whose resources are never tenant data: reviews answered from the request itself.
-_UNSCOPED_GROUPS: Final = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
+# Reviews about the asking identity itself: never another tenant's data.
+_SELF_REVIEWS: Final = frozenset(
+    {"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"}
+)
+# Reviews about anyone (other tenants' identities, tokens, permissions): cluster introspection a
+# tenant identity is refused even when RBAC grants it (LocalSubjectAccessReview is namespaced and
+# stays allowed in the tenant's own namespaces).
+_CLUSTER_REVIEWS: Final = frozenset({"subjectaccessreviews", "tokenreviews"})
+_REVIEW_GROUPS: Final = frozenset({"authentication.k8s.io", "authorization.k8s.io"})
+# Cluster-scoped resources a tenant identity may write: its own namespaces only. ClusterRoles
+# and ClusterRoleBindings act on every tenant (a label does not confine them: aggregation, a
+# binding to another tenant's kubelet), and Nodes are assigned to tenants by administrators.
+# Operator endpoints (/debug, /metrics) are refused too.
+_OPERATOR_PATHS: Final = ("/debug", "/metrics")
 
 
 class _Subjects(Protocol):
@@ -55,6 +71,9 @@ class ScopeRequest:
     name: str
     namespaced: bool
     verb: str = ""
+    path: str = ""
+    # The kubelet's node name when a node identity asks (its Lease and Node events).
+    node: str = ""
 
 
 class TenantScope:
@@ -114,8 +133,28 @@ class TenantScope:
         narrowed by the view); the namespaces resource is checked by name; another cluster-scoped
         object by name must carry the tenant's label.
         """
-        if not request.is_resource_request or request.api_group in _UNSCOPED_GROUPS:
+        if not request.is_resource_request:
+            if request.path.startswith(_OPERATOR_PATHS):
+                return f'operator endpoints are not open to identities of tenant "{tenant}"'
             return None
+        if request.api_group in _REVIEW_GROUPS:
+            if request.resource in _SELF_REVIEWS:
+                return None
+            if request.resource in _CLUSTER_REVIEWS:
+                return f'{request.resource} are not open to identities of tenant "{tenant}"'
+        if request.verb == "impersonate":
+            # Decided on the identity impersonated (api/guard.py): it must be of this tenant.
+            return None
+        if (
+            not request.namespaced
+            and request.verb in _WRITE_VERBS
+            and not (request.resource == "namespaces" and not request.api_group)
+            and not (request.node and request.resource == "nodes" and not request.api_group)
+        ):
+            return (
+                f'{request.resource} are cluster-wide: identities of tenant "{tenant}" cannot'
+                " write them"
+            )
         if request.verb == "deletecollection" and not (request.namespaced and request.namespace):
             # A collection delete is not narrowed as reads are: it must name one of the tenant's
             # namespaces (or it would reach every tenant's objects).
@@ -128,8 +167,10 @@ class TenantScope:
                 return f'namespace "{name}" is not in tenant "{tenant}"'
             return None
         if request.namespaced:
-            if request.namespace == NODE_LEASE_NAMESPACE and request.resource == "leases":
-                return None  # every kubelet's heartbeat Lease; the Node authorizer confines it
+            if request.node and request.namespace in _NODE_NAMESPACES.get(request.resource, ()):
+                # A kubelet's heartbeat Lease (kube-node-lease) and its Node's events
+                # (default): outside every tenant; the Node authorizer confines the rest.
+                return None
             if request.namespace and self._tenant_of_namespace(request.namespace) != tenant:
                 return f'namespace "{request.namespace}" is not in tenant "{tenant}"'
             return None

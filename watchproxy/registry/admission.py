@@ -55,6 +55,17 @@ async def check_node_tenancy(
     to a shared (unlabelled) node; a node of another tenant is a 403 naming both."""
     found = await store.locate(store.resource("nodes"), "", node)
     if found is None:
+        auth = request_auth()
+        if auth is not None and auth.enforced and auth.tenant is not None:
+            # A tenant identity binding to a name no node has yet would reserve that name
+            # against its future owner (a labelled node cannot be created under another
+            # tenant's pods): only existing nodes, of its tenant or shared.
+            raise forbidden(
+                resource,
+                name,
+                f'watchproxy: node "{node}" does not exist; pods of tenant "{auth.tenant}" are'
+                " bound only to existing nodes of their tenant or shared nodes",
+            )
         return  # kube binds to nodes that do not exist yet; the kubelet registers later
     labels = found.obj["metadata"].get("labels") or {}
     node_tenant = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
@@ -115,6 +126,8 @@ async def admit_request(
             )
         except ReferenceNotFound as exc:
             raise not_found(exc.resource, exc.name, exc.group) from exc
+        if refusal is None and resource.key == "nodes":
+            refusal = _node_tenant_label_change(obj, old)
         if refusal is not None:
             raise forbidden(resource, name or "Unknown", refusal)
     tenant = auth.tenant
@@ -135,3 +148,15 @@ async def admit_request(
             f'watchproxy: a cluster-scoped object of tenant "{tenant}" must carry the label'
             f" {TENANT_LABEL}={tenant}",
         )
+
+
+def _node_tenant_label_change(obj: JsonObject | None, old: JsonObject | None) -> str | None:
+    """A kubelet may not choose its Node's tenant: the `watchproxy.io/tenant` label is set by
+    administrators (as NodeRestriction keeps node-restriction.kubernetes.io/ labels to them)."""
+
+    def label(o: JsonObject | None) -> Any:
+        return (((o or {}).get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL)
+
+    if obj is None or label(obj) == label(old):
+        return None
+    return f"is not allowed to modify labels: {TENANT_LABEL}"

@@ -84,6 +84,29 @@ AGGREGATION_NEEDS_ADMIN: Final = "must have cluster-admin privileges to use the 
 AuthorizeFn = Callable[[Attributes], Verdict]
 
 
+def role_rules(role: Mapping[str, Any]) -> tuple[Rule, ...]:
+    """A role's `rules` as kube's typed decoder would have them: objects whose fields are lists
+    of strings. Anything else (a value stored by another writer, or before validation existed)
+    is dropped here, so one malformed role can never break decisions for everyone."""
+    value = role.get("rules")
+    if not isinstance(value, list):
+        return ()
+    out: list[Rule] = []
+    for rule in value:
+        if not isinstance(rule, dict):
+            continue
+        if all(
+            isinstance(rule.get(f), list) and all(isinstance(v, str) for v in rule[f])
+            for f in _RULE_FIELDS
+            if rule.get(f) is not None
+        ):
+            out.append(rule)
+    return tuple(out)
+
+
+_RULE_FIELDS: Final = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+
+
 class ReferenceNotFound(LookupError):
     """An object a write refers to does not exist: kube answers 404 NotFound with
     `apierrors.NewNotFound(group/resource, name)`; `str(e)` is its message."""
@@ -319,10 +342,10 @@ class RBACAuthorizer:
             self._cr_rules[name] = None
             return None
         if role.get("aggregationRule") is None:
-            rules: tuple[Rule, ...] = tuple(role.get("rules") or ())
+            rules: tuple[Rule, ...] = role_rules(role)
         elif name in visiting:
             # An aggregation cycle: what the role holds now is what the other side sees.
-            return tuple(role.get("rules") or ())
+            return role_rules(role)
         else:
             visiting.add(name)
             rules = self._aggregate(role, visiting)
@@ -340,7 +363,9 @@ class RBACAuthorizer:
         name = (role.get("metadata") or {}).get("name")
         out: list[Rule] = []
         seen: set[tuple[tuple[str, ...], ...]] = set()
-        for selector in (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or ():
+        rule_of = role.get("aggregationRule")
+        selectors = rule_of.get("clusterRoleSelectors") if isinstance(rule_of, dict) else None
+        for selector in selectors if isinstance(selectors, list) else ():
             matcher = _selector_matcher(selector)
             if matcher is None:
                 continue
@@ -366,7 +391,7 @@ class RBACAuthorizer:
         if kind == "Role":
             role = self._source.get(ROLES, namespace, name)
             if role is not None:
-                return tuple(role.get("rules") or ()), None
+                return role_rules(role), None
             resource = "role" if lister else "roles"
         elif kind == "ClusterRole":
             rules = self.cluster_role_rules(name)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from watchproxy.registry.admission import check_node_tenancy
+from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
+from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 if TYPE_CHECKING:
@@ -45,6 +47,21 @@ class PodStrategy(Strategy):
         if status.get("phase") in ("Succeeded", "Failed"):
             period = 0  # already terminated
         return max(period, 1) if period < 0 else period
+
+    def validate(self, obj: JsonObject) -> list[Cause]:
+        """The typed decode kube makes first: `spec` and `status` are objects, `spec.nodeName`
+        a string (400 otherwise, as handlers/rest.go answers a body that does not decode)."""
+        for field, go_type in (("spec", "v1.PodSpec"), ("status", "v1.PodStatus")):
+            value = obj.get(field)
+            if value is not None and not isinstance(value, dict):
+                cannot_decode("Pod", "v1", unmarshal_type_error(value, "Pod", field, go_type))
+        node = (obj.get("spec") or {}).get("nodeName")
+        if node is not None and not isinstance(node, str):
+            cannot_decode("Pod", "v1", unmarshal_type_error(node, "Pod", "spec.nodeName", "string"))
+        return []
+
+    def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
+        return self.validate(new)
 
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         return False  # pods keep generation 1 except for graceful deletion (kube)

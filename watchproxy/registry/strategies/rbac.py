@@ -21,6 +21,7 @@ from watchproxy.api.status import not_found
 from watchproxy.auth.authz.rbac import ReferenceNotFound, has_aggregation_rule
 from watchproxy.auth.context import request_auth
 from watchproxy.core.validation import field_invalid, go_quote, go_string_slice, not_supported
+from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
 from watchproxy.registry.errors import Cause, forbidden
 from watchproxy.registry.meta import path_segment_errors
 from watchproxy.registry.store import Store
@@ -85,6 +86,70 @@ def _rule_causes(path: str, rule: Any, namespaced: bool) -> list[Cause]:
     return causes
 
 
+_RULE_FIELDS = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+
+
+def check_types(obj: JsonObject) -> None:
+    """kube decodes RBAC objects into typed structs first: a value of the wrong JSON type is a
+    400 `<Kind> in version "v1" cannot be handled as a <Kind>: json: cannot unmarshal ...`
+    (handlers/rest.go), never stored (an untyped `rules: "x"` would break every decision)."""
+    kind = str(obj.get("kind") or "")
+
+    def wrong(value: Any, field: str, go_type: str) -> None:
+        cannot_decode(
+            kind,
+            str(obj.get("apiVersion") or ""),
+            unmarshal_type_error(value, kind, field, go_type),
+        )
+
+    def strings(holder: JsonObject, field: str, path: str) -> None:
+        value = holder.get(field)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            wrong(value, path, "[]string")
+        for item in value:
+            if not isinstance(item, str):
+                wrong(item, path, "string")
+
+    rules = obj.get("rules")
+    if rules is not None:
+        if not isinstance(rules, list):
+            wrong(rules, "rules", "[]v1.PolicyRule")
+        for rule in rules:
+            if not isinstance(rule, dict):
+                wrong(rule, "rules", "v1.PolicyRule")
+            for field in _RULE_FIELDS:
+                strings(rule, field, f"rules.{field}")
+    for field, go_type in (("aggregationRule", "v1.AggregationRule"), ("roleRef", "v1.RoleRef")):
+        value = obj.get(field)
+        if value is not None and not isinstance(value, dict):
+            wrong(value, field, go_type)
+    aggregation = obj.get("aggregationRule")
+    if isinstance(aggregation, dict):
+        selectors = aggregation.get("clusterRoleSelectors")
+        if selectors is not None and not (
+            isinstance(selectors, list) and all(isinstance(x, dict) for x in selectors)
+        ):
+            wrong(selectors, "aggregationRule.clusterRoleSelectors", "[]v1.LabelSelector")
+    ref = obj.get("roleRef")
+    for field in ("apiGroup", "kind", "name"):
+        value = ref.get(field) if isinstance(ref, dict) else None
+        if value is not None and not isinstance(value, str):
+            wrong(value, f"roleRef.{field}", "string")
+    subjects = obj.get("subjects")
+    if subjects is not None:
+        if not isinstance(subjects, list):
+            wrong(subjects, "subjects", "[]v1.Subject")
+        for subject in subjects:
+            if not isinstance(subject, dict):
+                wrong(subject, "subjects", "v1.Subject")
+            for field in ("kind", "apiGroup", "name", "namespace"):
+                value = subject.get(field)
+                if value is not None and not isinstance(value, str):
+                    wrong(value, f"subjects.{field}", "string")
+
+
 def _rules(obj: JsonObject) -> list[Any]:
     rules = obj.get("rules")
     return rules if isinstance(rules, list) else []
@@ -94,6 +159,7 @@ class _RoleStrategy(Strategy):
     namespaced_rules = True
 
     def validate(self, obj: JsonObject) -> list[Cause]:
+        check_types(obj)
         causes: list[Cause] = []
         for i, rule in enumerate(_rules(obj)):
             causes += _rule_causes(f"rules[{i}]", rule, self.namespaced_rules)
@@ -143,6 +209,7 @@ class _BindingStrategy(Strategy):
     cluster = False
 
     def validate(self, obj: JsonObject) -> list[Cause]:
+        check_types(obj)
         causes: list[Cause] = []
         ref = obj.get("roleRef")
         ref = ref if isinstance(ref, dict) else {}
