@@ -78,15 +78,11 @@ async def serve_token_request(
     causes = validate_token_request(spec)
     if causes:
         raise invalid("TokenRequest", "", causes, GROUP)
+    _hide_other_tenants_node(spec, auth, source)
     try:
         bound = resolve_bound_object(spec, service_account=name, namespace=namespace, source=source)
     except StatusError as exc:
         raise ApiError(exc.code, exc.reason, exc.message, details=exc.details) from exc
-    if auth.tenant is not None and _kind(bound) == "Node":
-        labels = ((bound or {}).get("metadata") or {}).get("labels") or {}
-        if labels.get(TENANT_LABEL) != auth.tenant:
-            # Another tenant's node is not found for a tenant identity (no uid in a token).
-            raise not_found("nodes", str(((bound or {}).get("metadata") or {}).get("name", "")))
     node, is_node = node_identity(auth.user)
     if is_node and auth.enforced:
         try:
@@ -163,6 +159,19 @@ def _typed_spec(request: dict[str, Any]) -> dict[str, Any]:
             if value is not None and not isinstance(value, str):
                 wrong(value, f"spec.boundObjectRef.{field}", "string")
     return dict(spec)
+
+
+def _hide_other_tenants_node(spec: dict[str, Any], auth: RequestAuth, source: ObjectSource) -> None:
+    """For a tenant identity, a Node of another tenant (or of none) is not found: no uid in a
+    token, no 409 telling it exists."""
+    ref = spec.get("boundObjectRef") or {}
+    if auth.tenant is None or ref.get("kind") != "Node":
+        return
+    name = str(ref.get("name") or "")
+    node = source.get("nodes", "", name)
+    labels = ((node or {}).get("metadata") or {}).get("labels") or {}
+    if labels.get(TENANT_LABEL) != auth.tenant:
+        raise not_found("nodes", name)
 
 
 def _kind(obj: dict[str, Any] | None) -> str:
