@@ -25,7 +25,7 @@ from watchproxy.api.target import Target
 from watchproxy.api.writes import decode_object
 from watchproxy.auth.attributes import Attributes
 from watchproxy.auth.user import UserInfo
-from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
+from watchproxy.registry.decoding import TypedDecode
 
 JsonObject = dict[str, Any]
 
@@ -120,29 +120,17 @@ def _access_status(allowed: bool, denied: bool, reason: str) -> JsonObject:
 
 
 def _check_types(obj: JsonObject, kind: str, group: str) -> None:
-    """kube's typed decode of the spec: strings where the types have strings, lists of strings
-    for groups/audiences, a map of string lists for extra (400 otherwise, never a guess)."""
-
-    def wrong(value: Any, field: str, go_type: str) -> None:
-        cannot_decode(kind, f"{group}/v1", unmarshal_type_error(value, kind, field, go_type))
-
-    spec = obj.get("spec") or {}
+    """kube's typed decode of the spec (registry/decoding.py): strings where the types have
+    strings, string lists for groups and audiences, a map of string lists for extra."""
+    decode = TypedDecode(kind, f"{group}/v1")
+    spec = decode.mapping(obj, "spec", "spec", "v1.Spec")
     for field in ("user", "uid", "token", "namespace"):
-        value = spec.get(field)
-        if value is not None and not isinstance(value, str):
-            wrong(value, f"spec.{field}", "string")
+        decode.string(spec, field, f"spec.{field}")
     for field in ("groups", "audiences"):
-        value = spec.get(field)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            wrong(value, f"spec.{field}", "[]string")
-    extra = spec.get("extra")
-    if extra is not None and not (
-        isinstance(extra, dict)
-        and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in extra.values())
-    ):
-        wrong(extra, "spec.extra", "map[string]v1.ExtraValue")
+        decode.strings(spec, field, f"spec.{field}")
+    extra = decode.mapping(spec, "extra", "spec.extra", "map[string]v1.ExtraValue")
+    for key in extra:
+        decode.strings(extra, key, "spec.extra")
     for field, names in (
         (
             "resourceAttributes",
@@ -150,15 +138,11 @@ def _check_types(obj: JsonObject, kind: str, group: str) -> None:
         ),
         ("nonResourceAttributes", ("path", "verb")),
     ):
-        attributes = spec.get(field)
-        if attributes is None:
-            continue
-        if not isinstance(attributes, dict):
-            wrong(attributes, f"spec.{field}", "v1.ResourceAttributes")
+        attributes = decode.mapping(
+            spec, field, f"spec.{field}", f"v1.{field[0].upper()}{field[1:]}"
+        )
         for name in names:
-            value = attributes.get(name)
-            if value is not None and not isinstance(value, str):
-                wrong(value, f"spec.{field}.{name}", "string")
+            decode.string(attributes, name, f"spec.{field}.{name}")
 
 
 def _decode(body: bytes, content_type: str, kind: str, group: str) -> JsonObject:
@@ -170,9 +154,6 @@ def _decode(body: bytes, content_type: str, kind: str, group: str) -> JsonObject
             f"the object provided is unrecognized (must be of type {kind}): kind "
             f"{obj.get('kind')!r} in the body",
         )
-    spec = obj.get("spec")
-    if spec is not None and not isinstance(spec, dict):
-        cannot_decode(kind, f"{group}/v1", unmarshal_type_error(spec, kind, "spec", "v1.Spec"))
     _check_types(obj, kind, group)
     return obj
 

@@ -30,7 +30,7 @@ from watchproxy.auth.authz.rbac import ReferenceNotFound
 from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.sources import ObjectSource
 from watchproxy.auth.tenants import TENANT_LABEL
-from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
+from watchproxy.registry.decoding import TypedDecode
 
 GROUP = "authentication.k8s.io"
 
@@ -123,41 +123,18 @@ async def serve_token_request(
 
 
 def _typed_spec(request: dict[str, Any]) -> dict[str, Any]:
-    """The spec as kube's typed decode leaves it, or its 400 (`TokenRequest in version "v1"
-    cannot be handled as a TokenRequest: json: cannot unmarshal ...`)."""
-
-    def wrong(value: Any, field: str, go_type: str) -> None:
-        cannot_decode(
-            "TokenRequest",
-            f"{GROUP}/v1",
-            unmarshal_type_error(value, "TokenRequest", field, go_type),
-        )
-
-    spec = request.get("spec")
-    if spec is None:
-        return {}
-    if not isinstance(spec, dict):
-        wrong(spec, "spec", "v1.TokenRequestSpec")
+    """The spec as kube's typed decode leaves it, or its 400 (registry/decoding.py)."""
+    decode = TypedDecode("TokenRequest", f"{GROUP}/v1")
+    spec = decode.mapping(request, "spec", "spec", "v1.TokenRequestSpec")
     seconds = spec.get("expirationSeconds")
     if seconds is not None and (
         isinstance(seconds, bool) or not isinstance(seconds, int) or not -(2**63) <= seconds < 2**63
     ):
-        wrong(seconds, "spec.expirationSeconds", "int64")
-    audiences = spec.get("audiences")
-    if audiences is not None:
-        if not isinstance(audiences, list):
-            wrong(audiences, "spec.audiences", "[]string")
-        for audience in audiences:
-            if not isinstance(audience, str):
-                wrong(audience, "spec.audiences", "string")
-    ref = spec.get("boundObjectRef")
-    if ref is not None:
-        if not isinstance(ref, dict):
-            wrong(ref, "spec.boundObjectRef", "v1.BoundObjectReference")
-        for field in ("kind", "apiVersion", "name", "uid"):
-            value = ref.get(field)
-            if value is not None and not isinstance(value, str):
-                wrong(value, f"spec.boundObjectRef.{field}", "string")
+        decode.wrong(seconds, "spec.expirationSeconds", "int64")
+    decode.strings(spec, "audiences", "spec.audiences")
+    ref = decode.mapping(spec, "boundObjectRef", "spec.boundObjectRef", "v1.BoundObjectReference")
+    for field in ("kind", "apiVersion", "name", "uid"):
+        decode.string(ref, field, f"spec.boundObjectRef.{field}")
     return dict(spec)
 
 

@@ -29,9 +29,7 @@ class RequestAuth:
     authorize: Callable[[Attributes], bool] = field(default=lambda _attrs: True)
     # The authorizer chain's answer with its reason (RBAC's escalate/bind checks), and the RBAC
     # authorizer itself when RBAC is a configured mode (escalation checks hold rules against it).
-    verdict: Callable[[Attributes], Verdict] = field(
-        default=lambda _attrs: Verdict(Decision.ALLOW)
-    )
+    verdict: Callable[[Attributes], Verdict] = field(default=lambda _attrs: Verdict(Decision.ALLOW))
     rbac: RBACAuthorizer | None = None
     # The authorizer's reason for allowing the request (audit's authorization.k8s.io/reason).
     reason: str = ""

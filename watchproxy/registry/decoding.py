@@ -37,6 +37,57 @@ def unmarshal_type_error(value: Any, struct: str, field: str, go_type: str) -> s
     )
 
 
+class TypedDecode:
+    """kube's typed decode of a body's fields, as far as a handler reads them: a value of the
+    wrong JSON type raises the 400 `<Kind> in version "<v>" cannot be handled as a <Kind>:
+    json: cannot unmarshal ...` instead of being guessed at (handlers/rest.go). `field` names
+    are the JSON paths Go prints (`rules.verbs`, `spec.audiences`)."""
+
+    def __init__(self, kind: str, api_version: str) -> None:
+        self.kind, self.api_version = kind, api_version
+
+    def wrong(self, value: Any, field: str, go_type: str) -> NoReturn:
+        cannot_decode(
+            self.kind, self.api_version, unmarshal_type_error(value, self.kind, field, go_type)
+        )
+
+    def string(self, holder: JsonObject, key: str, field: str) -> None:
+        value = holder.get(key)
+        if value is not None and not isinstance(value, str):
+            self.wrong(value, field, "string")
+
+    def strings(self, holder: JsonObject, key: str, field: str) -> None:
+        value = holder.get(key)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.wrong(value, field, "[]string")
+        for item in value:
+            if not isinstance(item, str):
+                self.wrong(item, field, "string")
+
+    def mapping(self, holder: JsonObject, key: str, field: str, go_type: str) -> JsonObject:
+        """The object at `key` ({} when absent)."""
+        value = holder.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.wrong(value, field, go_type)
+        return value
+
+    def mappings(self, holder: JsonObject, key: str, field: str, go_type: str) -> list[JsonObject]:
+        """The list of objects at `key` ([] when absent); `go_type` is the element's type."""
+        value = holder.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.wrong(value, field, f"[]{go_type}")
+        for item in value:
+            if not isinstance(item, dict):
+                self.wrong(item, field, go_type)
+        return value
+
+
 # -- ObjectMeta ----------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from watchproxy.registry.admission import check_node_tenancy
-from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
+from watchproxy.registry.decoding import TypedDecode
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
@@ -49,15 +49,12 @@ class PodStrategy(Strategy):
         return max(period, 1) if period < 0 else period
 
     def validate(self, obj: JsonObject) -> list[Cause]:
-        """The typed decode kube makes first: `spec` and `status` are objects, `spec.nodeName`
-        a string (400 otherwise, as handlers/rest.go answers a body that does not decode)."""
-        for field, go_type in (("spec", "v1.PodSpec"), ("status", "v1.PodStatus")):
-            value = obj.get(field)
-            if value is not None and not isinstance(value, dict):
-                cannot_decode("Pod", "v1", unmarshal_type_error(value, "Pod", field, go_type))
-        node = (obj.get("spec") or {}).get("nodeName")
-        if node is not None and not isinstance(node, str):
-            cannot_decode("Pod", "v1", unmarshal_type_error(node, "Pod", "spec.nodeName", "string"))
+        """The typed decode kube makes first (registry/decoding.py): `spec` and `status` are
+        objects, `spec.nodeName` a string (400 otherwise)."""
+        decode = TypedDecode("Pod", "v1")
+        spec = decode.mapping(obj, "spec", "spec", "v1.PodSpec")
+        decode.mapping(obj, "status", "status", "v1.PodStatus")
+        decode.string(spec, "nodeName", "spec.nodeName")
         return []
 
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:

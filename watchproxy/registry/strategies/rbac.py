@@ -21,7 +21,7 @@ from watchproxy.api.status import not_found
 from watchproxy.auth.authz.rbac import ReferenceNotFound, has_aggregation_rule
 from watchproxy.auth.context import request_auth
 from watchproxy.core.validation import field_invalid, go_quote, go_string_slice, not_supported
-from watchproxy.registry.decoding import cannot_decode, unmarshal_type_error
+from watchproxy.registry.decoding import TypedDecode
 from watchproxy.registry.errors import Cause, forbidden
 from watchproxy.registry.meta import path_segment_errors
 from watchproxy.registry.store import Store
@@ -91,63 +91,23 @@ _RULE_FIELDS = ("verbs", "apiGroups", "resources", "resourceNames", "nonResource
 
 def check_types(obj: JsonObject) -> None:
     """kube decodes RBAC objects into typed structs first: a value of the wrong JSON type is a
-    400 `<Kind> in version "v1" cannot be handled as a <Kind>: json: cannot unmarshal ...`
-    (handlers/rest.go), never stored (an untyped `rules: "x"` would break every decision)."""
-    kind = str(obj.get("kind") or "")
-
-    def wrong(value: Any, field: str, go_type: str) -> None:
-        cannot_decode(
-            kind,
-            str(obj.get("apiVersion") or ""),
-            unmarshal_type_error(value, kind, field, go_type),
-        )
-
-    def strings(holder: JsonObject, field: str, path: str) -> None:
-        value = holder.get(field)
-        if value is None:
-            return
-        if not isinstance(value, list):
-            wrong(value, path, "[]string")
-        for item in value:
-            if not isinstance(item, str):
-                wrong(item, path, "string")
-
-    rules = obj.get("rules")
-    if rules is not None:
-        if not isinstance(rules, list):
-            wrong(rules, "rules", "[]v1.PolicyRule")
-        for rule in rules:
-            if not isinstance(rule, dict):
-                wrong(rule, "rules", "v1.PolicyRule")
-            for field in _RULE_FIELDS:
-                strings(rule, field, f"rules.{field}")
-    for field, go_type in (("aggregationRule", "v1.AggregationRule"), ("roleRef", "v1.RoleRef")):
-        value = obj.get(field)
-        if value is not None and not isinstance(value, dict):
-            wrong(value, field, go_type)
-    aggregation = obj.get("aggregationRule")
-    if isinstance(aggregation, dict):
-        selectors = aggregation.get("clusterRoleSelectors")
-        if selectors is not None and not (
-            isinstance(selectors, list) and all(isinstance(x, dict) for x in selectors)
-        ):
-            wrong(selectors, "aggregationRule.clusterRoleSelectors", "[]v1.LabelSelector")
-    ref = obj.get("roleRef")
+    400 (registry/decoding.py TypedDecode), never stored (an untyped `rules: "x"` would break
+    every decision)."""
+    decode = TypedDecode(str(obj.get("kind") or ""), str(obj.get("apiVersion") or ""))
+    for rule in decode.mappings(obj, "rules", "rules", "v1.PolicyRule"):
+        for field in _RULE_FIELDS:
+            decode.strings(rule, field, f"rules.{field}")
+    aggregation = decode.mapping(obj, "aggregationRule", "aggregationRule", "v1.AggregationRule")
+    decode.mappings(
+        aggregation, "clusterRoleSelectors", "aggregationRule.clusterRoleSelectors",
+        "v1.LabelSelector",
+    )  # fmt: skip
+    ref = decode.mapping(obj, "roleRef", "roleRef", "v1.RoleRef")
     for field in ("apiGroup", "kind", "name"):
-        value = ref.get(field) if isinstance(ref, dict) else None
-        if value is not None and not isinstance(value, str):
-            wrong(value, f"roleRef.{field}", "string")
-    subjects = obj.get("subjects")
-    if subjects is not None:
-        if not isinstance(subjects, list):
-            wrong(subjects, "subjects", "[]v1.Subject")
-        for subject in subjects:
-            if not isinstance(subject, dict):
-                wrong(subject, "subjects", "v1.Subject")
-            for field in ("kind", "apiGroup", "name", "namespace"):
-                value = subject.get(field)
-                if value is not None and not isinstance(value, str):
-                    wrong(value, f"subjects.{field}", "string")
+        decode.string(ref, field, f"roleRef.{field}")
+    for subject in decode.mappings(obj, "subjects", "subjects", "v1.Subject"):
+        for field in ("kind", "apiGroup", "name", "namespace"):
+            decode.string(subject, field, f"subjects.{field}")
 
 
 def _rules(obj: JsonObject) -> list[Any]:
