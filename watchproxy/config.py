@@ -77,6 +77,9 @@ class Settings:
     listen: str = "127.0.0.1:8080"
     # Events kept per resource for watch resume; kube-apiserver keeps 100..102,400 per resource.
     history_size: int = 50_000
+    # ... and at most this many bytes of objects per resource: 300 updates of 1 MB objects
+    # would otherwise pin 300 MB (kube's watch cache is bounded by count only).
+    history_max_bytes: int = 128 * 1024 * 1024
     # kube-apiserver sends bookmarks about once a minute; tests shorten it.
     bookmark_interval_seconds: float = 60.0
     # How long a read waits for the cache to reach the requested revision (apiserver blockTimeout).
@@ -307,6 +310,7 @@ def parse_settings(data: Any) -> Settings:
     extras: dict[str, Any] = {}
     for key in (
         "history_size",
+        "history_max_bytes",
         "watcher_queue_size",
         "max_body_bytes",
         "etcd_page_size",

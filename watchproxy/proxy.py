@@ -59,6 +59,7 @@ class Proxy:
             cache = ResourceCache(
                 shard_count=len(self.shards),
                 history_size=settings.history_size,
+                history_max_bytes=settings.history_max_bytes,
                 expired_line=expired_line,
             )
             self.served[resource.key] = ServedResource(resource, cache)

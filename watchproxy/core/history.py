@@ -18,8 +18,13 @@ LINES_KEPT_FOR = 2048  # events; about one watcher queue's worth of catch-up
 class EventHistory:
     """Owner: the reflectors, through WatchCache.apply (synchronous). Readers: watchers."""
 
-    def __init__(self, capacity: int, shard_count: int) -> None:
+    def __init__(self, capacity: int, shard_count: int, max_bytes: int = 0) -> None:
+        """`capacity` events at most and, when `max_bytes` > 0, at most that many bytes of the
+        objects the events carry (the newest event is always kept): a burst of large objects
+        evicts old events early instead of pinning their bytes."""
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._events: list[CacheEvent] = []
         self._head = 0  # index of the oldest live event in _events
         self.floors = [0] * shard_count
@@ -30,21 +35,25 @@ class EventHistory:
 
     def append(self, event: CacheEvent) -> None:
         self._events.append(event)
+        self.bytes += _size(event)
         # Watch lines are memoised for the fan-out of an event and the catch-up right after it;
         # older events rebuild them (a splice) if a watcher replays that far, instead of the
         # history holding two or three encoded copies of every object it keeps.
         aged = len(self._events) - 1 - LINES_KEPT_FOR
         if aged >= self._head:
             self._events[aged].drop_lines()
-        if len(self) > self.capacity:
+        while len(self) > self.capacity or (
+            self.max_bytes and self.bytes > self.max_bytes and len(self) > 1
+        ):
             evicted = self._events[self._head]
             self._head += 1
+            self.bytes -= _size(evicted)
             self.floors[evicted.shard] = max(self.floors[evicted.shard], evicted.revision)
-            # Compact lazily so eviction stays O(1) amortised while holding at most 1/8 of
-            # the capacity in already-evicted slots.
-            if self._head > self.capacity // 8:
-                del self._events[: self._head]
-                self._head = 0
+        # Compact lazily so eviction stays O(1) amortised while holding at most 1/8 of the
+        # capacity in already-evicted slots.
+        if self._head > self.capacity // 8:
+            del self._events[: self._head]
+            self._head = 0
         self.high_water = max(self.high_water, len(self))
 
     def reset_shard(self, shard: int, list_revision: int) -> None:
@@ -92,3 +101,9 @@ class EventHistory:
             if vector[shard] < self.floors[shard]:
                 return shard
         return None
+
+
+def _size(event: CacheEvent) -> int:
+    """Bytes an event pins: its object's encoding (a deletion: the deleted object's)."""
+    obj = event.obj if event.obj is not None else event.prev
+    return len(obj.raw) if obj is not None else 0

@@ -105,10 +105,11 @@ class ResourceCache:
         *,
         shard_count: int,
         history_size: int,
+        history_max_bytes: int = 0,
         expired_line: Callable[[str], bytes],
     ) -> None:
         self.shards = [ShardState() for _ in range(shard_count)]
-        self.history = EventHistory(history_size, shard_count)
+        self.history = EventHistory(history_size, shard_count, history_max_bytes)
         self.dispatcher = Dispatcher()
         self.seq = 0
         # Bumped by every change of the stored objects (event or relist): derived indexes
