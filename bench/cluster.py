@@ -93,6 +93,7 @@ class ProxyProcess:
         self.port = free_port()
         config: dict[str, Any] = {
             "listen": f"127.0.0.1:{self.port}",
+            "shutdown_delay_seconds": 0,
             "shards": [
                 {"name": name, "endpoints": [ep]}
                 for name, ep in zip(SHARD_NAMES, endpoints, strict=True)

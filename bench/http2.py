@@ -88,6 +88,7 @@ class Proxy:
         self.port = free_port()
         config: dict[str, Any] = {
             "listen": f"127.0.0.1:{self.port}",
+            "shutdown_delay_seconds": 0,
             "shards": [
                 {"name": f"shard-{x}", "endpoints": [e]}
                 for x, e in zip("ab", endpoints, strict=True)

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import resource
+import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +34,8 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
         keep_alive_seconds=settings.keep_alive_seconds,
         reuse_port_socket=sock,
         end_watches=app.end_watches,
+        begin_shutdown=app.begin_shutdown,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 
@@ -86,6 +90,7 @@ DEMO_SUBJECTS: dict[str, dict[str, list[str]]] = {
 }
 # The `iss` of ServiceAccount tokens, kube's default for a cluster.local cluster.
 DEV_SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+DEV_HOST = "127.0.0.1"
 SECURE_DEV_PORT = 6443  # kube-apiserver's --secure-port default
 INSECURE_DEV_PORT = 8080
 
@@ -112,6 +117,8 @@ def dev_config(
         "shards": [{"name": n, "endpoints": [e]} for n, e in zip(names, endpoints, strict=True)],
         "tenants": tenants,
         "default_shard": names[0],
+        # Ctrl-C stops at once: no load balancer to wait for.
+        "shutdown_delay_seconds": 0,
     }
     if pki_dir is None:
         return config
@@ -135,17 +142,43 @@ def dev_config(
 
 
 def dev(args: argparse.Namespace) -> int:
-    from watchproxy.etcd.server import EtcdServer
-
     if args.shards < 1 or args.shards > 8:
         print("watchproxy: --shards must be between 1 and 8", file=sys.stderr)
         return 2
     port = args.port
     if port is None:
         port = INSECURE_DEV_PORT if args.insecure else SECURE_DEV_PORT
+    # Before anything starts: a port in use is one line and nothing to clean up.
+    problem = port_problem(DEV_HOST, port)
+    if problem is not None:
+        print(f"watchproxy: cannot serve on {DEV_HOST}:{port}: {problem}", file=sys.stderr)
+        return 1
+    _stop_on_sigterm()
+    temporary = not args.data_dir
     data_dir = (
         Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="watchproxy-dev-"))
     )
+    try:
+        return _dev(args, port, data_dir, temporary)
+    finally:
+        if temporary:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (as uvicorn will bind it), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _dev(args: argparse.Namespace, port: int, data_dir: Path, temporary: bool) -> int:
+    from watchproxy.etcd.server import EtcdServer
+
     pki_dir = None if args.insecure else data_dir / "pki"
     if pki_dir is not None:
         from watchproxy.devpki import ensure_pki
@@ -154,7 +187,6 @@ def dev(args: argparse.Namespace) -> int:
         ensure_pki(pki_dir, port)
     audit_log = data_dir / "audit.log"
     fresh = not any(data_dir.glob("shard-*/etcd"))
-    _stop_on_sigterm()
     servers = [
         EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
         for i in range(args.shards)
@@ -179,27 +211,39 @@ def dev(args: argparse.Namespace) -> int:
         else:
             _print_secure_usage(port, data_dir, pki_dir, audit_log)
         print("  Ctrl-C stops the proxy and every etcd it started.")
+        if temporary:
+            print(f"  {data_dir} is removed on exit (--data-dir DIR keeps the data).")
         sys.stdout.flush()
         _run_server(settings)
     except ConfigError as exc:
         print(f"watchproxy: {exc}", file=sys.stderr)
         return 2
     finally:
+        _ignore_stop_signals()  # a second Ctrl-C must not cut the etcds' stop short
         for server in servers:
             server.stop()
     return 0
 
 
+def _ignore_stop_signals() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _stop_on_sigterm() -> None:
-    """SIGTERM (`kill`, a supervisor) stops dev mode as Ctrl-C does: the server shuts down, then
-    every etcd it started. (uvicorn restores this handler and re-raises the signal after its
-    graceful shutdown; the default handler would end the process and orphan the etcds.)"""
+    """SIGTERM (`kill`, a supervisor) and SIGHUP (a closed terminal) stop dev mode as Ctrl-C
+    does, also while etcd starts or the demo is seeded: then every etcd it started is stopped.
+    (While serving, serving/server.py handles all three and returns; their default handlers
+    would end the process and orphan the etcds.)"""
     import signal
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
 
 
 def _print_secure_usage(port: int, data_dir: Path, pki_dir: Path, audit_log: Path) -> None:
@@ -239,12 +283,23 @@ async def _seed(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from watchproxy import __version__
+
     parser = argparse.ArgumentParser(prog="watchproxy", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"watchproxy {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="serve against external etcd clusters")
-    p_serve.add_argument("--config", required=True, help="YAML config file")
     p_serve.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)"
+        "--config",
+        required=True,
+        metavar="FILE",
+        help="YAML config file: shards, tenants, TLS, authentication (docs/configuration.md)",
+    )
+    p_serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port through SO_REUSEPORT, each a whole proxy (default: 1)",
     )
     p_serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p_dev = sub.add_parser("dev", help="start local etcd shards, seed a demo, and serve")
@@ -268,8 +323,18 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="local etcd servers to start, one per shard (default: 2)",
     )
-    p_dev.add_argument("--data-dir", default=None, help="keep etcd data here (default: temp)")
-    p_dev.add_argument("--no-seed", action="store_true", help="do not seed the demo cluster")
+    p_dev.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="keep etcd data, credentials and the audit log here, kept across runs (default: a"
+        " temporary folder, removed on exit)",
+    )
+    p_dev.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="do not seed the demo (namespaces, nodes, pods, RoleBindings) into empty etcds",
+    )
     for command in (p_dev, p_serve):
         command.add_argument(
             "--log-level",

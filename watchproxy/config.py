@@ -92,6 +92,9 @@ class Settings:
     etcd_page_size: int = 10_000
     # Idle HTTP keep-alive; above common load-balancer idle timeouts (60 s) so the LB closes first.
     keep_alive_seconds: float = 75.0
+    # On SIGTERM /readyz fails at once while the listener keeps accepting this long, so load
+    # balancers move new watches elsewhere before it closes (kube's --shutdown-delay-duration).
+    shutdown_delay_seconds: float = 5.0
     # How often idle reflector streams ask etcd for a progress notification (see Proxy).
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
@@ -238,6 +241,14 @@ def _positive(where: str, value: Any, kind: type) -> Any:
     return kind(value)
 
 
+def _non_negative(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{where}: must be a number of seconds, 0 or more")
+    if not math.isfinite(value) or value > 3600:
+        raise ConfigError(f"{where}: must be at most 3600")
+    return float(value)
+
+
 # client-go's leaderelection.JitterFactor: the acquire loop waits up to retryPeriod x (1 + 1.2).
 JITTER_FACTOR = 1.2
 
@@ -327,6 +338,10 @@ def parse_settings(data: Any) -> Settings:
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)
+    if "shutdown_delay_seconds" in data:
+        extras["shutdown_delay_seconds"] = _non_negative(
+            "shutdown_delay_seconds", data["shutdown_delay_seconds"]
+        )
     extras["controllers"] = _controllers(data.get("controllers"))
     try:
         extras["security"] = parse_security(data, host)

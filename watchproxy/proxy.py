@@ -16,8 +16,7 @@ from watchproxy.api.status import expired_line
 from watchproxy.config import ConfigError, Settings
 from watchproxy.core.bookmarks import BookmarkTicker
 from watchproxy.core.rv import TokenCodec
-from watchproxy.core.watch_cache import ResourceCache
-from watchproxy.core.watcher import WatcherState
+from watchproxy.core.watch_cache import CacheStatistics, ResourceCache
 from watchproxy.etcd.client import EtcdClient, EtcdError
 from watchproxy.gc_tuning import freeze_startup_heap, tune_for_cache
 from watchproxy.reflector import ShardReflector
@@ -156,12 +155,7 @@ class Proxy:
             ],
             "resources": {
                 key: {
-                    "revisions": list(served.cache.vector()),
-                    "objects": sum(len(s.objects) for s in served.cache.shards),
-                    "watchers": served.cache.dispatcher.count,
-                    **watcher_stats(served.cache),
-                    "history": len(served.cache.history),
-                    "history_high_water": served.cache.history.high_water,
+                    **_cache_stats(served.cache.statistics()),
                     # Every relist of a shard relists every resource of it.
                     "relists": sum(r.relists for r in self.reflectors),
                 }
@@ -171,13 +165,21 @@ class Proxy:
         }
 
 
-def watcher_stats(cache: ResourceCache) -> dict[str, int]:
-    """Lagging watchers and the deepest queue seen: the fan-out's high-water marks."""
-    lagging = deepest = 0
-    for watcher in cache.dispatcher.all():
-        lagging += watcher.state is WatcherState.LAGGING
-        deepest = max(deepest, watcher.high_water)
-    return {"lagging_watchers": lagging, "watcher_queue_high_water": deepest}
+def _cache_stats(stats: CacheStatistics) -> dict[str, object]:
+    """A cache's snapshot as /debug/stats shows it (the keys it had before the metrics)."""
+    return {
+        "revisions": list(stats.revisions),
+        "objects": stats.objects,
+        "watchers": stats.watchers,
+        "lagging_watchers": stats.lagging_watchers,
+        "watcher_queue_high_water": stats.watcher_queue_high_water,
+        "history": stats.history,
+        "history_high_water": stats.history_high_water,
+        "history_bytes": stats.history_bytes,
+        "events_dispatched": stats.events_dispatched,
+        "watch_events_sent": stats.watch_events_sent,
+        "watch_bytes_sent": stats.watch_bytes_sent,
+    }
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

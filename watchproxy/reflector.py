@@ -91,6 +91,8 @@ class ShardReflector:
         # time.monotonic() of the last list or watch response: a stream silent for a while has
         # nothing in flight, so a read waiting for it falls back to etcd (api/freshness.py).
         self.last_heard = 0.0
+        # The last etcd error, until the stream (or a relist) answers again: /healthz's etcd check.
+        self.etcd_error: str | None = None
         self._watch: EtcdWatch | None = None
         self._last_progress_request = 0.0
         self._progress_tasks: set[asyncio.Task[None]] = set()
@@ -153,6 +155,7 @@ class ShardReflector:
         self.revision = revision
         self.next_revision = revision + 1
         self.relists += 1
+        self.etcd_error = None
         self.last_heard = time.monotonic()
         log.info(
             "listed %d objects of %d resources from shard %s at revision %d",
@@ -202,6 +205,7 @@ class ShardReflector:
 
     def apply(self, response: WatchResponse) -> None:
         """One watch response, applied to the caches synchronously."""
+        self.etcd_error = None
         self.last_heard = time.monotonic()
         if not response.events:
             if response.requested_progress and not self.shard.trust_requested_progress:
@@ -261,6 +265,7 @@ class ShardReflector:
             except EtcdError as exc:
                 # Unavailable, or any other etcd error (no leader, resource exhausted...): the
                 # caches stay as they are and the watch resumes from next_revision after a pause.
+                self.etcd_error = str(exc) or type(exc).__name__
                 log.warning(
                     "shard %s: etcd error (%s); retrying in %.2fs", self.shard.name, exc, backoff
                 )

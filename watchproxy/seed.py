@@ -58,10 +58,117 @@ def _role_binding(tenant: str, namespace: str) -> JsonObject:
     }
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# What a kubelet on a 4-CPU, 16 GiB machine reports (kubelet defaults: 110 pods; allocatable is
+# capacity less system-reserved/kube-reserved and the eviction threshold).
+NODE_CAPACITY: dict[str, str] = {
+    "cpu": "4",
+    "memory": "16374584Ki",
+    "pods": "110",
+    "ephemeral-storage": "101430960Ki",
+    "hugepages-1Gi": "0",
+    "hugepages-2Mi": "0",
+}
+NODE_ALLOCATABLE: dict[str, str] = {
+    **NODE_CAPACITY,
+    "cpu": "3800m",
+    "memory": "15747896Ki",
+    "ephemeral-storage": "93478772582",
+}
+KUBELET_VERSION = "v1.32.4"
+# kubelet's --node-lease-duration-seconds default.
+NODE_LEASE_SECONDS = 40
+
+
+def demo_node(tenant: str, name: str, index: int) -> JsonObject:
+    """A Node as a healthy kubelet registers and reports it: capacity, allocatable, the four
+    conditions with heartbeats, addresses, nodeInfo, the kubelet endpoint."""
+    now = _now()
+    conditions = [
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "has sufficient memory available",
+        ),
+        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "has no disk pressure"),
+        ("PIDPressure", "False", "KubeletHasSufficientPID", "has sufficient PID available"),
+        ("Ready", "True", "KubeletReady", "is posting ready status"),
+    ]
+    return {
+        "kind": "Node",
+        "apiVersion": "v1",
+        "metadata": _meta(
+            name,
+            labels={
+                TENANT_LABEL: tenant,
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "beta.kubernetes.io/os": "linux",
+                "beta.kubernetes.io/arch": "amd64",
+            },
+        ),
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "capacity": dict(NODE_CAPACITY),
+            "allocatable": dict(NODE_ALLOCATABLE),
+            "conditions": [
+                {
+                    "type": kind,
+                    "status": status,
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                    "reason": reason,
+                    "message": f"kubelet {message}",
+                }
+                for kind, status, reason, message in conditions
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": f"10.0.{index}.{10 + len(tenant)}"},
+                {"type": "Hostname", "address": name},
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+                "bootID": str(uuid.uuid4()),
+                "kernelVersion": "6.1.0-28-amd64",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "containerRuntimeVersion": "containerd://1.7.24",
+                "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": KUBELET_VERSION,
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    }
+
+
+def node_lease(node: str) -> JsonObject:
+    """The node's heartbeat Lease in kube-node-lease, as its kubelet keeps it."""
+    meta = _meta(node, "kube-node-lease")
+    del meta["generation"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {
+        "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "metadata": meta,
+        "spec": {
+            "holderIdentity": node,
+            "leaseDurationSeconds": NODE_LEASE_SECONDS,
+            "renewTime": now,
+        },
+    }
+
+
 def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
-    """(resource plural, object) pairs: kube's system namespaces; per tenant two nodes and its
-    namespaces, each with a ConfigMap, three pods, the `default` ServiceAccount and a RoleBinding
-    of the tenant's group to ClusterRole `edit`."""
+    """(resource plural, object) pairs: kube's system namespaces; per tenant two nodes (each
+    with its Lease in kube-node-lease) and its namespaces, each with a ConfigMap, three pods,
+    the `default` ServiceAccount and a RoleBinding of the tenant's group to ClusterRole `edit`."""
     out: list[tuple[str, JsonObject]] = []
     # The namespaces kube-apiserver creates at start (kube-node-lease holds kubelets' Leases).
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -79,21 +186,9 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
         )
     for tenant, namespaces in tenants.items():
         nodes = [f"{tenant}-node-{i}" for i in (1, 2)]
-        for node in nodes:
-            out.append(
-                (
-                    "nodes",
-                    {
-                        "kind": "Node",
-                        "apiVersion": "v1",
-                        "metadata": _meta(
-                            node, labels={TENANT_LABEL: tenant, "kubernetes.io/hostname": node}
-                        ),
-                        "spec": {},
-                        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-                    },
-                )
-            )
+        for index, node in enumerate(nodes):
+            out.append(("nodes", demo_node(tenant, node, index)))
+            out.append(("leases", node_lease(node)))
         for ns in namespaces:
             out.append(
                 (
@@ -141,7 +236,17 @@ def demo_objects(tenants: dict[str, list[str]]) -> list[tuple[str, JsonObject]]:
                             "metadata": _meta(name, ns, {"app": "web", "tenant": tenant}),
                             "spec": {
                                 "nodeName": nodes[i % 2],
-                                "containers": [{"name": "web", "image": "nginx:1.27"}],
+                                "containers": [
+                                    {
+                                        "name": "web",
+                                        "image": "nginx:1.27",
+                                        # kubectl describe node sums these per node.
+                                        "resources": {
+                                            "requests": {"cpu": "100m", "memory": "128Mi"},
+                                            "limits": {"memory": "256Mi"},
+                                        },
+                                    }
+                                ],
                             },
                             "status": {"phase": "Running"},
                         },

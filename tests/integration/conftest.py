@@ -26,7 +26,8 @@ class ProxyProcess:
 
     def __init__(self, config: dict[str, Any], workdir: Path, name: str = "proxy") -> None:
         self.port = free_port()
-        self.config = {**config, "listen": f"127.0.0.1:{self.port}"}
+        # No shutdown delay unless the test asks for one: stopping stays quick.
+        self.config = {"shutdown_delay_seconds": 0, **config, "listen": f"127.0.0.1:{self.port}"}
         self.config_path = workdir / f"{name}-{self.port}.yaml"
         self.config_path.write_text(yaml.safe_dump(self.config))
         self.log_path = workdir / f"{name}-{self.port}.log"

@@ -228,3 +228,95 @@ def test_secure_dev_mode_writes_credentials_and_keeps_them_across_restarts(
     dev.stop()
     assert {p.name: p.read_bytes() for p in pki.iterdir() if p.name != "kubeconfig"} == first
     assert etcd_pids_under(data_dir) == []
+
+
+# -- the first five minutes (issue 8) ----------------------------------------------------------
+
+
+def _data_dir_of(dev: DevProcess) -> Path:
+    line = dev.wait_for_line("(data in ")
+    return Path(line.rsplit("(data in ", 1)[1].rstrip().rstrip(")"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_every_stop_signal_stops_the_etcds_and_removes_the_temp_data(sig: signal.Signals) -> None:
+    port = free_port()
+    dev = DevProcess("--insecure", "--no-seed", "--shards", "3", "--port", str(port))
+    try:
+        data_dir = _data_dir_of(dev)
+        dev.wait_for_line("Ctrl-C stops")
+        assert f"{data_dir} is removed on exit" in dev.output
+        wait_ready(f"http://127.0.0.1:{port}")
+        assert len(etcd_pids_under(data_dir)) == 3
+        dev.proc.send_signal(sig)
+        assert dev.proc.wait(30) == 0
+    finally:
+        output = dev.stop()
+    assert "Traceback" not in output
+    assert etcd_pids_under(data_dir) == [], f"{sig.name} left etcd running"
+    assert not data_dir.exists(), "the temporary data folder must be removed on exit"
+
+
+def test_data_dir_is_kept(tmp_path: Path) -> None:
+    data_dir = tmp_path / "keep"
+    port = free_port()
+    with dev_process("--insecure", "--no-seed", "--port", str(port), "--data-dir", str(data_dir)):
+        wait_ready(f"http://127.0.0.1:{port}")
+    assert (data_dir / "shard-a").is_dir()
+
+
+def test_a_taken_port_is_one_line_and_starts_nothing() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        before = set(
+            subprocess.run(
+                ["pgrep", "-f", "watchproxy-dev-"], capture_output=True, text=True
+            ).stdout.split()
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "watchproxy", "dev", "--insecure", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"watchproxy: cannot serve on 127.0.0.1:{port}: Address already in use"
+    ]
+    after = set(
+        subprocess.run(
+            ["pgrep", "-f", "watchproxy-dev-"], capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert after <= before, "no etcd may be started"
+
+
+def test_version_and_help() -> None:
+    from watchproxy import __version__
+
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "watchproxy", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout
+
+    assert run("--version").strip() == f"watchproxy {__version__}"
+    for command, flags in {
+        "dev": ["--port", "--insecure", "--shards", "--data-dir", "--no-seed", "--log-level"],
+        "serve": ["--config", "--workers", "--log-level"],
+    }.items():
+        text = run(command, "--help")
+        for flag in flags:
+            line = next(x for x in text.splitlines() if x.strip().startswith(flag))
+            rest = line.strip()[len(flag) :].strip()
+            # The help is on the flag's line or the next one.
+            assert rest or text.split(line, 1)[1].splitlines()[1].strip(), (command, flag)

@@ -273,7 +273,12 @@ def _names(body: dict[str, Any]) -> set[str]:
 )
 def test_unauthenticated_requests_get_401(secure: Secure, headers: dict[str, str]) -> None:
     with secure.client() as anon:
-        for path in ("/api/v1/secrets", "/api/v1/namespaces/gx/secrets/db-pass", "/debug/stats"):
+        for path in (
+            "/api/v1/secrets",
+            "/api/v1/namespaces/gx/secrets/db-pass",
+            "/debug/stats",
+            "/metrics",
+        ):
             r = anon.get(path, headers=headers)
             assert r.status_code == 401, (path, r.text)
             assert r.json() == {
@@ -297,6 +302,11 @@ def test_probes_and_version_are_public(secure: Secure) -> None:
     with secure.client() as anon:
         for path in ("/healthz", "/livez", "/readyz", "/version"):
             assert anon.get(path).status_code == 200, path
+        for path in ("/readyz/etcd", "/readyz/shutdown", "/livez/ping", "/healthz/log"):
+            assert (anon.get(path).status_code, anon.get(path).text) == (200, "ok"), path
+        assert anon.get("/readyz", params={"verbose": ""}).text.endswith("readyz check passed\n")
+        # Only the checks are public: anything else under the probes needs credentials.
+        assert anon.get("/readyz/nope").status_code == 401
 
 
 def test_a_client_certificate_of_another_ca_is_refused(secure: Secure, tmp_path: Path) -> None:
@@ -596,6 +606,20 @@ def test_debug_endpoints_need_authorization(secure: Secure) -> None:
         )
         assert admin.get("/debug/stats").status_code == 200
         assert alice.get("/debug/docs").status_code == 403
+
+
+def test_metrics_need_authorization(secure: Secure) -> None:
+    with secure.client("alice") as alice, secure.client("admin") as admin:
+        r = alice.get("/metrics")
+        assert r.status_code == 403
+        assert r.json()["message"] == (
+            'forbidden: User "alice" cannot get path "/metrics": watchproxy: operator'
+            ' endpoints are not open to identities of tenant "acme"'
+        )
+        r = admin.get("/metrics")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/plain; version=")
+        assert "apiserver_request_total" in r.text
 
 
 def test_audit_log_records_writes_and_denials(secure: Secure) -> None:

@@ -85,6 +85,18 @@ DELETE = object()
         pytest.param("history_size", 0, "history_size: must be a positive number", id="bad size"),
         pytest.param("shards.1.name", "shard-a", "shards[1].name: duplicate", id="duplicate shard"),
         pytest.param("shards", DELETE, "shards: at least one shard is required", id="no shards"),
+        pytest.param(
+            "shutdown_delay_seconds", -1, "shutdown_delay_seconds: must be", id="negative delay"
+        ),
+        pytest.param(
+            "shutdown_delay_seconds", "5s", "shutdown_delay_seconds: must be", id="delay unit"
+        ),
+        pytest.param(
+            "shutdown_delay_seconds",
+            float("inf"),
+            "shutdown_delay_seconds: must be at most",
+            id="infinite delay",
+        ),
     ],
 )
 def test_bad_config_names_the_field(path: str, value: Any, message: str) -> None:
@@ -161,3 +173,9 @@ def test_nan_infinite_and_out_of_range_durations_stop_start_up(
     with pytest.raises(ConfigError) as info:
         parse_settings(data)
     assert str(info.value).startswith(field)
+
+
+def test_shutdown_delay_defaults_to_5_and_may_be_0() -> None:
+    assert parse_settings(mutate("history_size", 10)).shutdown_delay_seconds == 5.0
+    assert parse_settings(mutate("shutdown_delay_seconds", 0)).shutdown_delay_seconds == 0.0
+    assert parse_settings(mutate("shutdown_delay_seconds", 1.5)).shutdown_delay_seconds == 1.5

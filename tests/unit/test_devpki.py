@@ -332,6 +332,7 @@ def test_insecure_dev_config_is_unchanged() -> None:
             {"name": "globex", "shard": "shard-b", "namespaces": ["globex-*", "gx"]},
         ],
         "default_shard": "shard-a",
+        "shutdown_delay_seconds": 0,
     }
     settings = parse_settings(dev_config(["http://127.0.0.1:1"], 8080))
     assert settings.security.open_admin and settings.security.tls is None

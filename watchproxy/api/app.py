@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from watchproxy.api.discovery import build_documents
 from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
+from watchproxy.api.health import ShutdownState, add_health_routes, proxy_checks
 from watchproxy.api.http import (
     JSON,
     Receive,
@@ -61,6 +62,7 @@ from watchproxy.observe.audit import (
     audit_id_response_header,
     source_ips,
 )
+from watchproxy.observe.metrics import Metrics, build_registry, serve_metrics
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
 from watchproxy.resources import Registry
@@ -101,7 +103,7 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
     return Target(resource, namespace, name, sub, force_watch)
 
 
-def _ops_app(proxy: Proxy) -> FastAPI:
+def _ops_app(proxy: Proxy, shutdown: ShutdownState) -> FastAPI:
     ops = FastAPI(
         # No Swagger UI or schema: the UI loads scripts from a CDN, and these few endpoints are
         # documented in docs/ (the schema of /debug/stats is the Proxy's statistics()).
@@ -111,7 +113,7 @@ def _ops_app(proxy: Proxy) -> FastAPI:
         openapi_url=None,
     )
 
-    from fastapi.responses import PlainTextResponse, Response
+    from fastapi.responses import Response
     from starlette.exceptions import HTTPException
 
     @ops.exception_handler(HTTPException)
@@ -127,18 +129,7 @@ def _ops_app(proxy: Proxy) -> FastAPI:
         body = status_bytes(ApiError(exc.status_code, reason, message))
         return Response(body, exc.status_code, media_type="application/json")
 
-    @ops.get("/healthz")
-    @ops.get("/livez")
-    @ops.get("/healthz/ping")
-    @ops.get("/livez/ping")
-    @ops.get("/readyz/ping")
-    async def healthz() -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    @ops.get("/readyz")
-    async def readyz() -> Any:
-        ready = all(s.cache.ready(proxy.all_shards) for s in proxy.served.values())
-        return PlainTextResponse("ok" if ready else "caches not ready", 200 if ready else 503)
+    add_health_routes(ops, proxy_checks(proxy, shutdown))
 
     @ops.get("/debug/stats")
     async def stats() -> dict[str, Any]:
@@ -189,21 +180,24 @@ def create_app(settings: Settings) -> Any:
     ops: FastAPI = None  # type: ignore[assignment]
     guard: Guard = None  # type: ignore[assignment]
     audit: AuditLog | None = None
+    metrics: Metrics | None = None
     security = settings.security
+    shutdown = ShutdownState()
 
     async def bootstrap_rbac() -> None:
         await wait_for_caches(proxy)
         await ensure_bootstrap_policy(proxy, store)
 
     async def lifespan(receive: Receive, send: Send) -> None:
-        nonlocal proxy, ops, store, guard, audit
+        nonlocal proxy, ops, store, guard, audit, metrics
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
                     proxy = Proxy(settings, registry)
                     store = Store(proxy)
-                    ops = _ops_app(proxy)
+                    metrics = build_registry(proxy)
+                    ops = _ops_app(proxy, shutdown)
                     await stack.enter_async_context(proxy.running())
                     # After proxy.running(): stopped first, so Leases are released while
                     # the etcd clients are still open.
@@ -315,14 +309,20 @@ def create_app(settings: Settings) -> Any:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        info = request_info(scope["method"], path, scope.get("query_string", b""))
+        query: bytes = scope.get("query_string", b"")
+        info = request_info(scope["method"], path, query)
         record = _audit_record(scope, info) if audit is not None else None
         started = False
+        # Per request, never per watch event: labels once, one count and one duration at the end.
+        labels = metrics.requests.labels_of(info, query) if metrics is not None else None
+        began = metrics.requests.started(labels) if metrics is not None and labels else 0.0
+        code = 0
 
         async def tracked_send(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
+            nonlocal started, code
             if message["type"] == "http.response.start":
                 started = True
+                code = message["status"]
                 if record is not None:
                     record.code = message["status"]
                     headers = list(message.get("headers", ()))
@@ -361,6 +361,8 @@ def create_app(settings: Settings) -> Any:
             token = current_request.set(auth)
             if scope["method"] == "GET" and path in documents:
                 await respond(tracked_send, 200, documents[path], content_type=JSON)
+            elif path == "/metrics" and metrics is not None:
+                await serve_metrics(metrics, scope["method"], tracked_send)
             elif not path.startswith(("/api/", "/apis/")):
                 await ops(scope, receive, tracked_send)
             else:
@@ -380,6 +382,10 @@ def create_app(settings: Settings) -> Any:
         finally:
             if token is not None:
                 current_request.reset(token)
+            if metrics is not None and labels is not None:
+                # No response started: the client went away first (kube reports such as 499
+                # only in its own filters; a code of 0 keeps them apart here).
+                metrics.requests.finished(labels, code, began)
             if record is not None and audit is not None:
                 audit.log(record)
 
@@ -389,7 +395,13 @@ def create_app(settings: Settings) -> Any:
         if proxy is not None:
             proxy.end_watches()
 
+    def begin_shutdown() -> None:
+        """A stop signal arrived: /readyz fails from now on (its `shutdown` check), while the
+        listener still accepts for `shutdown_delay_seconds` (serving/server.py)."""
+        shutdown.requested = True
+
     app.end_watches = end_watches  # type: ignore[attr-defined]
+    app.begin_shutdown = begin_shutdown  # type: ignore[attr-defined]
     return app
 
 

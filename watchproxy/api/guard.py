@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from watchproxy.api.auth_sources import CacheObjectSource
+from watchproxy.api.health import CHECK_NAMES
 from watchproxy.api.http import Scope
 from watchproxy.api.requestinfo import RequestInfo
 from watchproxy.api.status import ApiError
@@ -50,10 +51,11 @@ PUBLIC_PATHS: Final = frozenset(
         "/healthz/",
         "/livez/",
         "/readyz/",
-        "/healthz/ping",
-        "/livez/ping",
-        "/readyz/ping",
     }
+    # /healthz/etcd, /readyz/shutdown, ...: every check of api/health.py (kube keeps these
+    # behind authorization; here a load balancer may probe one check, and the reasons of
+    # failures are withheld from the answer).
+    | {f"/{endpoint}/{name}" for endpoint in ("healthz", "livez", "readyz") for name in CHECK_NAMES}
 )
 
 # Without an `authentication` section (loopback only, config.py): every caller is this user.

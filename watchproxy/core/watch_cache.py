@@ -25,10 +25,34 @@ from watchproxy.core.dispatcher import Dispatcher
 from watchproxy.core.errors import ResourceExpired
 from watchproxy.core.history import EventHistory
 from watchproxy.core.objects import CachedObject, CacheEvent
-from watchproxy.core.watcher import CacheWatcher
+from watchproxy.core.watcher import CacheWatcher, WatcherState
 
 Vector = tuple[int, ...]
 _key_of = attrgetter("key")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatistics:
+    """A snapshot of one resource cache, for /debug/stats and the metrics collector.
+
+    Counters (`events_dispatched`, `watch_events_sent`, `watch_bytes_sent`) only grow.
+    """
+
+    revisions: Vector
+    objects: int
+    watchers: int
+    lagging_watchers: int
+    # The deepest queue any open watcher has had.
+    watcher_queue_high_water: int
+    history: int
+    history_bytes: int
+    history_capacity: int
+    history_high_water: int
+    # Events applied and offered to the dispatcher (once each, whatever the number of watchers).
+    events_dispatched: int
+    # Lines (events, bookmarks) and bytes written to watch streams, counted per chunk.
+    watch_events_sent: int
+    watch_bytes_sent: int
 
 
 @dataclass
@@ -112,6 +136,9 @@ class ResourceCache:
         self.history = EventHistory(history_size, shard_count, history_max_bytes)
         self.dispatcher = Dispatcher()
         self.seq = 0
+        # Lines and bytes sent by watchers that have ended (open ones keep their own counts).
+        self._ended_events_sent = 0
+        self._ended_bytes_sent = 0
         # Bumped by every change of the stored objects (event or relist): derived indexes
         # outside the core (RBAC's subject index) rebuild when it moves.
         self.changes = 0
@@ -148,6 +175,7 @@ class ResourceCache:
                             f"the cache of shard {shard} was relisted at revision {revision}"
                         )
                     )
+                    self._fold_sent(watcher)
                     self.dispatcher.unregister(watcher)
         fresh.wake()
 
@@ -298,7 +326,42 @@ class ResourceCache:
 
     def stop(self, watcher: CacheWatcher) -> None:
         watcher.close()
+        self._fold_sent(watcher)
         self.dispatcher.unregister(watcher)
+
+    def _fold_sent(self, watcher: CacheWatcher) -> None:
+        """Move a leaving watcher's sent counts into the cache's totals (idempotent: what it
+        sends after this is folded by the next stop), so the totals never go down."""
+        self._ended_events_sent += watcher.sent_events
+        self._ended_bytes_sent += watcher.sent_bytes
+        watcher.sent_events = watcher.sent_bytes = 0
+
+    # -- statistics -----------------------------------------------------------------------------
+
+    def statistics(self) -> CacheStatistics:
+        """A snapshot; walks the open watchers (O(watchers)), so it is for scrapes, not loops."""
+        lagging = deepest = 0
+        events_sent, bytes_sent = self._ended_events_sent, self._ended_bytes_sent
+        for watcher in self.dispatcher.all():
+            lagging += watcher.state is WatcherState.LAGGING
+            deepest = max(deepest, watcher.high_water)
+            events_sent += watcher.sent_events
+            bytes_sent += watcher.sent_bytes
+        history = self.history
+        return CacheStatistics(
+            revisions=self.vector(),
+            objects=sum(len(s.objects) for s in self.shards),
+            watchers=self.dispatcher.count,
+            lagging_watchers=lagging,
+            watcher_queue_high_water=deepest,
+            history=len(history),
+            history_bytes=history.bytes,
+            history_capacity=history.capacity,
+            history_high_water=history.high_water,
+            events_dispatched=self.seq,
+            watch_events_sent=events_sent,
+            watch_bytes_sent=bytes_sent,
+        )
 
 
 def _current_selection(

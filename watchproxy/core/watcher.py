@@ -111,6 +111,8 @@ class CacheWatcher:
         "queue",
         "render",
         "resume_after_seq",
+        "sent_bytes",
+        "sent_events",
         "shards",
         "state",
     )
@@ -141,6 +143,11 @@ class CacheWatcher:
         self.state = WatcherState.ACTIVE
         self.queue: deque[bytes] = deque()
         self.high_water = 0
+        # What the writer has taken for the wire, counted per chunk (never per event): read by
+        # ResourceCache.statistics() for the watch-event metrics, folded into the cache's totals
+        # when the watch ends.
+        self.sent_events = 0
+        self.sent_bytes = 0
         self.resume_after_seq = 0  # valid while LAGGING: events after this seq are still owed
         # Valid while LAGGING: the position delivered up to resume_after_seq (for the 410).
         self._lag_vector = floor
@@ -285,13 +292,16 @@ class CacheWatcher:
             for obj in self.initial[self._initial_pos : end]
         ]
         self._initial_pos = end
+        self.sent_events += len(lines)
         if end == len(self.initial):
             self.initial = []
             self._initial_pos = 0
             if self._end_bookmark is not None:
                 lines.append(self._end_bookmark)
                 self._end_bookmark = None
-        return b"".join(lines)
+        chunk = b"".join(lines)
+        self.sent_bytes += len(chunk)
+        return chunk
 
     def _catch_up_batch(self) -> bytes | None:
         """Events owed from history; None means the watcher fell out of the window."""
@@ -307,10 +317,13 @@ class CacheWatcher:
         if events:
             self.resume_after_seq = events[-1].seq
             self._lag_vector = events[-1].vector
+        self.sent_events += len(lines)
         if len(events) < BATCH:
             # Caught up: from here on live offers are complete (no await since the read).
             self.state = WatcherState.ACTIVE
-        return b"".join(lines)
+        chunk = b"".join(lines)
+        self.sent_bytes += len(chunk)
+        return chunk
 
     async def next_chunk(self, expired: Callable[[], bytes]) -> bytes | None:
         """Everything ready to write as one chunk; None when the watch is over.
@@ -322,6 +335,8 @@ class CacheWatcher:
                 return self._initial_batch()
             if self.queue:
                 chunk = b"".join(self.queue)
+                self.sent_events += len(self.queue)
+                self.sent_bytes += len(chunk)
                 self.queue.clear()
                 return chunk
             if self.state is WatcherState.LAGGING:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import signal
 import socket
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator
 from types import FrameType
 from typing import Any
 
@@ -17,6 +20,8 @@ from watchproxy.auth.settings import ServingTls
 from watchproxy.config import ConfigError
 from watchproxy.serving.protocol import ServingProtocol
 from watchproxy.serving.tls import RELOAD_INTERVAL_SECONDS, ServingContexts
+
+log = logging.getLogger("watchproxy.serving")
 
 
 def serving_contexts(tls: ServingTls, client_ca_file: str | None) -> ServingContexts:
@@ -38,11 +43,20 @@ def run_server(
     keep_alive_seconds: float,
     reuse_port_socket: socket.socket | None,
     end_watches: Callable[[], None],
+    begin_shutdown: Callable[[], None] = lambda: None,
+    shutdown_delay_seconds: float = 0.0,
     graceful_shutdown_seconds: int = 2,
     reload_interval_seconds: float = RELOAD_INTERVAL_SECONDS,
 ) -> None:
-    """Serve `app` until SIGINT/SIGTERM: TLS (h2 and http/1.1 by ALPN) when `tls` is set,
-    plain HTTP/1.1 otherwise."""
+    """Serve `app` until SIGINT/SIGTERM/SIGHUP: TLS (h2 and http/1.1 by ALPN) when `tls` is set,
+    plain HTTP/1.1 otherwise.
+
+    A stop signal calls `begin_shutdown` at once (/readyz fails), keeps the listener open for
+    `shutdown_delay_seconds` (load balancers see the failing probe and send new clients
+    elsewhere), then ends every watch (`end_watches`: a last bookmark where asked) and lets
+    uvicorn close the listener and wait up to `graceful_shutdown_seconds` for in-flight
+    requests. A second signal skips what is left of the delay. Returns normally (exit 0): the
+    signal is not re-raised as uvicorn does by default."""
     contexts = serving_contexts(tls, client_ca_file) if tls is not None else None
     config = uvicorn.Config(
         app,
@@ -75,8 +89,44 @@ def run_server(
                     await self.reloader
             await super().shutdown(sockets=sockets)
 
+        stop_at: float | None = None
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            # uvicorn's capture, plus SIGHUP (a closed terminal, a supervisor), whose default
+            # action would end the process without any shutdown; and no re-raise afterwards.
+            previous = signal.signal(signal.SIGHUP, self.handle_exit)
+            try:
+                with super().capture_signals():
+                    yield
+                    self._captured_signals.clear()
+            finally:
+                signal.signal(signal.SIGHUP, previous)
+
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            end_watches()  # signal handlers run on the loop's thread
-            super().handle_exit(sig, frame)
+            # Runs on the loop's thread between two bytecodes: only flags here; on_tick acts.
+            if self.stop_at is None:
+                begin_shutdown()
+                self.stop_at = time.monotonic() + shutdown_delay_seconds
+                if shutdown_delay_seconds > 0:
+                    log.warning(
+                        "signal %d: /readyz fails now; closing the listener in %gs",
+                        sig,
+                        shutdown_delay_seconds,
+                    )
+            else:
+                self.stop_at = 0.0  # a second signal: stop now
+                if self.should_exit and sig == signal.SIGINT:
+                    self.force_exit = True
+
+        async def on_tick(self, counter: int) -> bool:
+            if (
+                self.stop_at is not None
+                and not self.should_exit
+                and (time.monotonic() >= self.stop_at)
+            ):
+                end_watches()
+                self.should_exit = True
+            return await super().on_tick(counter)
 
     Server(config).run(sockets=[reuse_port_socket] if reuse_port_socket is not None else None)
