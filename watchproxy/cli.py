@@ -24,6 +24,7 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
     app = create_app(settings)
     sock = reuse_port_socket(settings.host, settings.port) if reuse_port else None
     raise_open_file_limit()
+    warn_if_file_limit_low(settings.max_connections)
     authentication = settings.security.authentication
     run_server(
         app,
@@ -36,6 +37,10 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
         end_watches=app.end_watches,
         begin_shutdown=app.begin_shutdown,
         shutdown_delay_seconds=settings.shutdown_delay_seconds,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+        header_read_timeout_seconds=settings.header_read_timeout_seconds,
+        max_connections=settings.max_connections,
     )
 
 
@@ -44,6 +49,28 @@ def raise_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# Descriptors a serving process needs besides its client connections: etcd channels, the
+# listener, logs, the event loop's own.
+RESERVED_FILES = 100
+
+
+def warn_if_file_limit_low(max_connections: int) -> bool:
+    """Warn (naming the field) when the open-file limit cannot hold `max_connections` client
+    connections; returns whether it warned."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or max_connections + RESERVED_FILES <= soft:
+        return False
+    logging.getLogger("watchproxy").warning(
+        "max_connections: %d connections do not fit the open-file limit %d (%d kept for etcd"
+        " and the process); raise the limit (ulimit -n, the container runtime's nofile) or lower"
+        " max_connections, or accepts will fail with EMFILE",
+        max_connections,
+        soft,
+        RESERVED_FILES,
+    )
+    return True
 
 
 async def _check_shards(settings: Settings) -> None:

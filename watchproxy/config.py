@@ -92,6 +92,18 @@ class Settings:
     etcd_page_size: int = 10_000
     # Idle HTTP keep-alive; above common load-balancer idle timeouts (60 s) so the LB closes first.
     keep_alive_seconds: float = 75.0
+    # Request line + header fields of one HTTP/1.1 request, and the HTTP/2 header list
+    # (SETTINGS_MAX_HEADER_LIST_SIZE): Go's http.DefaultMaxHeaderBytes, as kube serves. Over: 431.
+    max_header_bytes: int = 1 << 20
+    # Header fields of one HTTP/1.1 request; over it: 431.
+    max_header_count: int = 1000
+    # Slowloris: an HTTP/1.1 request's headers must be complete within this long (from the
+    # connection's start, or the request's first byte on a kept-alive connection), else 408 and
+    # close; a connection that sends nothing is closed after it too.
+    header_read_timeout_seconds: float = 10.0
+    # Open connections per process; a connection over it is refused cleanly (HTTP/1.1: 503 with a
+    # Status body and Connection: close; HTTP/2: GOAWAY) instead of an empty reply.
+    max_connections: int = 10_000
     # On SIGTERM /readyz fails at once while the listener keeps accepting this long, so load
     # balancers move new watches elsewhere before it closes (kube's --shutdown-delay-duration).
     shutdown_delay_seconds: float = 5.0
@@ -325,6 +337,9 @@ def parse_settings(data: Any) -> Settings:
         "watcher_queue_size",
         "max_body_bytes",
         "etcd_page_size",
+        "max_header_bytes",
+        "max_header_count",
+        "max_connections",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], int)
@@ -335,6 +350,7 @@ def parse_settings(data: Any) -> Settings:
         "connect_timeout_seconds",
         "progress_request_interval_seconds",
         "keep_alive_seconds",
+        "header_read_timeout_seconds",
     ):
         if key in data:
             extras[key] = _positive(key, data[key], float)

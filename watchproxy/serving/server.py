@@ -18,6 +18,7 @@ import uvicorn
 
 from watchproxy.auth.settings import ServingTls
 from watchproxy.config import ConfigError
+from watchproxy.serving import protocol
 from watchproxy.serving.protocol import ServingProtocol
 from watchproxy.serving.tls import RELOAD_INTERVAL_SECONDS, ServingContexts
 
@@ -47,6 +48,10 @@ def run_server(
     shutdown_delay_seconds: float = 0.0,
     graceful_shutdown_seconds: int = 2,
     reload_interval_seconds: float = RELOAD_INTERVAL_SECONDS,
+    max_header_bytes: int = protocol.DEFAULT_MAX_HEADER_BYTES,
+    max_header_count: int = protocol.DEFAULT_MAX_HEADER_COUNT,
+    header_read_timeout_seconds: float = protocol.DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
+    max_connections: int = protocol.DEFAULT_MAX_CONNECTIONS,
 ) -> None:
     """Serve `app` until SIGINT/SIGTERM/SIGHUP: TLS (h2 and http/1.1 by ALPN) when `tls` is set,
     plain HTTP/1.1 otherwise.
@@ -56,14 +61,29 @@ def run_server(
     elsewhere), then ends every watch (`end_watches`: a last bookmark where asked) and lets
     uvicorn close the listener and wait up to `graceful_shutdown_seconds` for in-flight
     requests. A second signal skips what is left of the delay. Returns normally (exit 0): the
-    signal is not re-raised as uvicorn does by default."""
+    signal is not re-raised as uvicorn does by default.
+
+    Connection hygiene (`ServingProtocol`): request headers over `max_header_bytes` (also the
+    HTTP/2 header list limit) or `max_header_count` fields get 431, HTTP/1.1 headers not
+    complete within `header_read_timeout_seconds` get 408, and a connection beyond
+    `max_connections` open ones is refused cleanly (503 / GOAWAY)."""
     contexts = serving_contexts(tls, client_ca_file) if tls is not None else None
+    protocol_class = type(
+        "ConfiguredServingProtocol",
+        (ServingProtocol,),
+        {
+            "max_header_bytes": max_header_bytes,
+            "max_header_count": max_header_count,
+            "header_read_timeout_seconds": header_read_timeout_seconds,
+            "max_connections": max_connections,
+        },
+    )
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http=ServingProtocol,
+        http=protocol_class,
         lifespan="on",
         log_level="warning",
         access_log=False,

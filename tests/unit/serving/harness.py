@@ -42,7 +42,9 @@ async def serve(
     *,
     h2_options: Mapping[str, int] | None = None,
     keep_alive: int = 30,
+    limits: Mapping[str, float] | None = None,
 ) -> AsyncIterator[Served]:
+    """`limits`: ServingProtocol's connection-hygiene class attributes (max_header_bytes, ...)."""
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -55,7 +57,9 @@ async def serve(
     state = ServerState()
     loop = asyncio.get_running_loop()
     protocol_class = type(
-        "TestServingProtocol", (ServingProtocol,), {"h2_options": dict(h2_options or {})}
+        "TestServingProtocol",
+        (ServingProtocol,),
+        {"h2_options": dict(h2_options or {}), **(limits or {})},
     )
 
     def factory() -> asyncio.Protocol:
