@@ -50,11 +50,9 @@ import asyncio
 import contextlib
 import json
 import secrets
-import shutil
 import ssl
 import statistics
 import sys
-import tempfile
 import time
 import timeit
 import urllib.request
@@ -72,7 +70,7 @@ import orjson
 from bench import metrics
 from bench.analysis import Expectation, WatcherPlan, analyse
 from bench.clients import HttpWatch, HttpWatcherDef, Recorder, WatcherState
-from bench.cluster import Cluster, ProxyProcess, raise_fd_limit
+from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import SHARD_NAMES, TENANTS, Population
 from bench.run import RESULTS, load_average, machine_info
 from bench.writer import bulk_put, paced_writes
@@ -809,15 +807,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     args.modes = [s.strip() for s in args.modes.split(",") if s.strip()]
-    raise_fd_limit()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-authz-"))
-    try:
-        import uvloop
-
-        return int(uvloop.run(main_async(args, workdir)))
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir(
+        "bench-authz-", lambda workdir: main_async(args, workdir), keep=args.keep
+    )
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ import atexit
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,24 @@ def raise_fd_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
+
+
+def run_in_workdir(
+    prefix: str, main: Callable[[Path], Coroutine[Any, Any, int]], *, keep: bool
+) -> int:
+    """A standalone bench's body: raise the file limit, run `main(workdir)` on uvloop in a fresh
+    temporary directory, remove it afterwards unless `keep` (then say where it is)."""
+    raise_fd_limit()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        import uvloop
+
+        return int(uvloop.run(main(workdir)))
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"work dir kept: {workdir}")
 
 
 def _spawn(

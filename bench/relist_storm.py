@@ -33,9 +33,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -47,7 +45,7 @@ import aiohttp
 import numpy as np
 
 from bench import metrics
-from bench.cluster import Cluster, raise_fd_limit
+from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
 from bench.run import RESULTS, load_average, machine_info
 from bench.writer import bulk_put
@@ -436,17 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args(argv)
-    raise_fd_limit()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-relist-storm-"))
-    try:
-        import uvloop
-
-        return int(uvloop.run(main_async(args, workdir)))
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"work dir kept: {workdir}")
+    return run_in_workdir(
+        "bench-relist-storm-", lambda workdir: main_async(args, workdir), keep=args.keep
+    )
 
 
 if __name__ == "__main__":
