@@ -23,7 +23,7 @@ from watchproxy.auth.attributes import Attributes, Decision
 from watchproxy.auth.authn.chain import Authenticator, Outcome
 from watchproxy.auth.authn.errors import StatusError
 from watchproxy.auth.authn.impersonation import impersonate
-from watchproxy.auth.authn.serviceaccount import TokenIssuer
+from watchproxy.auth.authn.tokenrequest import TokenIssuer
 from watchproxy.auth.authz.union import Authorizer, evaluation_error, forbidden_status
 from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.tenants import ScopeRequest, TenantScope

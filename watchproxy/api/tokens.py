@@ -18,8 +18,8 @@ from watchproxy.api.status import ApiError, invalid, not_found
 from watchproxy.api.target import Target
 from watchproxy.api.writes import decode_object
 from watchproxy.auth.authn.errors import StatusError
-from watchproxy.auth.authn.serviceaccount import (
-    DEFAULT_EXPIRATION_SECONDS,
+from watchproxy.auth.authn.serviceaccount import DEFAULT_EXPIRATION_SECONDS
+from watchproxy.auth.authn.tokenrequest import (
     TokenIssuer,
     check_token_request_metadata,
     resolve_bound_object,

@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from watchproxy.auth.authn.chain import Authenticator, Outcome, ReviewResult
 from watchproxy.auth.authn.errors import AuthenticationError, TokenResponse
-from watchproxy.auth.authn.serviceaccount import TokenIssuer
+from watchproxy.auth.authn.tokenrequest import TokenIssuer
 from watchproxy.auth.settings import AuthenticationSettings
 from watchproxy.auth.user import ANONYMOUS_USER, UserInfo
 

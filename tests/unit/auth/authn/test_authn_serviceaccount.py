@@ -27,10 +27,12 @@ from watchproxy.auth.authn.serviceaccount import (
     POD_NAME_KEY,
     POD_UID_KEY,
     ServiceAccountAuthenticator,
-    TokenIssuer,
     key_id,
     load_private_key,
     load_public_keys,
+)
+from watchproxy.auth.authn.tokenrequest import (
+    TokenIssuer,
     resolve_bound_object,
     validate_token_request,
 )
