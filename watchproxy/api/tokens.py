@@ -25,7 +25,8 @@ from watchproxy.auth.authn.tokenrequest import (
     resolve_bound_object,
     validate_token_request,
 )
-from watchproxy.auth.authz.node import node_identity, node_may_request_token
+from watchproxy.auth.authz.node import node_identity
+from watchproxy.auth.authz.noderestriction import node_may_request_token
 from watchproxy.auth.authz.rbac import ReferenceNotFound
 from watchproxy.auth.context import RequestAuth
 from watchproxy.auth.sources import ObjectSource

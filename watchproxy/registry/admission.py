@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from watchproxy.api.status import ApiError, not_found
-from watchproxy.auth.authz.node import node_identity, node_may_write
+from watchproxy.auth.authz.node import node_identity
+from watchproxy.auth.authz.noderestriction import node_may_write
 from watchproxy.auth.authz.rbac import ReferenceNotFound
 from watchproxy.auth.context import request_auth
 from watchproxy.registry.errors import forbidden

@@ -11,8 +11,8 @@ import pytest
 from tests.unit.auth.authz.builders import N1
 from tests.unit.auth.authz.builders import req as request_of
 from watchproxy.auth.attributes import Attributes, Decision, Verdict
-from watchproxy.auth.authz.node import (
-    NodeAuthorizer,
+from watchproxy.auth.authz.node import NodeAuthorizer
+from watchproxy.auth.authz.noderestriction import (
     forbidden_node_labels,
     node_may_request_token,
     node_may_write,
