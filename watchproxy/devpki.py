@@ -15,6 +15,9 @@ the CA key sits next to the certificates it signs.
 | sa.key, sa.pub | ServiceAccount token signing key and its public key (RSA, RS256) |
 | tokens.csv | `--token-auth-file` lines: `token,user,uid,"group1,group2"` |
 | kubeconfig | cluster `watchproxy-dev`, contexts admin, alice, bob, node, carol-token |
+
+One module, over 400 lines: one throwaway PKI (CA, leaf issuing and reuse, token file, kubeconfig)
+whose parts share the same directory layout and reuse rules.
 """
 
 from __future__ import annotations

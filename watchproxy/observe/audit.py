@@ -19,6 +19,9 @@ LogResponseObject: failures, and the few success Status bodies such as a DELETE'
 
 Writes leave the event loop at once: a `QueueHandler` hands each line to a `QueueListener`
 thread that writes it (`RotatingFileHandler`, or stdout for `log_path: "-"`).
+
+One module, over 400 lines: the Event format, the stage rules and the non-blocking writer are one
+feature; the writer is small and used by nothing else.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ only as the app reads them, so an unread body holds at most one stream window of
 Frames are not written one by one: every change marks the connection dirty and one callback per
 event-loop iteration writes everything h2 has queued, so one event fanned out to many streams of
 one connection costs one TLS record and one write(2).
+
+One module, over 400 lines: one HTTP/2 connection's state (streams, windows, the coalesced flush,
+the hand-framed DATA path) is shared by every method; splitting it would pass that state around.
 """
 
 from __future__ import annotations
