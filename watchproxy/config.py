@@ -23,6 +23,13 @@ from watchproxy.auth.settings import (
     parse_security,
     parse_subjects,
 )
+from watchproxy.flowcontrol.bootstrap import effective_configuration
+from watchproxy.observe.logs import LOG_FORMATS, LogFormat
+from watchproxy.flowcontrol.settings import (
+    FlowControlConfigError,
+    FlowControlSettings,
+    parse_flow_control,
+)
 
 
 class ConfigError(ValueError):
@@ -86,6 +93,11 @@ class Settings:
     freshness_timeout_seconds: float = 3.0
     # Live events queued per watcher before it is switched to catch-up from history.
     watcher_queue_size: int = 1000
+    # ... and at most this many bytes of their encoded lines: a watcher that stops reading pins
+    # at most this much before it replays from the history instead (which holds the events
+    # anyway). 8 MiB leaves the count bound in charge for objects up to 8 KB -- most objects --
+    # while 1 MB objects lag after 8 events instead of pinning 1 GB per watcher.
+    watcher_queue_max_bytes: int = 8 * 1024 * 1024
     max_body_bytes: int = 3 * 1024 * 1024
     # Default watch lifetime when the client sets no timeoutSeconds (apiserver: 1800 s x (1+rand)).
     min_request_timeout_seconds: float = 1800.0
@@ -110,7 +122,12 @@ class Settings:
     # How often idle reflector streams ask etcd for a progress notification (see Proxy).
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
+    # Process logs on stderr: "text" lines or "json" objects (watchproxy/observe/logs.py);
+    # `--log-format` overrides it.
+    log_format: LogFormat = "text"
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    # API Priority and Fairness (watchproxy/flowcontrol; docs/configuration.md `flow_control`).
+    flow_control: FlowControlSettings = field(default_factory=FlowControlSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -335,6 +352,7 @@ def parse_settings(data: Any) -> Settings:
         "history_size",
         "history_max_bytes",
         "watcher_queue_size",
+        "watcher_queue_max_bytes",
         "max_body_bytes",
         "etcd_page_size",
         "max_header_bytes",
@@ -358,7 +376,16 @@ def parse_settings(data: Any) -> Settings:
         extras["shutdown_delay_seconds"] = _non_negative(
             "shutdown_delay_seconds", data["shutdown_delay_seconds"]
         )
+    if "log_format" in data:
+        if data["log_format"] not in LOG_FORMATS:
+            raise ConfigError(f"log_format: must be one of {', '.join(LOG_FORMATS)}")
+        extras["log_format"] = data["log_format"]
     extras["controllers"] = _controllers(data.get("controllers"))
+    try:
+        extras["flow_control"] = parse_flow_control(data.get("flow_control"))
+        effective_configuration(extras["flow_control"])  # a schema naming no level stops here
+    except FlowControlConfigError as exc:
+        raise ConfigError(str(exc)) from exc
     try:
         extras["security"] = parse_security(data, host)
     except SecurityConfigError as exc:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 
 from watchproxy.api.discovery import build_documents
+from watchproxy.api.flow import FlowFilter, FlowRejected, with_flow_headers
 from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
 from watchproxy.api.health import ShutdownState, add_health_routes, proxy_checks
 from watchproxy.api.http import (
@@ -58,6 +59,7 @@ from watchproxy.controllers import running_controllers
 from watchproxy.controllers.cached import wait_for_caches
 from watchproxy.controllers.rbac_bootstrap import ensure_bootstrap_policy
 from watchproxy.core.errors import ProxyError
+from watchproxy.flowcontrol import Admission, FlowController
 from watchproxy.observe.audit import (
     AuditLog,
     AuditRecord,
@@ -107,7 +109,7 @@ def parse_target(proxy: Proxy, path: str) -> Target | None:
     return Target(resource, namespace, name, sub, force_watch)
 
 
-def _ops_app(proxy: Proxy, shutdown: ShutdownState) -> FastAPI:
+def _ops_app(proxy: Proxy, shutdown: ShutdownState, flow: FlowController | None = None) -> FastAPI:
     ops = FastAPI(
         # No Swagger UI or schema: the UI loads scripts from a CDN, and these few endpoints are
         # documented in docs/ (the schema of /debug/stats is the Proxy's statistics()).
@@ -143,6 +145,8 @@ def _ops_app(proxy: Proxy, shutdown: ShutdownState) -> FastAPI:
             **proxy.statistics(),
             "tenancy": tenancy_stats(proxy),
             "serving": serving_statistics(),
+            # kube's /debug/api_priority_and_fairness/dump_priority_levels and dump_queues.
+            "flow_control": flow.statistics() if flow is not None else {"enabled": False},
         }
 
     return ops
@@ -185,6 +189,7 @@ def create_app(settings: Settings) -> Any:
     guard: Guard = None  # type: ignore[assignment]
     audit: AuditLog | None = None
     metrics: Metrics | None = None
+    flow: FlowFilter | None = None
     security = settings.security
     shutdown = ShutdownState()
 
@@ -193,15 +198,19 @@ def create_app(settings: Settings) -> Any:
         await ensure_bootstrap_policy(proxy, store)
 
     async def lifespan(receive: Receive, send: Send) -> None:
-        nonlocal proxy, ops, store, guard, audit, metrics
+        nonlocal proxy, ops, store, guard, audit, metrics, flow
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
                     proxy = Proxy(settings, registry)
                     store = Store(proxy)
-                    metrics = build_registry(proxy)
-                    ops = _ops_app(proxy, shutdown)
+                    controller = None
+                    if settings.flow_control.enabled:
+                        controller = FlowController(settings.flow_control)
+                        flow = FlowFilter(controller, proxy)
+                    metrics = build_registry(proxy, controller)
+                    ops = _ops_app(proxy, shutdown, controller)
                     await stack.enter_async_context(proxy.running())
                     # After proxy.running(): stopped first, so Leases are released while
                     # the etcd clients are still open.
@@ -266,6 +275,7 @@ def create_app(settings: Settings) -> Any:
         if method == "GET":
             params = _query_params(query)
             printing = negotiate_printing(header(scope, b"accept"), params.get("includeObject", ""))
+            accept_encoding = header(scope, b"accept-encoding")  # gzip for LIST and GET bodies
             if target.force_watch or parse_bool(params.get("watch")):
                 opts = parse_list_options(
                     query, target.resource, name=target.name or None, force_watch=True
@@ -273,9 +283,13 @@ def create_app(settings: Settings) -> Any:
                 await serve_watch(proxy, target, opts, receive, send, printing)
             elif is_collection:
                 opts = parse_list_options(query, target.resource)
-                await serve_list(proxy, target, opts, send, printing)
+                await serve_list(
+                    proxy, target, opts, send, printing, accept_encoding=accept_encoding
+                )
             else:
-                await serve_get(proxy, target, query, send, printing)
+                await serve_get(
+                    proxy, target, query, send, printing, accept_encoding=accept_encoding
+                )
             return
         content_type = header(scope, b"content-type")
         body = await read_body(receive, max_body)
@@ -337,6 +351,7 @@ def create_app(settings: Settings) -> Any:
             await send(message)
 
         token = None
+        admission: Admission | None = None
         try:
             try:
                 if "/." in path and any(seg in (".", "..") for seg in path.split("/")):
@@ -363,19 +378,37 @@ def create_app(settings: Settings) -> Any:
                 if audit is not None:
                     audit.request_received(record)
             token = current_request.set(auth)
+            reply: Send = tracked_send
+            if flow is not None:
+                try:
+                    admission = await flow.admit(info, auth, query)
+                except FlowRejected:
+                    if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+                        await _drain_small_body(receive)
+                    raise
+                reply = with_flow_headers(
+                    tracked_send,
+                    admission.classification,
+                    admission if info.verb == "watch" else None,
+                )
             if scope["method"] == "GET" and path in documents:
-                await respond(tracked_send, 200, documents[path], content_type=JSON)
+                await respond(reply, 200, documents[path], content_type=JSON)
             elif path == "/metrics" and metrics is not None:
-                await serve_metrics(metrics, scope["method"], tracked_send)
+                await serve_metrics(metrics, scope["method"], reply)
             elif not path.startswith(("/api/", "/apis/")):
-                await ops(scope, receive, tracked_send)
+                await ops(scope, receive, reply)
             else:
-                await route(scope, receive, tracked_send, auth)
+                await route(scope, receive, reply, auth)
         except ProxyError as exc:
             if record is not None and record.status is None:
                 record.status = status_body(exc)
             if not started:
-                await respond_error(tracked_send, exc)
+                if isinstance(exc, FlowRejected):
+                    await respond_error(
+                        with_flow_headers(tracked_send, exc.classification, None), exc
+                    )
+                else:
+                    await respond_error(tracked_send, exc)
         except Exception:
             log.exception("internal error serving %s %s", scope["method"], path)
             if not started:
@@ -384,6 +417,8 @@ def create_app(settings: Settings) -> Any:
                     ApiError(500, "InternalError", "an internal error occurred; see the proxy log"),
                 )
         finally:
+            if admission is not None:
+                admission.release()
             if token is not None:
                 current_request.reset(token)
             if metrics is not None and labels is not None:

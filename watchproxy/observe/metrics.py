@@ -38,6 +38,8 @@ from watchproxy.api.http import Send, respond
 from watchproxy.api.requestinfo import RequestInfo
 from watchproxy.api.status import ApiError
 from watchproxy.etcd.client import EtcdError
+from watchproxy.flowcontrol.controller import FlowController
+from watchproxy.observe.flowcontrol_metrics import FlowControlCollector
 from watchproxy.proxy import Proxy
 from watchproxy.resources import ResourceType
 
@@ -382,13 +384,16 @@ class Metrics:
     proxy: ProxyCollector
 
 
-def build_registry(proxy: Proxy) -> Metrics:
-    """A fresh registry with the request metrics and the proxy's scrape-time collector."""
+def build_registry(proxy: Proxy, flow: FlowController | None = None) -> Metrics:
+    """A fresh registry with the request metrics, the proxy's scrape-time collector and, when
+    flow control is on, its `apiserver_flowcontrol_*` collector."""
     registry = CollectorRegistry(auto_describe=False)
     served = [r for r in proxy.registry.resources if not r.virtual]
     requests = RequestMetrics(registry, served)
     collector = ProxyCollector(proxy)
     registry.register(collector)
+    if flow is not None:
+        registry.register(FlowControlCollector(flow))
     return Metrics(registry, requests, collector)
 
 

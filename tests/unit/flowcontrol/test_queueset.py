@@ -1,0 +1,166 @@
+"""Fair queuing: shuffle sharding, seats, fairness between flows, rejections (queueset.py)."""
+
+from __future__ import annotations
+
+from watchproxy.flowcontrol.queueset import (
+    CONCURRENCY_LIMIT,
+    QUEUE_FULL,
+    QueueSet,
+    Request,
+    deal_hand,
+    flow_hash,
+)
+from watchproxy.flowcontrol.settings import LimitResponse, PriorityLevel
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def level(**overrides: object) -> PriorityLevel:
+    values: dict[str, object] = {
+        "name": "test", "queues": 16, "hand_size": 4, "queue_length_limit": 50,
+    }  # fmt: skip
+    values.update(overrides)
+    return PriorityLevel(**values)  # type: ignore[arg-type]
+
+
+def start(qs: QueueSet, flow: str, seats: int = 1) -> Request:
+    request, reason = qs.start_nowait(flow_hash("fs", flow), seats)
+    assert request is not None, reason
+    return request
+
+
+def dispatched(requests: list[Request]) -> list[Request]:
+    return [r for r in requests if r.dispatched.done() and not r.dispatched.cancelled()]
+
+
+def test_deal_hand_is_distinct_and_stable() -> None:
+    for value in (0, 1, 2**63 - 1, flow_hash("a", "b")):
+        hand = deal_hand(value, 128, 6)
+        assert len(set(hand)) == 6
+        assert all(0 <= i < 128 for i in hand)
+        assert hand == deal_hand(value, 128, 6)
+    hands = {tuple(deal_hand(flow_hash("fs", f"user{i}"), 128, 6)) for i in range(200)}
+    assert len(hands) > 190  # different flows get different hands
+
+
+async def test_requests_run_at_once_below_the_limit() -> None:
+    qs = QueueSet(level(), concurrency_limit=3, clock=Clock())
+    requests = [start(qs, "a") for _ in range(3)]
+    assert dispatched(requests) == requests
+    assert qs.seats_in_use == 3
+    waiting = start(qs, "a")
+    assert not waiting.dispatched.done()
+    qs.finish(requests[0])
+    assert waiting.dispatched.done()
+    assert qs.seats_in_use == 3
+
+
+class Harness:
+    """Requests started on a QueueSet, finished oldest-dispatched first."""
+
+    def __init__(self, qs: QueueSet, clock: Clock) -> None:
+        self.qs, self.clock = qs, clock
+        self.started: list[Request] = []
+        self.finished: set[Request] = set()
+
+    def start(self, flow: str, seats: int = 1) -> Request:
+        request = start(self.qs, flow, seats)
+        self.started.append(request)
+        return request
+
+    def finish_one(self) -> None:
+        self.clock.now += 0.01
+        running = [r for r in self.started if r.dispatched.done() and r not in self.finished]
+        oldest = min(running, key=lambda r: r.started)
+        self.qs.finish(oldest)
+        self.finished.add(oldest)
+
+
+async def test_a_wide_request_is_not_starved_by_a_stream_of_narrow_ones() -> None:
+    """Narrow requests of ever new flows keep arriving; a wide request still gets its seats:
+    once its queue has the smallest virtual start, nothing is dispatched past it."""
+    clock = Clock()
+    h = Harness(QueueSet(level(queues=64, hand_size=2), concurrency_limit=10, clock=clock), clock)
+    for _ in range(10):
+        h.start("a")
+    wide = h.start("wide", seats=10)
+    steps = 0
+    while not wide.dispatched.done() and steps < 100:
+        h.finish_one()
+        h.start(f"flow{steps}")
+        steps += 1
+    assert wide.dispatched.done(), "the wide request starved"
+    assert steps <= 20
+
+
+async def test_a_request_wider_than_the_limit_runs_alone() -> None:
+    qs = QueueSet(level(), concurrency_limit=4, clock=Clock())
+    wide = start(qs, "a", seats=10)
+    assert wide.dispatched.done()
+    assert not start(qs, "b").dispatched.done()
+
+
+async def test_fair_between_a_flooding_flow_and_a_quiet_one() -> None:
+    """Flow `noisy` queues 100 requests first; `quiet`'s request must not wait behind them:
+    it is dispatched within the next few dispatches, not after the noisy backlog."""
+    clock = Clock()
+    qs = QueueSet(level(queues=64, hand_size=6, queue_length_limit=100), 2, clock)
+    running = [start(qs, "noisy"), start(qs, "noisy")]
+    backlog = [start(qs, "noisy") for _ in range(98)]
+    clock.now += 0.1
+    quiet = start(qs, "quiet")
+    order: list[str] = []
+    while not quiet.dispatched.done():
+        clock.now += 0.1
+        done = running.pop(0)
+        qs.finish(done)
+        running = [r for r in (*running, *backlog, quiet) if r.dispatched.done()]
+        running = [r for r in running if r is not done]
+        order.append("quiet" if quiet.dispatched.done() else "noisy")
+        backlog = [r for r in backlog if not r.dispatched.done()]
+        assert len(order) < 10, "the quiet flow waited behind the noisy backlog"
+    assert len(backlog) > 80
+
+
+async def test_queue_full_and_reject_levels() -> None:
+    qs = QueueSet(level(queues=1, hand_size=1, queue_length_limit=2), 1, Clock())
+    start(qs, "a")
+    start(qs, "a")
+    start(qs, "a")
+    assert qs.start_nowait(flow_hash("fs", "a"), 1) == (None, QUEUE_FULL)
+    reject = QueueSet(level(limit_response=LimitResponse.REJECT), 1, Clock())
+    first = start(reject, "a")
+    assert first.dispatched.done()
+    assert reject.start_nowait(flow_hash("fs", "b"), 1) == (None, CONCURRENCY_LIMIT)
+    reject.finish(first)
+    assert start(reject, "b").dispatched.done()
+
+
+async def test_cancel_takes_a_waiting_request_out() -> None:
+    qs = QueueSet(level(), 1, Clock())
+    running = start(qs, "a")
+    waiting = start(qs, "b")
+    assert qs.cancel(waiting) is True
+    assert qs.statistics().waiting_requests == 0
+    qs.finish(running)
+    assert qs.seats_in_use == 0
+    assert qs.cancel(running) is False  # already dispatched: the caller must finish it
+
+
+async def test_counters_return_to_zero() -> None:
+    clock = Clock()
+    qs = QueueSet(level(), 3, clock)
+    h = Harness(qs, clock)
+    for i in range(40):
+        h.start(f"f{i % 5}", seats=1 + i % 3)
+    while len(h.finished) < 40:
+        h.finish_one()
+    stats = qs.statistics()
+    assert (stats.executing_seats, stats.waiting_requests, stats.waiting_seats) == (0, 0, 0)
+    assert qs.active_queues == 0 and qs.demanded == 0

@@ -1,0 +1,277 @@
+"""Fair queuing for one priority level: shuffle-sharded queues, seats, virtual time.
+
+The model is kube-apiserver's queueset
+(staging/src/k8s.io/apiserver/pkg/util/flowcontrol/fairqueuing/queueset/queueset.go, KEP-1040):
+
+- A flow (schema + distinguisher) hashes to a *hand* of `hand_size` of the level's queues
+  (shuffle sharding); a request joins the hand's queue with the fewest seats waiting and
+  executing. A full queue (`queue_length_limit` requests) rejects it: `queue-full`.
+- A request occupies `seats` of the level's concurrency limit while it executes (a LIST of many
+  objects is wider than a GET: flowcontrol/estimate.py). A head that does not fit waits, and
+  nothing overtakes it, so wide requests are not starved by narrow ones.
+- Dispatch picks the queue whose next request has the smallest virtual start (`next_dispatch_r`,
+  in seat-seconds). Virtual time `current_r` advances at min(seats demanded, limit) / active
+  queues per second, so each active queue progresses at the same rate: one flow flooding its
+  queues cannot push another flow's next request back by more than one request's work.
+- Each dispatched request charges its queue `seats x ESTIMATED_SERVICE_SECONDS` up front, and the
+  estimate is corrected with the real duration when it finishes (kube's the same).
+- `limit_response: Reject` levels have no queues: a request that does not fit at once is
+  rejected with `concurrency-limit`.
+
+Owner: the event loop; every method is synchronous (no await inside), so each is atomic with
+respect to other requests. Concurrency: callers await `Request.dispatched` outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from watchproxy.flowcontrol.settings import LimitResponse, PriorityLevel
+
+# kube's queueset estimatedServiceDuration: the work charged to a queue at dispatch, per seat,
+# corrected by the real duration at finish.
+ESTIMATED_SERVICE_SECONDS: Final = 3.0
+
+QUEUE_FULL: Final = "queue-full"
+CONCURRENCY_LIMIT: Final = "concurrency-limit"
+TIME_OUT: Final = "time-out"
+CANCELLED: Final = "cancelled"
+
+
+class Request:
+    """One request at one level: waiting in a queue, then executing, then finished."""
+
+    __slots__ = ("arrived", "dispatched", "queue", "seats", "started", "work")
+
+    def __init__(self, seats: int, arrived: float) -> None:
+        self.seats = seats
+        self.arrived = arrived
+        self.started = 0.0
+        self.work = 0.0
+        self.queue: _Queue | None = None
+        # Resolved with True when dispatched; the waiter is told to go on.
+        self.dispatched: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+
+class _Queue:
+    __slots__ = ("executing_seats", "index", "next_dispatch_r", "waiting", "waiting_seats")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.waiting: deque[Request] = deque()
+        self.waiting_seats = 0
+        self.executing_seats = 0
+        self.next_dispatch_r = 0.0
+
+    @property
+    def active(self) -> bool:
+        # By seats (every request has at least one), so it is read right around deque changes.
+        return self.waiting_seats > 0 or self.executing_seats > 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSetStatistics:
+    """A snapshot for /debug/stats and the apiserver_flowcontrol_* gauges."""
+
+    concurrency_limit: int
+    executing_requests: int
+    executing_seats: int
+    waiting_requests: int
+    waiting_seats: int
+    queue_lengths: tuple[int, ...]
+    virtual_time: float
+
+
+def flow_hash(schema: str, distinguisher: str) -> int:
+    """A stable 64-bit hash of a flow (kube hashes the schema name and distinguisher too)."""
+    digest = hashlib.blake2b(f"{schema}\0{distinguisher}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def deal_hand(hash_value: int, deck_size: int, hand_size: int) -> list[int]:
+    """`hand_size` distinct queue indexes out of `deck_size`, from the hash's mixed-radix digits
+    (kube's shufflesharding.Dealer: digit i has radix deck_size - i, and picks the digit-th card
+    still in the deck)."""
+    deck = list(range(deck_size))
+    hand: list[int] = []
+    for i in range(hand_size):
+        radix = deck_size - i
+        hash_value, digit = divmod(hash_value, radix)
+        hand.append(deck.pop(digit))
+    return hand
+
+
+class QueueSet:
+    """The queues and seats of one Limited priority level (see the module docstring)."""
+
+    def __init__(
+        self,
+        level: PriorityLevel,
+        concurrency_limit: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.level = level
+        self.concurrency_limit = concurrency_limit
+        self._clock = clock
+        queues = level.queues if level.limit_response is LimitResponse.QUEUE else 0
+        self.queues = [_Queue(i) for i in range(queues)]
+        self.seats_in_use = 0
+        self.executing = 0
+        self.waiting = 0
+        # Kept as counters, not summed over the queues per call: virtual time is synced on every
+        # arrival and finish. `demanded`: seats waiting or executing in queues.
+        self.active_queues = 0
+        self.demanded = 0
+        self.current_r = 0.0
+        self._last_real = clock()
+        self._robin = 0
+
+    # -- virtual time ----------------------------------------------------------------------------
+
+    def _sync_time(self) -> float:
+        now = self._clock()
+        elapsed = now - self._last_real
+        self._last_real = now
+        if self.active_queues:
+            rate = min(self.demanded, self.concurrency_limit) / self.active_queues
+            self.current_r += elapsed * rate
+        return now
+
+    def _change(self, queue: _Queue, waiting: int, executing: int) -> None:
+        """Move seats in or out of a queue's waiting and executing sums, keeping the counters."""
+        was = queue.active
+        queue.waiting_seats += waiting
+        queue.executing_seats += executing
+        self.demanded += waiting + executing
+        self.active_queues += queue.active - was
+
+    # -- the request's life ----------------------------------------------------------------------
+
+    def start_nowait(self, hash_value: int, seats: int) -> tuple[Request | None, str]:
+        """Queue (or at once dispatch) a request of `seats`; (None, reason) when rejected.
+
+        The returned request's `dispatched` future is already done when it could start at once.
+        """
+        now = self._sync_time()
+        request = Request(seats, now)
+        if not self.queues:
+            if not self._fits(seats):
+                return None, CONCURRENCY_LIMIT
+            self._dispatch(request, now)
+            return request, ""
+        queue = self._choose_queue(hash_value)
+        if len(queue.waiting) >= self.level.queue_length_limit:
+            return None, QUEUE_FULL
+        if not queue.active:
+            # An idle queue starts at the present: it earns no credit for having been idle.
+            queue.next_dispatch_r = max(queue.next_dispatch_r, self.current_r)
+        request.queue = queue
+        if not self.waiting and self._fits(seats):
+            # Nothing waits anywhere: start now, charged to the queue as if dispatched from it.
+            self._change(queue, 0, seats)
+            self._dispatch(request, now)
+            return request, ""
+        queue.waiting.append(request)
+        self.waiting += 1
+        self._change(queue, seats, 0)
+        self._dispatch_as_possible(now)
+        return request, ""
+
+    def cancel(self, request: Request) -> bool:
+        """Take a still-waiting request out of its queue (time-out, client gone). False when it
+        was dispatched meanwhile: the caller must execute it and `finish` it."""
+        if request.dispatched.done():
+            return False
+        queue = request.queue
+        if queue is not None and request in queue.waiting:
+            self._sync_time()
+            queue.waiting.remove(request)
+            self.waiting -= 1
+            self._change(queue, -request.seats, 0)
+        request.dispatched.cancel()
+        return True
+
+    def finish(self, request: Request) -> None:
+        """The request's execution is over: free its seats, correct its queue's charge by the
+        real duration, and dispatch what now fits."""
+        now = self._sync_time()
+        self.seats_in_use -= request.seats
+        self.executing -= 1
+        queue = request.queue
+        if queue is not None:
+            self._change(queue, 0, -request.seats)
+            actual = request.seats * (now - request.started)
+            queue.next_dispatch_r -= request.work - actual
+        self._dispatch_as_possible(now)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _fits(self, seats: int) -> bool:
+        # A request wider than the whole limit may still run alone (kube caps seats at the limit).
+        return self.seats_in_use + seats <= self.concurrency_limit or self.seats_in_use == 0
+
+    def _choose_queue(self, hash_value: int) -> _Queue:
+        best: _Queue | None = None
+        best_load = 0
+        for index in deal_hand(hash_value, len(self.queues), self.level.hand_size):
+            queue = self.queues[index]
+            load = queue.waiting_seats + queue.executing_seats
+            if best is None or load < best_load:
+                best, best_load = queue, load
+        assert best is not None
+        return best
+
+    def _dispatch(self, request: Request, now: float) -> None:
+        request.started = now
+        self.seats_in_use += request.seats
+        self.executing += 1
+        queue = request.queue
+        if queue is not None:
+            request.work = request.seats * ESTIMATED_SERVICE_SECONDS
+            queue.next_dispatch_r += request.work
+        request.dispatched.set_result(True)
+
+    def _dispatch_as_possible(self, now: float) -> None:
+        while True:
+            queue = self._next_queue()
+            if queue is None:
+                return
+            head = queue.waiting[0]
+            if not self._fits(head.seats):
+                return  # nothing overtakes the chosen head: wide requests get their turn
+            queue.waiting.popleft()
+            self.waiting -= 1
+            self._change(queue, -head.seats, head.seats)
+            self._dispatch(head, now)
+
+    def _next_queue(self) -> _Queue | None:
+        """The non-empty queue with the smallest virtual start; ties go round-robin."""
+        if not self.waiting:
+            return None
+        best: _Queue | None = None
+        count = len(self.queues)
+        start = self._robin
+        for offset in range(count):
+            queue = self.queues[(start + offset) % count]
+            if queue.waiting and (best is None or queue.next_dispatch_r < best.next_dispatch_r):
+                best = queue
+        if best is not None:
+            self._robin = (best.index + 1) % count
+        return best
+
+    def statistics(self) -> QueueSetStatistics:
+        return QueueSetStatistics(
+            concurrency_limit=self.concurrency_limit,
+            executing_requests=self.executing,
+            executing_seats=self.seats_in_use,
+            waiting_requests=self.waiting,
+            waiting_seats=sum(q.waiting_seats for q in self.queues),
+            queue_lengths=tuple(len(q.waiting) for q in self.queues),
+            virtual_time=self.current_r,
+        )
