@@ -38,6 +38,8 @@ from watchproxy.flowcontrol.settings import (
 
 # kube's apiserver_flowcontrol_request_wait_duration_seconds buckets (flowcontrol/metrics).
 WAIT_BUCKETS: Final = (0.0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
+# Request shapes whose classification is remembered; past it the memory starts over.
+_CLASSIFIED_CACHE: Final = 8192
 # dropped_requests_tracker.go maxRetryAfter.
 MAX_RETRY_AFTER: Final = 32
 
@@ -159,12 +161,31 @@ class FlowController:
                 self.queuesets[level.name] = QueueSet(level, limit, clock)
         self._retry = {name: _RetryAfter(clock) for name in self.levels}
         self._counters: dict[tuple[str, str], _Counters] = defaultdict(_Counters)
+        self._classified: dict[tuple[object, ...], Classification] = {}
         self._uids = {
             **{("fs", s.name): object_uid("flowschemas", s.name) for s in self.schemas},
             **{("pl", p.name): object_uid("prioritylevelconfigurations", p.name) for p in levels},
         }
 
     def classify(self, digest: RequestDigest) -> Classification:
+        """The request's schema, level and flow. Remembered per distinct request shape (user,
+        groups, verb, group, resource, namespace, tenant; the path for non-resource requests):
+        a client repeats its requests, and a full pass over the schemas costs ~25 us."""
+        user = digest.user
+        key = (
+            user.name, user.groups, digest.verb, digest.is_resource_request,
+            digest.api_group, digest.resource, digest.namespace, digest.tenant,
+            "" if digest.is_resource_request else digest.path,
+        )  # fmt: skip
+        known = self._classified.get(key)
+        if known is not None:
+            return known
+        if len(self._classified) >= _CLASSIFIED_CACHE:
+            self._classified.clear()
+        known = self._classified[key] = self._classify(digest)
+        return known
+
+    def _classify(self, digest: RequestDigest) -> Classification:
         schema, distinguisher = classify(self.schemas, digest)
         return Classification(
             schema=schema,
@@ -193,13 +214,14 @@ class FlowController:
         request, reason = queueset.start_nowait(classification.flow, seats)
         if request is None:
             raise self._reject(classification, counters, reason, 0.0)
-        if not request.dispatched.done():
+        if not request.ready:
+            assert request.waiter is not None
             counters.waiting += 1
             try:
                 # asyncio.wait, not wait_for: a time-out must not cancel the future, which may be
                 # resolved in the same loop iteration (then the request runs).
                 await asyncio.wait(
-                    (request.dispatched,), timeout=self.settings.queue_wait_limit_seconds
+                    (request.waiter,), timeout=self.settings.queue_wait_limit_seconds
                 )
             except asyncio.CancelledError:
                 if not queueset.cancel(request):

@@ -19,7 +19,7 @@ The model is kube-apiserver's queueset
   rejected with `concurrency-limit`.
 
 Owner: the event loop; every method is synchronous (no await inside), so each is atomic with
-respect to other requests. Concurrency: callers await `Request.dispatched` outside.
+respect to other requests. Concurrency: callers await `Request.waiter` outside.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ from watchproxy.flowcontrol.settings import LimitResponse, PriorityLevel
 # corrected by the real duration at finish.
 ESTIMATED_SERVICE_SECONDS: Final = 3.0
 
+# Hands remembered per level; past it the cache starts over (a flood of distinct flows costs a
+# deal per request, as without the cache).
+_HAND_CACHE: Final = 4096
+
 QUEUE_FULL: Final = "queue-full"
 CONCURRENCY_LIMIT: Final = "concurrency-limit"
 TIME_OUT: Final = "time-out"
@@ -47,7 +51,7 @@ CANCELLED: Final = "cancelled"
 class Request:
     """One request at one level: waiting in a queue, then executing, then finished."""
 
-    __slots__ = ("arrived", "dispatched", "queue", "seats", "started", "work")
+    __slots__ = ("arrived", "queue", "ready", "seats", "started", "waiter", "work")
 
     def __init__(self, seats: int, arrived: float) -> None:
         self.seats = seats
@@ -55,8 +59,10 @@ class Request:
         self.started = 0.0
         self.work = 0.0
         self.queue: _Queue | None = None
-        # Resolved with True when dispatched; the waiter is told to go on.
-        self.dispatched: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.ready = False  # dispatched: it holds its seats until `finish`
+        # Only for a request that has to wait (most do not): resolved when it is dispatched,
+        # cancelled when it leaves its queue without.
+        self.waiter: asyncio.Future[bool] | None = None
 
 
 class _Queue:
@@ -130,6 +136,8 @@ class QueueSet:
         self.demanded = 0
         self.current_r = 0.0
         self._last_real = clock()
+        # flow hash -> its hand: dealing costs a list of every queue; flows repeat.
+        self._hands: dict[int, tuple[_Queue, ...]] = {}
         self._robin = 0
 
     # -- virtual time ----------------------------------------------------------------------------
@@ -156,7 +164,8 @@ class QueueSet:
     def start_nowait(self, hash_value: int, seats: int) -> tuple[Request | None, str]:
         """Queue (or at once dispatch) a request of `seats`; (None, reason) when rejected.
 
-        The returned request's `dispatched` future is already done when it could start at once.
+        The returned request is `ready` when it could start at once; else its `waiter` future
+        resolves when it is dispatched. Must be called from the event loop's thread.
         """
         now = self._sync_time()
         request = Request(seats, now)
@@ -177,6 +186,7 @@ class QueueSet:
             self._change(queue, 0, seats)
             self._dispatch(request, now)
             return request, ""
+        request.waiter = asyncio.get_running_loop().create_future()
         queue.waiting.append(request)
         self.waiting += 1
         self._change(queue, seats, 0)
@@ -186,7 +196,7 @@ class QueueSet:
     def cancel(self, request: Request) -> bool:
         """Take a still-waiting request out of its queue (time-out, client gone). False when it
         was dispatched meanwhile: the caller must execute it and `finish` it."""
-        if request.dispatched.done():
+        if request.ready:
             return False
         queue = request.queue
         if queue is not None and request in queue.waiting:
@@ -194,7 +204,8 @@ class QueueSet:
             queue.waiting.remove(request)
             self.waiting -= 1
             self._change(queue, -request.seats, 0)
-        request.dispatched.cancel()
+        if request.waiter is not None:
+            request.waiter.cancel()
         return True
 
     def finish(self, request: Request) -> None:
@@ -217,10 +228,15 @@ class QueueSet:
         return self.seats_in_use + seats <= self.concurrency_limit or self.seats_in_use == 0
 
     def _choose_queue(self, hash_value: int) -> _Queue:
+        hand = self._hands.get(hash_value)
+        if hand is None:
+            if len(self._hands) >= _HAND_CACHE:
+                self._hands.clear()
+            indexes = deal_hand(hash_value, len(self.queues), self.level.hand_size)
+            hand = self._hands[hash_value] = tuple(self.queues[i] for i in indexes)
         best: _Queue | None = None
         best_load = 0
-        for index in deal_hand(hash_value, len(self.queues), self.level.hand_size):
-            queue = self.queues[index]
+        for queue in hand:
             load = queue.waiting_seats + queue.executing_seats
             if best is None or load < best_load:
                 best, best_load = queue, load
@@ -235,7 +251,9 @@ class QueueSet:
         if queue is not None:
             request.work = request.seats * ESTIMATED_SERVICE_SECONDS
             queue.next_dispatch_r += request.work
-        request.dispatched.set_result(True)
+        request.ready = True
+        if request.waiter is not None and not request.waiter.done():
+            request.waiter.set_result(True)
 
     def _dispatch_as_possible(self, now: float) -> None:
         while True:
