@@ -56,6 +56,8 @@ DEFAULT_MAX_CONCURRENT_STREAMS: Final = 1000  # kube-apiserver's --http2-max-str
 DEFAULT_STREAM_WINDOW: Final = 1 << 20  # receive window per stream (request bodies)
 DEFAULT_CONNECTION_WINDOW: Final = 16 << 20  # receive window of the whole connection
 DEFAULT_MAX_HEADER_LIST_SIZE: Final = 1 << 20  # Go's http.DefaultMaxHeaderBytes, as kube serves
+# Header fields of one request (not counting pseudo-headers), as HTTP/1.1's `max_header_count`.
+DEFAULT_MAX_HEADER_COUNT: Final = 1000
 # Frames up to 64 KiB: a header block may span 64 CONTINUATION frames (h2's backlog limit), so
 # 16 KiB frames would end the connection on a header list below the 1 MiB limit above.
 DEFAULT_MAX_FRAME_SIZE: Final = 1 << 16
@@ -256,6 +258,7 @@ class H2Protocol(asyncio.Protocol):
         stream_window: int = DEFAULT_STREAM_WINDOW,
         connection_window: int = DEFAULT_CONNECTION_WINDOW,
         max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE,
+        max_header_count: int = DEFAULT_MAX_HEADER_COUNT,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ) -> None:
         if not config.loaded:
@@ -277,6 +280,7 @@ class H2Protocol(asyncio.Protocol):
         self.kind = serving.H2_TLS if tls is not None else serving.H2_PLAIN
 
         self.max_header_list_size = max_header_list_size
+        self.max_header_count = max_header_count
         self.connection_window = connection_window
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding=None)
@@ -415,7 +419,7 @@ class H2Protocol(asyncio.Protocol):
                     authority = value
             else:
                 headers.append((name, value))
-        if size > self.max_header_list_size:
+        if size > self.max_header_list_size or len(headers) > self.max_header_count:
             serving.count("h2_header_list_refused")
             self._refuse(stream_id, 431, event.stream_ended is not None)
             return

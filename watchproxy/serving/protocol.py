@@ -309,7 +309,11 @@ class ServingProtocol(asyncio.Protocol):
                 self.app_state,
                 self.loop,
                 tls=tls_extension(ssl_object),
-                **{"max_header_list_size": self.max_header_bytes, **self.h2_options},
+                **{
+                    "max_header_list_size": self.max_header_bytes,
+                    "max_header_count": self.max_header_count,
+                    **self.h2_options,
+                },
             )
         else:
             protocol = Http1Protocol(

@@ -385,6 +385,22 @@ async def test_oversized_header_list(pki: Pki, contexts: ServingContexts) -> Non
             assert (await c.get(f"https://localhost:{served.port}/echo")).status_code == 200
 
 
+async def test_too_many_header_fields(pki: Pki, contexts: ServingContexts) -> None:
+    """More fields than `max_header_count` (pseudo-headers not counted): 431 on that stream."""
+    async with serve(App(), contexts.listener, h2_options={"max_header_count": 20}) as served:
+        client = RawH2Client()
+        await client.connect(served.port, client_context(pki, alpn=["h2"]))
+        try:
+            fields = [(b"x-h%d" % i, b"v") for i in range(21)]
+            many = client.request("/echo", headers=fields)
+            ok = client.request("/echo", headers=fields[:20])
+            await client.wait(lambda: client.streams[many].ended and client.streams[ok].ended)
+            assert client.streams[many].status == 431
+            assert client.streams[ok].status == 200
+        finally:
+            await client.close()
+
+
 async def test_app_errors(pki: Pki, contexts: ServingContexts) -> None:
     async with serve(App(), contexts.listener) as served:
         client = RawH2Client()
