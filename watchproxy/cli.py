@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
+from watchproxy.observe.logs import LOG_FORMATS, configure_logging
 
 
 def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
@@ -86,13 +87,16 @@ async def _check_shards(settings: Settings) -> None:
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
+        if args.log_format is None:
+            # The config file's log_format, now that it is read (the command line's wins).
+            configure_logging(args.log_level, settings.log_format)
         if args.workers < 1:
             raise ConfigError("--workers: must be at least 1")
         if args.workers > 1:
             from watchproxy.workers import supervise
 
             asyncio.run(_check_shards(settings))
-            return supervise(args.config, args.workers, args.log_level)
+            return supervise(args.config, args.workers, args.log_level, args.log_format)
         _run_server(settings, reuse_port=args.reuse_port)
     except ConfigError as exc:
         print(f"watchproxy: {exc}", file=sys.stderr)
@@ -367,12 +371,17 @@ def main(argv: list[str] | None = None) -> int:
             "--log-level",
             default="warning",
             choices=["critical", "error", "warning", "info", "debug", "trace"],
-            help="log level (default: warning)",
+            help="log level (default: warning); info adds one access-log line per request",
+        )
+        command.add_argument(
+            "--log-format",
+            default=None,
+            choices=LOG_FORMATS,
+            help="log lines on stderr as plain text or JSON objects (default: the config file's"
+            " log_format, else text)",
         )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level, args.log_format or "text")
     try:
         return serve(args) if args.command == "serve" else dev(args)
     except KeyboardInterrupt:

@@ -24,12 +24,12 @@ from watchproxy.auth.settings import (
     parse_subjects,
 )
 from watchproxy.flowcontrol.bootstrap import effective_configuration
-from watchproxy.observe.logs import LOG_FORMATS, LogFormat
 from watchproxy.flowcontrol.settings import (
     FlowControlConfigError,
     FlowControlSettings,
     parse_flow_control,
 )
+from watchproxy.observe.logs import LOG_FORMATS, LogFormat
 
 
 class ConfigError(ValueError):

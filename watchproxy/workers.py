@@ -28,7 +28,7 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def supervise(config_path: str, workers: int, log_level: str) -> int:
+def supervise(config_path: str, workers: int, log_level: str, log_format: str | None = None) -> int:
     """Run `workers` copies of `serve --reuse-port` until a signal or a worker exits."""
     command = [
         sys.executable,
@@ -40,6 +40,7 @@ def supervise(config_path: str, workers: int, log_level: str) -> int:
         "--reuse-port",
         "--log-level",
         log_level,
+        *(["--log-format", log_format] if log_format else []),
     ]
     children = [subprocess.Popen(command) for _ in range(workers)]
     stopping = False

@@ -83,6 +83,12 @@ DELETE = object()
         pytest.param("default_shard", "nope", "default_shard: unknown shard", id="bad default"),
         pytest.param("listen", "nowhere", "listen:", id="bad listen"),
         pytest.param("history_size", 0, "history_size: must be a positive number", id="bad size"),
+        pytest.param(
+            "watcher_queue_max_bytes",
+            0,
+            "watcher_queue_max_bytes: must be a positive number",
+            id="bad watcher queue bytes",
+        ),
         pytest.param("shards.1.name", "shard-a", "shards[1].name: duplicate", id="duplicate shard"),
         pytest.param("shards", DELETE, "shards: at least one shard is required", id="no shards"),
         pytest.param(

@@ -29,6 +29,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -392,6 +393,9 @@ def build_registry(proxy: Proxy, flow: FlowController | None = None) -> Metrics:
     requests = RequestMetrics(registry, served)
     collector = ProxyCollector(proxy)
     registry.register(collector)
+    # process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds, ... of this
+    # process (read from /proc at scrape time), as every Prometheus client exports them.
+    ProcessCollector(registry=registry)
     if flow is not None:
         registry.register(FlowControlCollector(flow))
     return Metrics(registry, requests, collector)

@@ -85,6 +85,10 @@ def run_server(
         loop="uvloop",
         http=protocol_class,
         lifespan="on",
+        # No logging config of uvicorn's own: its records propagate to the one handler
+        # observe/logs.py installs (text or JSON), and its access log stays off (observe/logs.py
+        # AccessLog writes one line per request instead).
+        log_config=None,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=graceful_shutdown_seconds,
