@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -68,6 +69,7 @@ from watchproxy.observe.audit import (
     audit_id_response_header,
     source_ips,
 )
+from watchproxy.observe.logs import AccessLog
 from watchproxy.observe.metrics import Metrics, build_registry, serve_metrics
 from watchproxy.proxy import Proxy
 from watchproxy.registry.store import Store
@@ -192,6 +194,7 @@ def create_app(settings: Settings) -> Any:
     flow: FlowFilter | None = None
     security = settings.security
     shutdown = ShutdownState()
+    access_log = AccessLog()
 
     async def bootstrap_rbac() -> None:
         await wait_for_caches(proxy)
@@ -335,10 +338,15 @@ def create_app(settings: Settings) -> Any:
         labels = metrics.requests.labels_of(info, query) if metrics is not None else None
         began = metrics.requests.started(labels) if metrics is not None and labels else 0.0
         code = 0
+        received = time.perf_counter()
+        user_name = ""
+        sent = 0
 
         async def tracked_send(message: MutableMapping[str, Any]) -> None:
-            nonlocal started, code
-            if message["type"] == "http.response.start":
+            nonlocal started, code, sent
+            if message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            elif message["type"] == "http.response.start":
                 started = True
                 code = message["status"]
                 if record is not None:
@@ -365,11 +373,14 @@ def create_app(settings: Settings) -> Any:
                     )
                 auth = await guard.admit(scope, info)
             except ProxyError as exc:
+                if isinstance(exc, Refused):
+                    user_name = (exc.authenticated or exc.user).name
                 if record is not None:
                     _refused(record, exc)
                 if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
                     await _drain_small_body(receive)
                 raise
+            user_name = (auth.authenticated or auth.user).name
             if record is not None:
                 record.user = auth.authenticated or auth.user
                 record.impersonated_user = auth.user if auth.authenticated else None
@@ -427,6 +438,16 @@ def create_app(settings: Settings) -> Any:
                 metrics.requests.finished(labels, code, began)
             if record is not None and audit is not None:
                 audit.log(record)
+            # One line per request at info, when it ends (a watch: once, with its bytes).
+            access_log.log_asgi(
+                scope,
+                code=code,
+                seconds=time.perf_counter() - received,
+                user=user_name,
+                audit_id=record.audit_id if record is not None else "",
+                verb=info.verb,
+                bytes_sent=sent,
+            )
 
     def end_watches() -> None:
         """Server shutdown begins: end every watch now (after a last bookmark where asked),
