@@ -134,6 +134,11 @@ def test_a_full_level_queues_then_answers_429_with_retry_after(tiny: ProxyProces
         ]
         == 1
     )
+    # The access log (info) has one line per request, the 429s with their status.
+    lines = [line for line in tiny.log().splitlines() if "watchproxy.access" in line]
+    assert any(
+        'URI="/api/v1/namespaces/default/configmaps"' in x and "resp=429" in x for x in lines
+    )
 
 
 def test_a_watch_holds_its_seat_only_until_it_starts(tiny: ProxyProcess) -> None:
