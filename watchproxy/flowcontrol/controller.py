@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from watchproxy.flowcontrol.bootstrap import effective_configuration
 from watchproxy.flowcontrol.matching import RequestDigest, classify
-from watchproxy.flowcontrol.queueset import TIME_OUT, QueueSet, Request, flow_hash
+from watchproxy.flowcontrol.queueset import CANCELLED, TIME_OUT, QueueSet, Request, flow_hash
 from watchproxy.flowcontrol.settings import (
     FlowControlSettings,
     FlowSchema,
@@ -224,7 +224,10 @@ class FlowController:
                     (request.waiter,), timeout=self.settings.queue_wait_limit_seconds
                 )
             except asyncio.CancelledError:
-                if not queueset.cancel(request):
+                # The client went away (or the server stops) while it waited.
+                if queueset.cancel(request):
+                    counters.rejected[CANCELLED] += 1
+                else:
                     queueset.finish(request)
                 raise
             finally:

@@ -87,6 +87,7 @@ async def test_a_cancelled_waiter_leaves_its_queue() -> None:
     held.release()
     assert fc.queuesets["global-default"].seats_in_use == 0
     assert fc.statistics()["priority_levels"]["global-default"]["waiting_requests"] == 0
+    assert fc.counters()["global-default", "global-default"].rejected == {"cancelled": 1}
 
 
 async def test_exempt_never_waits() -> None:
