@@ -13,8 +13,9 @@ Users
 
 Latency: every write carries its wall-clock send time in the annotation
 `loadtest.watchproxy.io/sent-at`; a watcher reports now - sent-at for every ADDED/MODIFIED
-event as a `WATCH-EVENT` entry (DELETED events carry the last write's stamp, so they are
-counted without a response time). Watchers and writers must share one clock: run them on one
+event as a `WATCH-EVENT` entry (DELETED events, and the MODIFIED events of a graceful delete,
+which have `deletionTimestamp` set, carry the last write's stamp, so they are counted without a
+response time). Watchers and writers must share one clock: run them on one
 machine, or on NTP-synced machines and read the numbers with the sync error in mind.
 """
 
@@ -424,6 +425,12 @@ class Informer:
                     self._fire("WATCH-EVENT", f"{self.who} DELETED", None, len(line))
                     continue
                 self.objects[_key(obj)] = obj
+                if (obj.get("metadata") or {}).get("deletionTimestamp"):
+                    # A graceful delete (a pod bound to a node) turns into a MODIFIED event that
+                    # carries the last write's stamp, since a DELETE cannot stamp the object:
+                    # timing it would measure the pod's age (seconds), not the delivery.
+                    self._fire("WATCH-EVENT", f"{self.who} {kind} (terminating)", None, len(line))
+                    continue
                 sent, remote = _sent_at(obj)
                 latency = max(0.0, (received - sent) * 1000) if sent else None
                 name = f"{self.who} {kind}{REMOTE if remote else ''}"
