@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.integration.processes import stop_process
 from watchproxy.etcd.server import EtcdServer, free_port
 
 
@@ -85,13 +86,7 @@ class ProxyProcess:
         return httpx.get(self.url + "/readyz", timeout=1, verify=self.verify).status_code == 200
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text()

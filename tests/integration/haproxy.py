@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
+
+from tests.integration.processes import stop_process
 
 # Health checks every 200 ms, 2 failures to leave and 2 successes to come back: a replica that
 # got SIGTERM fails /readyz at once and is out of rotation within about 0.5 s, well inside the
@@ -205,13 +206,7 @@ class Haproxy:
 
     def stop(self) -> None:
         """SIGTERM is haproxy's hard stop: it closes every connection at once."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""

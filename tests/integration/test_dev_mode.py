@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.integration.processes import stop_process
 from watchproxy.etcd.server import free_port
 
 pytestmark = [pytest.mark.etcd, pytest.mark.clients]
@@ -69,13 +70,7 @@ class DevProcess:
 
     def stop(self) -> str:
         """Ctrl-C, as a user stops it; the whole output."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, signal.SIGINT, grace_s=30)
         self._reader.join(10)
         return self.output
 
