@@ -589,7 +589,8 @@ def predicate_costs(repeat: int) -> dict[str, float]:
     watchers = {
         name: CacheWatcher(
             filt=filt, shards=frozenset({0}), merged=False, floor=(0, 0), encode_token=_no_token,
-            history=cast(EventHistory, None), max_queue=100, bookmark_line=None,
+            history=cast(EventHistory, None), max_queue=100, max_queue_bytes=1 << 20,
+            bookmark_line=None,
         )
         for name, filt in shapes.items()
     }  # fmt: skip

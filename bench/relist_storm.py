@@ -3,7 +3,8 @@ from clients that do not read their bodies at once, and what the proxy's memory 
 requests do meanwhile. Opt-in, not part of `make bench`:
 
     .venv/bin/python -m bench.relist_storm [--pods 20000] [--lists 150] [--read-delay 10]
-        [--probe-interval 0.02] [--after 30] [--storm-timeout 600] [--keep]
+        [--probe-interval 0.02] [--after 30] [--storm-timeout 600]
+        [--accept-encoding "gzip, deflate"] [--no-flow-control] [--keep]
 
 Two etcd shards; `--pods` pods (bench/model.py, 1.8 KB each, both tenants) written straight into
 etcd in kube's layout; one `watchproxy serve` (open loopback admin, plain HTTP, as the other bench
@@ -12,7 +13,9 @@ configs) started on that store and waited for until it caches every pod. Then:
 1. *before*: 3 s of probes and the proxy's RSS on an idle cache;
 2. *storm*: `--lists` clients (in a child process, so that reading bodies does not delay the
    probes) each open their own connection and send `GET /api/v1/pods` (a consistent LIST of all
-   pods over both shards) at the same moment, read the status line and headers, wait
+   pods over both shards; `Accept-Encoding: --accept-encoding`, by default aiohttp's
+   `gzip, deflate`, which the proxy answers gzip-compressed since streaming came, `identity` for
+   plain bodies) at the same moment, read the status line and headers, wait
    `--read-delay` seconds, then read the body to its end (discarding it). Meanwhile this process
    probes every `--probe-interval`: `GET` of one pod and `GET /readyz`, each its own loop and
    keep-alive connection (a probe that takes longer than the interval is followed at once by the
@@ -24,7 +27,8 @@ during the storm, after; GET and /readyz latency p50/p99/max and counts during t
 before, for reference); 429s and other errors (non-200 statuses, exceptions, timeouts of 30 s)
 of probes and of LISTs; LISTs completed and their time to first byte and to last byte. Results
 also go to `bench/results/relist-storm-<time>.json`. Every process started here is stopped at the
-end (bench/cluster.py).
+end (bench/cluster.py). `--no-flow-control` runs the proxy with `flow_control: {enabled: false}`
+(no 429s), to measure streaming alone.
 """
 
 from __future__ import annotations
@@ -149,7 +153,9 @@ async def probe_loop(
 # -- the storm (child process) -----------------------------------------------------------------
 
 
-async def _one_list(url: str, delay: float, start: asyncio.Event, limit_s: float) -> dict[str, Any]:
+async def _one_list(
+    url: str, delay: float, start: asyncio.Event, limit_s: float, encoding: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {"status": 0, "bytes": 0, "ttfb_s": None, "total_s": None, "error": ""}
     conn = aiohttp.TCPConnector(limit=1, force_close=True)
     client_timeout = aiohttp.ClientTimeout(total=limit_s)
@@ -157,7 +163,8 @@ async def _one_list(url: str, delay: float, start: asyncio.Event, limit_s: float
         await start.wait()
         t0 = time.monotonic()
         try:
-            async with session.get(url, headers={"Accept": "application/json"}) as r:
+            headers = {"Accept": "application/json", "Accept-Encoding": encoding}
+            async with session.get(url, headers=headers) as r:
                 out["status"] = r.status
                 out["ttfb_s"] = time.monotonic() - t0
                 await asyncio.sleep(delay)
@@ -171,20 +178,26 @@ async def _one_list(url: str, delay: float, start: asyncio.Event, limit_s: float
     return out
 
 
-async def _storm(url: str, lists: int, delay: float, limit_s: float) -> list[dict[str, Any]]:
+async def _storm(
+    url: str, lists: int, delay: float, limit_s: float, encoding: str
+) -> list[dict[str, Any]]:
     start = asyncio.Event()
-    tasks = [asyncio.create_task(_one_list(url, delay, start, limit_s)) for _ in range(lists)]
+    tasks = [
+        asyncio.create_task(_one_list(url, delay, start, limit_s, encoding)) for _ in range(lists)
+    ]
     await asyncio.sleep(0.2)  # every session created
     start.set()
     return list(await asyncio.gather(*tasks))
 
 
-def storm_child(url: str, lists: int, delay: float, timeout: float, conn: Any) -> None:
+def storm_child(
+    url: str, lists: int, delay: float, timeout: float, encoding: str, conn: Any
+) -> None:
     raise_fd_limit()
     try:
         import uvloop
 
-        conn.send(uvloop.run(_storm(url, lists, delay, timeout)))
+        conn.send(uvloop.run(_storm(url, lists, delay, timeout, encoding)))
     except BaseException as exc:  # report it to the parent, which is waiting on the pipe
         conn.send(f"{type(exc).__name__}: {exc}")
     finally:
@@ -291,7 +304,11 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         clients = [EtcdClient([ep], name=f"storm-{i}") for i, ep in enumerate(cluster.endpoints)]
         n = await seed(clients, pop)
         log(f"seeded {n} objects ({pop.pods} pods) into 2 etcd shards")
-        cluster.start_proxy()
+        # --no-flow-control: the proxy without API Priority and Fairness (no 429s), to measure
+        # what streaming alone does.
+        cluster.start_proxy(
+            **({"flow_control": {"enabled": False}} if args.no_flow_control else {})
+        )
         proxy = cluster.proxy
         assert proxy is not None
         await wait_cached(proxy.url, pop.pods)
@@ -335,6 +352,7 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
                 args.lists,
                 args.read_delay,
                 args.storm_timeout,
+                args.accept_encoding,
                 child_conn,
             ),
         )
@@ -431,6 +449,16 @@ def main(argv: list[str] | None = None) -> int:
         type=_positive(float),
         default=600.0,
         help="bound on each LIST (and so on the storm)",
+    )
+    parser.add_argument(
+        "--accept-encoding",
+        default="gzip, deflate",
+        help="the LIST clients' Accept-Encoding (aiohttp's default; `identity`: plain bodies)",
+    )
+    parser.add_argument(
+        "--no-flow-control",
+        action="store_true",
+        help="run the proxy with `flow_control: {enabled: false}` (no 429s)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args(argv)

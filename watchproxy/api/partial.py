@@ -41,6 +41,11 @@ def partial_object(raw: bytes, api_version: str) -> bytes:
 
 def partial_list(objects: Iterable[CachedObject], meta: dict[str, Any], api_version: str) -> bytes:
     """A LIST page as a PartialObjectMetadataList; `meta` is the list's ListMeta."""
-    head = orjson.dumps({"kind": PARTIAL_LIST, "apiVersion": api_version, "metadata": meta})
     items = b",".join([partial_object(o.raw, api_version) for o in objects])
-    return head[:-1] + b',"items":[' + items + b"]}"
+    return partial_list_head(meta, api_version) + items + b"]}"
+
+
+def partial_list_head(meta: dict[str, Any], api_version: str) -> bytes:
+    """A PartialObjectMetadataList up to its items: `{..,"metadata":{..},"items":[`."""
+    head = orjson.dumps({"kind": PARTIAL_LIST, "apiVersion": api_version, "metadata": meta})
+    return head[:-1] + b',"items":['

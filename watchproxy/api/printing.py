@@ -25,13 +25,13 @@ the first event; kubectl accepts them on every one, and that keeps rendering ord
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from watchproxy.api.partial import PARTIAL, PARTIAL_LIST, partial_list, partial_object
+from watchproxy.api.partial import PARTIAL, PARTIAL_LIST, partial_list_head, partial_object
 from watchproxy.api.status import bad_request, not_acceptable
 from watchproxy.api.table import table_document, table_event_object, table_row
 from watchproxy.core.objects import CachedObject
@@ -47,6 +47,9 @@ SERVED_MEDIA = (
     ("application", "yaml"),
     ("application", "vnd.kubernetes.protobuf"),
 )
+# How every list document this proxy writes ends: its items array (`items`, or a Table's `rows`)
+# is its last key.
+LIST_TAIL = b"]}"
 NOT_ACCEPTABLE = "only the following media types are accepted: " + ", ".join(
     f"{t}/{s}" for t, s in SERVED_MEDIA
 )
@@ -177,11 +180,44 @@ def _go_type(resource: ResourceType, as_list: bool) -> str:
 def render_list(
     resource: ResourceType, objects: Iterable[CachedObject], meta: dict[str, Any], p: Printing
 ) -> bytes:
-    """A LIST page converted as negotiated; 406 for PartialObjectMetadata (not a list kind)."""
+    """A LIST page converted as negotiated, whole; 406 for PartialObjectMetadata (not a list
+    kind). The same bytes as joining `list_encoding`'s parts."""
+    head, items = list_encoding(resource, objects, meta, p)
+    return head + b",".join(items) + LIST_TAIL
+
+
+def list_encoding(
+    resource: ResourceType, objects: Iterable[CachedObject], meta: dict[str, Any], p: Printing
+) -> tuple[bytes, Iterator[bytes]]:
+    """A LIST page converted as negotiated, for streaming (api/streaming.py): `(head, items)`,
+    where the document is `head + b",".join(items) + LIST_TAIL` and each item is rendered only
+    when the iterator reaches it. 406 for PartialObjectMetadata (not a list kind), raised here,
+    before anything is sent.
+
+    The Table is `table_document`'s bytes (orjson writes a nested row the same whether alone or
+    inside the document, and `rows` is the document's last key), so streamed and whole answers
+    are byte-identical.
+    """
     if p.kind == TABLE:
-        return list_table(resource, objects, meta, p)
+        now = time.time()
+        empty = table_document(resource, [], meta, p.api_version)
+        assert empty.endswith(b"[]}"), "rows must be the Table's last key"
+        rows = (
+            orjson.dumps(
+                table_row(
+                    resource,
+                    orjson.loads(o.raw),
+                    now=now,
+                    api_version=p.api_version,
+                    include_object=p.include_object,
+                )
+            )
+            for o in objects
+        )
+        return empty[: -len(LIST_TAIL)], rows
     if p.kind == PARTIAL_LIST:
-        return partial_list(objects, meta, p.api_version)
+        head = partial_list_head(meta, p.api_version)
+        return head, (partial_object(o.raw, p.api_version) for o in objects)
     raise not_acceptable(
         f"you requested {PARTIAL}, but the requested object is a list ({_go_type(resource, True)})"
     )
@@ -207,25 +243,15 @@ def bookmark_type(resource: ResourceType, p: Printing | None) -> tuple[str, str]
     return resource.kind, resource.api_version
 
 
-def list_table(
-    resource: ResourceType, objects: Iterable[CachedObject], meta: dict[str, Any], p: Printing
-) -> bytes:
-    now = time.time()
-    rows = [
-        table_row(
-            resource,
-            orjson.loads(o.raw),
-            now=now,
-            api_version=p.api_version,
-            include_object=p.include_object,
-        )
-        for o in objects
-    ]
-    return table_document(resource, rows, meta, p.api_version)
-
-
 def object_table(resource: ResourceType, obj: CachedObject, p: Printing) -> bytes:
-    return list_table(resource, [obj], {"resourceVersion": str(obj.revision)}, p)
+    row = table_row(
+        resource,
+        orjson.loads(obj.raw),
+        now=time.time(),
+        api_version=p.api_version,
+        include_object=p.include_object,
+    )
+    return table_document(resource, [row], {"resourceVersion": str(obj.revision)}, p.api_version)
 
 
 def event_renderer(resource: ResourceType, p: Printing) -> Callable[[bytes], bytes] | None:

@@ -104,6 +104,7 @@ async def serve_watch(
         encode_token=proxy.codec.encode,
         history=cache.history,
         max_queue=proxy.settings.watcher_queue_size,
+        max_queue_bytes=proxy.settings.watcher_queue_max_bytes,
         bookmark_line=bookmarks,
     )
     if printing is not None:

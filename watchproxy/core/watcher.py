@@ -1,10 +1,13 @@
 """CacheWatcher: one client's watch: its filter, a bounded queue of encoded lines, and its cursor.
 
 The dispatcher calls `offer` synchronously for each candidate event; it never waits. A watcher
-whose queue is full is not dropped: it is marked lagging with the seq it stopped at, and its writer
-later catches up from EventHistory in batches. Only a watcher whose position has been evicted from
-the history gets a 410, in-band. The writer side (`next_chunk`) drains everything queued into one
-chunk, so a burst of events costs one socket write per watcher.
+whose queue is full -- `max_queue` lines, or `max_queue_bytes` bytes of them -- is not dropped:
+it is marked lagging with the seq it stopped at, and its writer later catches up from
+EventHistory in batches of at most BATCH events and about BATCH_BYTES, so a client that stops
+reading pins a bounded number of bytes however large the objects are (the history holds the
+events anyway). Only a watcher whose position has been evicted from the history gets a 410,
+in-band. The writer side (`next_chunk`) drains everything queued into one chunk, so a burst of
+events costs one socket write per watcher.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from watchproxy.core.history import EventHistory
 from watchproxy.core.objects import ADDED, DELETED, MODIFIED, CachedObject, CacheEvent, object_line
@@ -23,6 +26,9 @@ from watchproxy.core.selectors import FieldSelector, LabelSelector
 Vector = tuple[int, ...]
 # Objects and events handed to the writer per batch: bounds the time between two awaits.
 BATCH = 500
+# ... and about this many bytes (or `max_queue_bytes` if smaller): 500 objects of 1 MB would be
+# a 500 MB chunk held until the client reads it. A batch ends after the line that reaches it.
+BATCH_BYTES: Final = 1024 * 1024
 
 
 class TokenEncoder(Protocol):
@@ -106,9 +112,11 @@ class CacheWatcher:
         "high_water",
         "initial",
         "max_queue",
+        "max_queue_bytes",
         "merged",
         "next_bookmark_at",
         "queue",
+        "queue_bytes",
         "render",
         "resume_after_seq",
         "sent_bytes",
@@ -127,8 +135,12 @@ class CacheWatcher:
         encode_token: TokenEncoder,
         history: EventHistory,
         max_queue: int,
+        max_queue_bytes: int,
         bookmark_line: Callable[[str, bool], bytes] | None,
     ) -> None:
+        """`max_queue` lines and `max_queue_bytes` bytes of them may wait for the writer; past
+        either the watcher lags and later replays from `history`. A single line larger than
+        `max_queue_bytes` is still queued when the queue is empty, or it could never be sent."""
         self.filter = filt
         self._match = filt.compile()
         self.shards = shards
@@ -137,11 +149,13 @@ class CacheWatcher:
         self._encode_token = encode_token
         self._history = history
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
         self.bookmark_line = bookmark_line  # None unless allowWatchBookmarks
         # Rewrites each event's object bytes (server-side printing); None keeps shared lines.
         self.render: Callable[[bytes], bytes] | None = None
         self.state = WatcherState.ACTIVE
         self.queue: deque[bytes] = deque()
+        self.queue_bytes = 0  # the sum of len() over `queue`
         self.high_water = 0
         # What the writer has taken for the wire, counted per chunk (never per event): read by
         # ResourceCache.statistics() for the watch-event metrics, folded into the cache's totals
@@ -224,17 +238,28 @@ class CacheWatcher:
         if etype is None:
             return
         if len(self.queue) >= self.max_queue:
-            self.state = WatcherState.LAGGING
-            self.resume_after_seq = event.seq - 1
-            # Everything before this event was queued: of its shard, every revision below it.
-            before = list(event.vector)
-            before[event.shard] = event.revision - 1
-            self._lag_vector = tuple(before)
+            self._lag_before(event)
             return
-        self.queue.append(self.line_for(event, etype))
+        # Lines are mostly shared between watchers (memoised on the event), but a queued line
+        # keeps its bytes alive after the history has evicted the event: the budget counts them.
+        line = self.line_for(event, etype)
+        if self.queue and self.queue_bytes + len(line) > self.max_queue_bytes:
+            self._lag_before(event)
+            return
+        self.queue.append(line)
+        self.queue_bytes += len(line)
         if len(self.queue) > self.high_water:
             self.high_water = len(self.queue)
         self._wake.set()
+
+    def _lag_before(self, event: CacheEvent) -> None:
+        """Switch to catch-up from the history, owing `event` and everything after it."""
+        self.state = WatcherState.LAGGING
+        self.resume_after_seq = event.seq - 1
+        # Everything before this event was queued: of its shard, every revision below it.
+        before = list(event.vector)
+        before[event.shard] = event.revision - 1
+        self._lag_vector = tuple(before)
 
     def offer_bookmark(self, vector: Vector) -> bool:
         """Queue a bookmark at `vector` if the watcher is fully caught up; False if not sent."""
@@ -246,7 +271,9 @@ class CacheWatcher:
             or self._end_bookmark is not None
         ):
             return False
-        self.queue.append(self.bookmark_line(self.rv_at(vector), False))
+        line = self.bookmark_line(self.rv_at(vector), False)
+        self.queue.append(line)
+        self.queue_bytes += len(line)
         self._wake.set()
         return True
 
@@ -280,20 +307,26 @@ class CacheWatcher:
     # -- writer side ---------------------------------------------------------------------------
 
     def _initial_batch(self) -> bytes:
-        end = min(self._initial_pos + BATCH, len(self.initial))
+        """The next initial objects as ADDED lines: up to BATCH of them, stopping after the
+        line that reaches the byte bound."""
         vector = self._initial_vector
         render = self.render or _unchanged
         encode = self._encode_token
-        lines = [
-            object_line(
-                ADDED,
-                render(obj.raw if vector is None else obj.with_rv(encode(vector, obj.revision))),
-            )
-            for obj in self.initial[self._initial_pos : end]
-        ]
-        self._initial_pos = end
+        limit = min(BATCH_BYTES, self.max_queue_bytes)
+        lines: list[bytes] = []
+        size = 0
+        pos = self._initial_pos
+        end = min(pos + BATCH, len(self.initial))
+        while pos < end and size < limit:
+            obj = self.initial[pos]
+            raw = obj.raw if vector is None else obj.with_rv(encode(vector, obj.revision))
+            line = object_line(ADDED, render(raw))
+            lines.append(line)
+            size += len(line)
+            pos += 1
+        self._initial_pos = pos
         self.sent_events += len(lines)
-        if end == len(self.initial):
+        if pos == len(self.initial):
             self.initial = []
             self._initial_pos = 0
             if self._end_bookmark is not None:
@@ -304,21 +337,31 @@ class CacheWatcher:
         return chunk
 
     def _catch_up_batch(self) -> bytes | None:
-        """Events owed from history; None means the watcher fell out of the window."""
+        """Events owed from history, up to BATCH events and stopping after the line that
+        reaches the byte bound; None means the watcher fell out of the window."""
         history = self._history
         if self.resume_after_seq < history.oldest_seq - 1:
             return None
         events = history.after_seq(self.resume_after_seq, BATCH)
+        limit = min(BATCH_BYTES, self.max_queue_bytes)
         lines = []
+        size = 0
+        taken = 0
         for event in events:
+            taken += 1
             etype = self.classify(event)
             if etype is not None:
-                lines.append(self.line_for(event, etype))
-        if events:
-            self.resume_after_seq = events[-1].seq
-            self._lag_vector = events[-1].vector
+                line = self.line_for(event, etype)
+                lines.append(line)
+                size += len(line)
+                if size >= limit:
+                    break
+        if taken:
+            last = events[taken - 1]
+            self.resume_after_seq = last.seq
+            self._lag_vector = last.vector
         self.sent_events += len(lines)
-        if len(events) < BATCH:
+        if taken == len(events) < BATCH:
             # Caught up: from here on live offers are complete (no await since the read).
             self.state = WatcherState.ACTIVE
         chunk = b"".join(lines)
@@ -338,6 +381,7 @@ class CacheWatcher:
                 self.sent_events += len(self.queue)
                 self.sent_bytes += len(chunk)
                 self.queue.clear()
+                self.queue_bytes = 0
                 return chunk
             if self.state is WatcherState.LAGGING:
                 caught = self._catch_up_batch()

@@ -147,10 +147,16 @@ KUBECTL_AUTH_BODIES = [
             "kind": "SelfSubjectAccessReview",
             "apiVersion": AUTHZ,
             "metadata": {"creationTimestamp": None},
-            "spec": {"resourceAttributes": {
-                "namespace": "acme-x", "verb": "update", "group": "apps", "resource": "deployments",
-                "subresource": "scale", "name": "web",
-            }},
+            "spec": {
+                "resourceAttributes": {
+                    "namespace": "acme-x",
+                    "verb": "update",
+                    "group": "apps",
+                    "resource": "deployments",
+                    "subresource": "scale",
+                    "name": "web",
+                }
+            },
             "status": {"allowed": False},
         },
         id="auth-can-i-subresource",
@@ -244,10 +250,18 @@ KUBECTL_AUTH_BODIES = [
             "apiVersion": RBAC,
             "metadata": {"name": "r1", "namespace": "acme-x", "creationTimestamp": None},
             "rules": [
-                {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
-                 "resourceNames": ["a"]},
-                {"verbs": ["get", "list"], "apiGroups": ["apps"], "resources": ["deployments"],
-                 "resourceNames": ["a"]},
+                {
+                    "verbs": ["get", "list"],
+                    "apiGroups": [""],
+                    "resources": ["pods"],
+                    "resourceNames": ["a"],
+                },
+                {
+                    "verbs": ["get", "list"],
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments"],
+                    "resourceNames": ["a"],
+                },
             ],
         },
         id="create-role",
@@ -273,9 +287,11 @@ KUBECTL_AUTH_BODIES = [
             "apiVersion": RBAC,
             "metadata": {"name": "agg", "creationTimestamp": None},
             "rules": None,  # `json:"rules"`: a nil slice without omitempty
-            "aggregationRule": {"clusterRoleSelectors": [
-                {"matchLabels": {"rbac.example.com/aggregate-to-monitoring": "true"}},
-            ]},
+            "aggregationRule": {
+                "clusterRoleSelectors": [
+                    {"matchLabels": {"rbac.example.com/aggregate-to-monitoring": "true"}},
+                ]
+            },
         },
         id="create-clusterrole-aggregated",
     ),
@@ -366,7 +382,8 @@ def recorder_discovery(path: str) -> Any:
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
     if path == "/apis":
         versions = [
-            {"groupVersion": gv, "version": gv.split("/")[1]} for gv in RECORDER_DISCOVERY
+            {"groupVersion": gv, "version": gv.split("/")[1]}
+            for gv in RECORDER_DISCOVERY
             if "/" in gv
         ]
         return {
@@ -385,8 +402,13 @@ def recorder_discovery(path: str) -> Any:
         "apiVersion": "v1",
         "groupVersion": gv,
         "resources": [
-            {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind,
-             "verbs": ["create", "get", "list"]}
+            {
+                "name": name,
+                "singularName": "",
+                "namespaced": namespaced,
+                "kind": kind,
+                "verbs": ["create", "get", "list"],
+            }
             for name, kind, namespaced in RECORDER_DISCOVERY[gv]
         ],
     }
@@ -420,8 +442,16 @@ class RecorderHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def not_found(self) -> None:
-        self.answer(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                          "reason": "NotFound", "code": 404})
+        self.answer(
+            404,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "NotFound",
+                "code": 404,
+            },
+        )
 
     def do_GET(self) -> None:
         document = recorder_discovery(self.path.split("?")[0])
@@ -439,10 +469,15 @@ class RecorderHandler(BaseHTTPRequestHandler):
             self.not_found()
             return
         gv, kind = found
-        self.answer(201, {
-            "kind": kind, "apiVersion": gv, "metadata": {"name": "recorded"},
-            **RECORDER_ANSWERS.get(kind, {}),
-        })
+        self.answer(
+            201,
+            {
+                "kind": kind,
+                "apiVersion": gv,
+                "metadata": {"name": "recorded"},
+                **RECORDER_ANSWERS.get(kind, {}),
+            },
+        )
 
 
 class KubectlRecorder(ThreadingHTTPServer):
@@ -453,8 +488,13 @@ class KubectlRecorder(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.posts: list[tuple[str, bytes]] = []
         host, port = self.server_address[:2]
-        self.base = [kubectl, "--server", f"http://{host!s}:{port}",
-                     "--cache-dir", str(workdir / "cache")]
+        self.base = [
+            kubectl,
+            "--server",
+            f"http://{host!s}:{port}",
+            "--cache-dir",
+            str(workdir / "cache"),
+        ]
         # No kubeconfig: only --server counts.
         self.env = {**os.environ, "KUBECONFIG": str(workdir / "no-kubeconfig")}
 
@@ -568,23 +608,25 @@ def test_pod() -> None:
         },
         "spec": {
             "volumes": [{"name": "cfg", "configMap": {"name": "web-cfg", "defaultMode": 420}}],
-            "containers": [{
-                "name": "web",
-                "image": "nginx:1.27",
-                "command": ["nginx"],
-                "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-                "env": [
-                    {"name": "MODE", "value": "prod"},
-                    {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
-                ],
-                "resources": {
-                    "limits": {"memory": "128Mi"},
-                    "requests": {"cpu": "250m", "memory": "64Mi"},
-                },
-                "volumeMounts": [{"name": "cfg", "mountPath": "/etc/web"}],
-                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
-                "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 5},
-            }],
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "nginx:1.27",
+                    "command": ["nginx"],
+                    "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                    "env": [
+                        {"name": "MODE", "value": "prod"},
+                        {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+                    ],
+                    "resources": {
+                        "limits": {"memory": "128Mi"},
+                        "requests": {"cpu": "250m", "memory": "64Mi"},
+                    },
+                    "volumeMounts": [{"name": "cfg", "mountPath": "/etc/web"}],
+                    "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                    "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 5},
+                }
+            ],
             "restartPolicy": "Always",
             "terminationGracePeriodSeconds": 0,
             "nodeSelector": {"disk": "ssd"},
@@ -734,17 +776,30 @@ def test_node_status_value_structs() -> None:
         "metadata": {"name": "node-1", "creationTimestamp": None},
         "spec": {
             "podCIDR": "10.0.1.0/24",
-            "taints": [{"key": "dedicated", "value": "db", "effect": "NoSchedule",
-                        "timeAdded": "2026-01-02T03:04:05Z"}],
+            "taints": [
+                {
+                    "key": "dedicated",
+                    "value": "db",
+                    "effect": "NoSchedule",
+                    "timeAdded": "2026-01-02T03:04:05Z",
+                }
+            ],
         },
         "status": {
             "capacity": {"cpu": "4"},
             "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
             "nodeInfo": {
-                "machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "",
-                "osImage": "", "containerRuntimeVersion": "", "kubeletVersion": "v1.32.4",
-                "kubeProxyVersion": "", "operatingSystem": "", "architecture": "",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+                "kernelVersion": "",
+                "osImage": "",
+                "containerRuntimeVersion": "",
+                "kubeletVersion": "v1.32.4",
+                "kubeProxyVersion": "",
+                "operatingSystem": "",
+                "architecture": "",
             },
         },
     }
@@ -760,10 +815,12 @@ def test_endpoints() -> None:
         "kind": "Endpoints",
         "apiVersion": "v1",
         "metadata": {"name": "web", "creationTimestamp": None},
-        "subsets": [{
-            "addresses": [{"ip": "10.0.0.7", "nodeName": "node-1"}],
-            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-        }],
+        "subsets": [
+            {
+                "addresses": [{"ip": "10.0.0.7", "nodeName": "node-1"}],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }
+        ],
     }
 
 
@@ -796,34 +853,36 @@ def test_subject_access_review_selectors_and_extra() -> None:
     review.spec.uid = "u-1"
     review.status.denied = True
     review.status.reason = "denied by policy"
-    assert compact(decode_protobuf(envelope(AUTHZ, "SubjectAccessReview", review))) == compact({
-        "kind": "SubjectAccessReview",
-        "apiVersion": AUTHZ,
-        "metadata": {"creationTimestamp": None},
-        "spec": {
-            "resourceAttributes": {
-                "namespace": "acme-x",
-                "verb": "list",
-                "resource": "pods",
-                "fieldSelector": {
-                    "rawSelector": "spec.nodeName=node-1",
-                    "requirements": [
-                        {"key": "spec.nodeName", "operator": "In", "values": ["node-1"]},
-                        {"key": "metadata.name", "operator": "Exists"},
-                    ],
+    assert compact(decode_protobuf(envelope(AUTHZ, "SubjectAccessReview", review))) == compact(
+        {
+            "kind": "SubjectAccessReview",
+            "apiVersion": AUTHZ,
+            "metadata": {"creationTimestamp": None},
+            "spec": {
+                "resourceAttributes": {
+                    "namespace": "acme-x",
+                    "verb": "list",
+                    "resource": "pods",
+                    "fieldSelector": {
+                        "rawSelector": "spec.nodeName=node-1",
+                        "requirements": [
+                            {"key": "spec.nodeName", "operator": "In", "values": ["node-1"]},
+                            {"key": "metadata.name", "operator": "Exists"},
+                        ],
+                    },
+                    "labelSelector": {
+                        "requirements": [{"key": "app", "operator": "NotIn", "values": ["db"]}],
+                    },
                 },
-                "labelSelector": {
-                    "requirements": [{"key": "app", "operator": "NotIn", "values": ["db"]}],
-                },
+                "user": "alice",
+                "groups": ["dev", "system:authenticated"],
+                "extra": {"none": [], "scopes": ["read", "write"]},
+                "uid": "u-1",
             },
-            "user": "alice",
-            "groups": ["dev", "system:authenticated"],
-            "extra": {"none": [], "scopes": ["read", "write"]},
-            "uid": "u-1",
-        },
-        # `allowed` has no omitempty; `denied` has.
-        "status": {"allowed": False, "denied": True, "reason": "denied by policy"},
-    })
+            # `allowed` has no omitempty; `denied` has.
+            "status": {"allowed": False, "denied": True, "reason": "denied by policy"},
+        }
+    )
 
 
 def test_local_subject_access_review_empty_pointers() -> None:
@@ -916,14 +975,16 @@ def test_service_account() -> None:
     account.metadata.namespace = "acme-x"
     account.secrets.add(name="s1-token", namespace="acme-x")
     account.imagePullSecrets.add(name="regcred")
-    assert compact(decode_protobuf(envelope("v1", "ServiceAccount", account))) == compact({
-        "kind": "ServiceAccount",
-        "apiVersion": "v1",
-        "metadata": {"name": "s1", "namespace": "acme-x", "creationTimestamp": None},
-        "secrets": [{"namespace": "acme-x", "name": "s1-token"}],
-        "imagePullSecrets": [{"name": "regcred"}],
-        "automountServiceAccountToken": False,
-    })
+    assert compact(decode_protobuf(envelope("v1", "ServiceAccount", account))) == compact(
+        {
+            "kind": "ServiceAccount",
+            "apiVersion": "v1",
+            "metadata": {"name": "s1", "namespace": "acme-x", "creationTimestamp": None},
+            "secrets": [{"namespace": "acme-x", "name": "s1-token"}],
+            "imagePullSecrets": [{"name": "regcred"}],
+            "automountServiceAccountToken": False,
+        }
+    )
 
 
 def test_rbac_zero_values() -> None:
@@ -972,26 +1033,32 @@ def test_delete_options_in_the_auth_and_rbac_groups(api_version: str) -> None:
 def test_managed_fields_raw_json() -> None:
     cm = core_v1.ConfigMap()
     cm.metadata.name = "cfg"
-    entry = cm.metadata.managedFields.add(manager="kubectl", operation="Update",
-                                          apiVersion="v1", fieldsType="FieldsV1")
+    entry = cm.metadata.managedFields.add(
+        manager="kubectl", operation="Update", apiVersion="v1", fieldsType="FieldsV1"
+    )
     entry.time.seconds = T0
     entry.fieldsV1.Raw = b'{"f:data":{".":{}}}'
-    assert decode_protobuf(envelope("v1", "ConfigMap", cm))["metadata"]["managedFields"] == [{
-        "manager": "kubectl",
-        "operation": "Update",
-        "apiVersion": "v1",
-        "time": "2026-01-02T03:04:05Z",
-        "fieldsType": "FieldsV1",
-        "fieldsV1": {"f:data": {".": {}}},
-    }]
+    assert decode_protobuf(envelope("v1", "ConfigMap", cm))["metadata"]["managedFields"] == [
+        {
+            "manager": "kubectl",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": "2026-01-02T03:04:05Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {".": {}}},
+        }
+    ]
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [
-    (0, "1970-01-01T00:00:00Z"),
-    (-1, "1969-12-31T23:59:59Z"),
-    (-62135596800, "0001-01-01T00:00:00Z"),
-    (253402300799, "9999-12-31T23:59:59Z"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, "1970-01-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59Z"),
+        (-62135596800, "0001-01-01T00:00:00Z"),
+        (253402300799, "9999-12-31T23:59:59Z"),
+    ],
+)
 def test_time_formatting(seconds: int, expected: str) -> None:
     # An explicitly written zero is not the zero time: Go decodes it to the Unix epoch.
     ns = core_v1.Namespace()
@@ -1000,11 +1067,21 @@ def test_time_formatting(seconds: int, expected: str) -> None:
     assert decoded["metadata"]["creationTimestamp"] == expected
 
 
-@pytest.mark.parametrize(("nanoseconds", "expected"), [
-    (0, "0s"), (1, "1ns"), (1_500, "1.5µs"), (1_000_000, "1ms"), (2_250_000, "2.25ms"),
-    (1_000_000_000, "1s"), (90_000_000_000, "1m30s"), (3_600_000_000_000, "1h0m0s"),
-    (3_661_000_000_001, "1h1m1.000000001s"), (-1_500_000_000, "-1.5s"),
-])
+@pytest.mark.parametrize(
+    ("nanoseconds", "expected"),
+    [
+        (0, "0s"),
+        (1, "1ns"),
+        (1_500, "1.5µs"),
+        (1_000_000, "1ms"),
+        (2_250_000, "2.25ms"),
+        (1_000_000_000, "1s"),
+        (90_000_000_000, "1m30s"),
+        (3_600_000_000_000, "1h0m0s"),
+        (3_661_000_000_001, "1h1m1.000000001s"),
+        (-1_500_000_000, "-1.5s"),
+    ],
+)
 def test_go_duration(nanoseconds: int, expected: str) -> None:
     assert go_duration(nanoseconds) == expected
 

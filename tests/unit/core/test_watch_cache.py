@@ -208,6 +208,7 @@ async def test_bookmark_only_when_caught_up() -> None:
         encode_token=CODEC.encode,
         history=cache.history,
         max_queue=10,
+        max_queue_bytes=1 << 20,
         bookmark_line=lambda rv, end: (
             b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"'
             + rv.encode()

@@ -28,6 +28,7 @@ def watcher(
     labels: str = "",
     fields: str = "",
     queue: int = 100,
+    queue_bytes: int = 1 << 30,
     floor: tuple[int, ...] | None = None,
 ) -> CacheWatcher:
     return CacheWatcher(
@@ -38,6 +39,7 @@ def watcher(
         encode_token=CODEC.encode,
         history=cache.history,
         max_queue=queue,
+        max_queue_bytes=queue_bytes,
         bookmark_line=None,
     )
 
