@@ -9,10 +9,12 @@ The model is kube-apiserver's queueset
 - A request occupies `seats` of the level's concurrency limit while it executes (a LIST of many
   objects is wider than a GET: flowcontrol/estimate.py). A head that does not fit waits, and
   nothing overtakes it, so wide requests are not starved by narrow ones.
-- Dispatch picks the queue whose next request has the smallest virtual start (`next_dispatch_r`,
-  in seat-seconds). Virtual time `current_r` advances at min(seats demanded, limit) / active
-  queues per second, so each active queue progresses at the same rate: one flow flooding its
-  queues cannot push another flow's next request back by more than one request's work.
+- Dispatch picks the queue whose next request would *finish* first in virtual time: the queue's
+  `next_dispatch_r` plus that request's work (seats x ESTIMATED_SERVICE_SECONDS, in
+  seat-seconds), so a narrow GET of a quiet flow goes before a wide LIST of a busy one even when
+  the busy queue is owed service. Virtual time `current_r` advances at min(seats demanded,
+  limit) / active queues per second, so each active queue progresses at the same rate, and a
+  queue's `next_dispatch_r` is never below its head's arrival (kube's anti-windup bound).
 - Each dispatched request charges its queue `seats x ESTIMATED_SERVICE_SECONDS` up front, and the
   estimate is corrected with the real duration when it finishes (kube's the same).
 - `limit_response: Reject` levels have no queues: a request that does not fit at once is
@@ -51,13 +53,14 @@ CANCELLED: Final = "cancelled"
 class Request:
     """One request at one level: waiting in a queue, then executing, then finished."""
 
-    __slots__ = ("arrived", "queue", "ready", "seats", "started", "waiter", "work")
+    __slots__ = ("arrival_r", "arrived", "queue", "ready", "seats", "started", "waiter", "work")
 
     def __init__(self, seats: int, arrived: float) -> None:
         self.seats = seats
         self.arrived = arrived
         self.started = 0.0
         self.work = 0.0
+        self.arrival_r = 0.0  # virtual time when it joined its queue
         self.queue: _Queue | None = None
         self.ready = False  # dispatched: it holds its seats until `finish`
         # Only for a request that has to wait (most do not): resolved when it is dispatched,
@@ -187,6 +190,7 @@ class QueueSet:
             self._dispatch(request, now)
             return request, ""
         request.waiter = asyncio.get_running_loop().create_future()
+        request.arrival_r = self.current_r
         queue.waiting.append(request)
         self.waiting += 1
         self._change(queue, seats, 0)
@@ -219,6 +223,7 @@ class QueueSet:
             self._change(queue, 0, -request.seats)
             actual = request.seats * (now - request.started)
             queue.next_dispatch_r -= request.work - actual
+            _bound(queue)
         self._dispatch_as_possible(now)
 
     # -- internals -------------------------------------------------------------------------------
@@ -267,18 +272,23 @@ class QueueSet:
             self.waiting -= 1
             self._change(queue, -head.seats, head.seats)
             self._dispatch(head, now)
+            _bound(queue)
 
     def _next_queue(self) -> _Queue | None:
-        """The non-empty queue with the smallest virtual start; ties go round-robin."""
+        """The non-empty queue whose head has the smallest virtual finish; ties round-robin."""
         if not self.waiting:
             return None
         best: _Queue | None = None
+        best_finish = 0.0
         count = len(self.queues)
         start = self._robin
         for offset in range(count):
             queue = self.queues[(start + offset) % count]
-            if queue.waiting and (best is None or queue.next_dispatch_r < best.next_dispatch_r):
-                best = queue
+            if not queue.waiting:
+                continue
+            finish = queue.next_dispatch_r + queue.waiting[0].seats * ESTIMATED_SERVICE_SECONDS
+            if best is None or finish < best_finish:
+                best, best_finish = queue, finish
         if best is not None:
             self._robin = (best.index + 1) % count
         return best
@@ -293,3 +303,10 @@ class QueueSet:
             queue_lengths=tuple(len(q.waiting) for q in self.queues),
             virtual_time=self.current_r,
         )
+
+
+def _bound(queue: _Queue) -> None:
+    """kube's boundNextDispatchLocked: a queue's next virtual start is never before its head's
+    arrival, so a queue that was served slowly earns no credit for the past."""
+    if queue.waiting and queue.next_dispatch_r < queue.waiting[0].arrival_r:
+        queue.next_dispatch_r = queue.waiting[0].arrival_r
