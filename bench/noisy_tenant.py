@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import secrets
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
 from bench.relist_storm import Probe, probe_loop, seed
@@ -154,37 +154,19 @@ async def run_mode(
     task = asyncio.create_task(probe_loop(session, url, probe, args.get_interval, stop))
     t_quiet = time.monotonic()
     await asyncio.sleep(3.0)
-    ctx = multiprocessing.get_context("spawn")
-    parent, child_end = ctx.Pipe(duplex=False)
-    child = ctx.Process(
-        target=flood_child,
-        args=(
-            proxy.url + "/api/v1/pods",
-            tokens["ta-user"],
-            args.flooders,
-            args.seconds,
-            child_end,
-        ),
-    )
     cpu0 = _cpu_seconds(proxy.pid)
     t_flood = time.monotonic()
-    child.start()
-    child_end.close()
-    try:
-        ready = await asyncio.to_thread(parent.poll, args.seconds + 120)
-        flood = parent.recv() if ready else "flood did not report in time"
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join(10)
+    flood = await run_child(
+        flood_child,
+        (proxy.url + "/api/v1/pods", tokens["ta-user"], args.flooders, args.seconds),
+        args.seconds + 120,
+    )
     t_end = time.monotonic()
     cpu = _cpu_seconds(proxy.pid) - cpu0
     stop.set()
     await task
     await session.close()
     cluster.stop_proxy()
-    if isinstance(flood, str):
-        raise RuntimeError(f"flood client: {flood}")
     return {
         "victim_quiet": probe.summary(t_quiet, t_flood),
         "victim_flood": probe.summary(t_flood, t_end),

@@ -4,7 +4,7 @@ requests do meanwhile. Opt-in, not part of `make bench`:
 
     .venv/bin/python -m bench.relist_storm [--pods 20000] [--lists 150] [--read-delay 10]
         [--probe-interval 0.02] [--after 30] [--storm-timeout 600]
-        [--accept-encoding "gzip, deflate"] [--no-flow-control] [--keep]
+        [--accept-encoding "gzip, deflate"] [--no-flow-control] [--probe-user] [--keep]
 
 Two etcd shards; `--pods` pods (bench/model.py, 1.8 KB each, both tenants) written straight into
 etcd in kube's layout; one `watchproxy serve` (open loopback admin, plain HTTP, as the other bench
@@ -28,7 +28,10 @@ before, for reference); 429s and other errors (non-200 statuses, exceptions, tim
 of probes and of LISTs; LISTs completed and their time to first byte and to last byte. Results
 also go to `bench/results/relist-storm-<time>.json`. Every process started here is stopped at the
 end (bench/cluster.py). `--no-flow-control` runs the proxy with `flow_control: {enabled: false}`
-(no 429s), to measure streaming alone.
+(no 429s), to measure streaming alone. `--probe-user` makes the storm and the probes two token
+users, so two flows for flow control; without it every client is open-admin mode's anonymous
+user, one flow, and a probe GET queues behind the storm's LISTs in that flow's queues (as kube
+would queue one user's GET behind its own LISTs; /readyz is exempt either way).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
+import secrets
 import sys
 import threading
 import time
@@ -49,6 +52,7 @@ import aiohttp
 import numpy as np
 
 from bench import metrics
+from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
 from bench.run import RESULTS, load_average, machine_info
@@ -154,7 +158,7 @@ async def probe_loop(
 
 
 async def _one_list(
-    url: str, delay: float, start: asyncio.Event, limit_s: float, encoding: str
+    url: str, delay: float, start: asyncio.Event, limit_s: float, encoding: str, token: str
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"status": 0, "bytes": 0, "ttfb_s": None, "total_s": None, "error": ""}
     conn = aiohttp.TCPConnector(limit=1, force_close=True)
@@ -164,6 +168,8 @@ async def _one_list(
         t0 = time.monotonic()
         try:
             headers = {"Accept": "application/json", "Accept-Encoding": encoding}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
             async with session.get(url, headers=headers) as r:
                 out["status"] = r.status
                 out["ttfb_s"] = time.monotonic() - t0
@@ -179,11 +185,12 @@ async def _one_list(
 
 
 async def _storm(
-    url: str, lists: int, delay: float, limit_s: float, encoding: str
+    url: str, lists: int, delay: float, limit_s: float, encoding: str, token: str
 ) -> list[dict[str, Any]]:
     start = asyncio.Event()
     tasks = [
-        asyncio.create_task(_one_list(url, delay, start, limit_s, encoding)) for _ in range(lists)
+        asyncio.create_task(_one_list(url, delay, start, limit_s, encoding, token))
+        for _ in range(lists)
     ]
     await asyncio.sleep(0.2)  # every session created
     start.set()
@@ -191,13 +198,13 @@ async def _storm(
 
 
 def storm_child(
-    url: str, lists: int, delay: float, timeout: float, encoding: str, conn: Any
+    url: str, lists: int, delay: float, timeout: float, encoding: str, token: str, conn: Any
 ) -> None:
     raise_fd_limit()
     try:
         import uvloop
 
-        conn.send(uvloop.run(_storm(url, lists, delay, timeout, encoding)))
+        conn.send(uvloop.run(_storm(url, lists, delay, timeout, encoding, token)))
     except BaseException as exc:  # report it to the parent, which is waiting on the pipe
         conn.send(f"{type(exc).__name__}: {exc}")
     finally:
@@ -305,10 +312,19 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         n = await seed(clients, pop)
         log(f"seeded {n} objects ({pop.pods} pods) into 2 etcd shards")
         # --no-flow-control: the proxy without API Priority and Fairness (no 429s), to measure
-        # what streaming alone does.
-        cluster.start_proxy(
-            **({"flow_control": {"enabled": False}} if args.no_flow_control else {})
-        )
+        # what streaming alone does. --probe-user: the storm and the probes are two token
+        # users (two flows); otherwise all are the one anonymous flow of open-admin mode.
+        settings: dict[str, Any] = {}
+        tokens: dict[str, str] = {}
+        if args.no_flow_control:
+            settings["flow_control"] = {"enabled": False}
+        if args.probe_user:
+            tokens = {u: secrets.token_urlsafe(24) for u in ("storm", "probe")}
+            token_file = workdir / "tokens.csv"
+            token_file.write_text("".join(f"{t},{u},uid-{u}\n" for u, t in tokens.items()))
+            settings["authentication"] = {"token_auth_file": str(token_file), "anonymous": True}
+            settings["authorization"] = {"modes": ["AlwaysAllow"]}
+        cluster.start_proxy(**settings)
         proxy = cluster.proxy
         assert proxy is not None
         await wait_cached(proxy.url, pop.pods)
@@ -327,7 +343,8 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
             aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=1),
                 timeout=timeout,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json"}
+                | ({"Authorization": f"Bearer {tokens['probe']}"} if tokens else {}),
             )
             for _ in probes
         ]
@@ -343,31 +360,19 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
             f"RSS before {_mb(rss_before)}; storm: {args.lists} LISTs, read after"
             f" {args.read_delay:g} s"
         )
-        ctx = multiprocessing.get_context("spawn")
-        parent_conn, child_conn = ctx.Pipe(duplex=False)
-        child = ctx.Process(
-            target=storm_child,
-            args=(
+        result = await run_child(
+            storm_child,
+            (
                 proxy.url + LIST_PATH,
                 args.lists,
                 args.read_delay,
                 args.storm_timeout,
                 args.accept_encoding,
-                child_conn,
+                tokens.get("storm", ""),
             ),
+            args.storm_timeout + 60,
         )
-        child.start()
-        child_conn.close()
-        try:
-            ready = await asyncio.to_thread(parent_conn.poll, args.storm_timeout + 60)
-            result = parent_conn.recv() if ready else "storm did not report in time"
-        finally:
-            if child.is_alive():
-                child.kill()
-            child.join(10)
         t_end = time.monotonic()
-        if isinstance(result, str):
-            raise RuntimeError(f"storm client: {result}")
         # The child's start (spawn, imports) takes a moment: the storm window begins at the
         # first LIST only for the LIST figures; probes are counted over the whole window.
         out["storm_s"] = t_end - t_storm
@@ -459,6 +464,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-flow-control",
         action="store_true",
         help="run the proxy with `flow_control: {enabled: false}` (no 429s)",
+    )
+    parser.add_argument(
+        "--probe-user",
+        action="store_true",
+        help="token authentication: the storm is user `storm`, the probes user `probe` (two"
+        " flows); without it every client is the anonymous user of open-admin mode (one flow)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args(argv)
