@@ -7,8 +7,10 @@ The model is kube-apiserver's queueset
   (shuffle sharding); a request joins the hand's queue with the fewest seats waiting and
   executing. A full queue (`queue_length_limit` requests) rejects it: `queue-full`.
 - A request occupies `seats` of the level's concurrency limit while it executes (a LIST of many
-  objects is wider than a GET: flowcontrol/estimate.py). A head that does not fit waits, and
-  nothing overtakes it, so wide requests are not starved by narrow ones.
+  objects is wider than a GET: flowcontrol/estimate.py). A head that does not fit waits.
+  kube lets nothing overtake it; here narrower requests may use the seats it cannot, within a
+  bound that guarantees it a turn once the requests as wide as it finish (`_backfills`), so a
+  GET does not wait seconds behind a LIST whose client reads slowly while seats stand idle.
 - Dispatch picks the queue whose next request would *finish* first in virtual time: the queue's
   `next_dispatch_r` plus that request's work (seats x ESTIMATED_SERVICE_SECONDS, in
   seat-seconds), so a narrow GET of a quiet flow goes before a wide LIST of a busy one even when
@@ -139,6 +141,8 @@ class QueueSet:
         self.demanded = 0
         self.current_r = 0.0
         self._last_real = clock()
+        # seats -> how many executing requests have that width (for the backfill bound).
+        self._executing_widths: dict[int, int] = {}
         # flow hash -> its hand: dealing costs a list of every queue; flows repeat.
         self._hands: dict[int, tuple[_Queue, ...]] = {}
         self._robin = 0
@@ -218,6 +222,10 @@ class QueueSet:
         now = self._sync_time()
         self.seats_in_use -= request.seats
         self.executing -= 1
+        widths = self._executing_widths
+        widths[request.seats] -= 1
+        if not widths[request.seats]:
+            del widths[request.seats]
         queue = request.queue
         if queue is not None:
             self._change(queue, 0, -request.seats)
@@ -227,6 +235,21 @@ class QueueSet:
         self._dispatch_as_possible(now)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _backfills(self, seats: int, blocked: int) -> bool:
+        """May a request of `seats` start while a head of `blocked` seats waits for room?
+
+        kube never lets anything pass a head that does not fit (queueset.go), so a 1-seat GET
+        can wait seconds behind a 10-seat LIST whose client reads slowly, with 9 seats idle.
+        Here it may, if it is narrower, fits now, and all executing requests narrower than the
+        head (itself included) keep within `limit - blocked` seats: then, once the requests at
+        least as wide as the head finish, `blocked` seats are free whatever the narrow ones do,
+        so the head waits no longer than it would have without the backfill.
+        """
+        if seats >= blocked or self.seats_in_use + seats > self.concurrency_limit:
+            return False
+        narrow = sum(w * n for w, n in self._executing_widths.items() if w < blocked)
+        return narrow + seats <= self.concurrency_limit - blocked
 
     def _fits(self, seats: int) -> bool:
         # A request wider than the whole limit may still run alone (kube caps seats at the limit).
@@ -252,6 +275,8 @@ class QueueSet:
         request.started = now
         self.seats_in_use += request.seats
         self.executing += 1
+        widths = self._executing_widths
+        widths[request.seats] = widths.get(request.seats, 0) + 1
         queue = request.queue
         if queue is not None:
             request.work = request.seats * ESTIMATED_SERVICE_SECONDS
@@ -267,15 +292,22 @@ class QueueSet:
                 return
             head = queue.waiting[0]
             if not self._fits(head.seats):
-                return  # nothing overtakes the chosen head: wide requests get their turn
+                # The chosen head is too wide for the seats free now. A narrower head may use
+                # those stranded seats only within the backfill bound, which keeps the wide head
+                # from being starved (see `_backfills`).
+                queue = self._next_queue(narrower_than=head.seats)
+                if queue is None:
+                    return
+                head = queue.waiting[0]
             queue.waiting.popleft()
             self.waiting -= 1
             self._change(queue, -head.seats, head.seats)
             self._dispatch(head, now)
             _bound(queue)
 
-    def _next_queue(self) -> _Queue | None:
-        """The non-empty queue whose head has the smallest virtual finish; ties round-robin."""
+    def _next_queue(self, narrower_than: int = 0) -> _Queue | None:
+        """The non-empty queue whose head has the smallest virtual finish; ties round-robin.
+        With `narrower_than`: only heads of fewer seats that may backfill (see `_backfills`)."""
         if not self.waiting:
             return None
         best: _Queue | None = None
@@ -285,6 +317,8 @@ class QueueSet:
         for offset in range(count):
             queue = self.queues[(start + offset) % count]
             if not queue.waiting:
+                continue
+            if narrower_than and not self._backfills(queue.waiting[0].seats, narrower_than):
                 continue
             finish = queue.next_dispatch_r + queue.waiting[0].seats * ESTIMATED_SERVICE_SECONDS
             if best is None or finish < best_finish:

@@ -185,3 +185,40 @@ async def test_a_quiet_flows_get_is_not_held_behind_a_busy_flows_wide_list() -> 
     assert not any(ready(r) for r in backlog)
     clock.now += 1.0
     assert ready(h.start("tb"))
+
+
+async def test_a_get_may_use_seats_a_blocked_wide_head_cannot() -> None:
+    """The wide head of a long-waiting flow has the smallest virtual finish but does not fit
+    (40 of 49 seats held by LISTs whose clients read slowly). kube would hold the GET behind
+    it; here it takes one of the 9 idle seats, and the head still starts as soon as one LIST
+    ends."""
+    clock = Clock()
+    qs = QueueSet(level(queues=128, hand_size=6), concurrency_limit=49, clock=clock)
+    h = Harness(qs, clock)
+    lists = [h.start("storm", seats=10) for _ in range(4)]
+    head = h.start("storm", seats=10)
+    clock.now += 60.0  # the storm's queue is owed service: its head finishes first
+    get = h.start("probe")
+    assert ready(get) and not ready(head)
+    qs.finish(lists[0])
+    assert ready(head)
+
+
+async def test_backfill_never_starves_the_wide_head() -> None:
+    """49 narrow requests of as many flows run, and new ones keep arriving from new flows, each
+    taking 0.5 s; the waiting 10-seat head still starts: narrow heads go first only while their
+    virtual finish is smaller (virtual time must pass 9 seats x 3 s), never by backfill past
+    the bound."""
+    clock = Clock()
+    qs = QueueSet(level(queues=128, hand_size=6), concurrency_limit=49, clock=clock)
+    h = Harness(qs, clock)
+    for i in range(49):
+        h.start(f"n{i}")
+    wide = h.start("wide", seats=10)
+    steps = 0
+    while not ready(wide) and steps < 400:
+        h.finish_one(0.5)
+        h.start(f"new{steps}")
+        steps += 1
+    assert ready(wide), "the wide head starved"
+    assert steps <= 120
