@@ -6,13 +6,12 @@ reached (or 0) never ask etcd."""
 from __future__ import annotations
 
 import asyncio
-import gzip
-from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
 import pytest
 
+from tests.unit.api.recorder import Recorder
 from watchproxy.api.params import parse_list_options
 from watchproxy.api.printing import Printing
 from watchproxy.api.reads import FILTER_OBJECTS_PER_STEP, _encode_continue, serve_get, serve_list
@@ -25,27 +24,6 @@ from watchproxy.proxy import Proxy
 from watchproxy.resources import ResourceType
 
 PAD = "x" * 800  # about 1 KB per pod, so a few thousand make a multi-chunk body
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    async def __call__(self, message: MutableMapping[str, Any]) -> None:
-        self.messages.append(dict(message))
-
-    @property
-    def headers(self) -> dict[bytes, bytes]:
-        assert self.messages[0]["type"] == "http.response.start"
-        return dict(self.messages[0]["headers"])
-
-    @property
-    def chunks(self) -> list[bytes]:
-        return [m["body"] for m in self.messages[1:] if m["body"]]
-
-    def body(self) -> bytes:
-        raw = b"".join(self.chunks)
-        return gzip.decompress(raw) if self.headers.get(b"content-encoding") == b"gzip" else raw
 
 
 def make_proxy() -> Proxy:

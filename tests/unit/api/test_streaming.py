@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
+from tests.unit.api.recorder import Recorder
 from watchproxy.api.partial import partial_list
 from watchproxy.api.printing import LIST_TAIL, Printing, list_encoding
 from watchproxy.api.streaming import (
@@ -22,40 +22,16 @@ from watchproxy.api.streaming import (
 )
 from watchproxy.api.table import table_document, table_row
 from watchproxy.core.objects import build_from_dict
-from watchproxy.resources import Registry
-
-PODS = Registry().lookup("", "v1", "pods")
-assert PODS is not None
+from watchproxy.resources import Registry, ResourceType
 
 
-class Recorder:
-    """An ASGI `send` that keeps every message."""
+def _pods() -> ResourceType:
+    pods = Registry().lookup("", "v1", "pods")
+    assert pods is not None
+    return pods
 
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
 
-    async def __call__(self, message: MutableMapping[str, Any]) -> None:
-        self.messages.append(dict(message))
-
-    @property
-    def start(self) -> dict[str, Any]:
-        assert self.messages[0]["type"] == "http.response.start"
-        return self.messages[0]
-
-    @property
-    def headers(self) -> dict[bytes, bytes]:
-        return dict(self.start["headers"])
-
-    @property
-    def bodies(self) -> list[bytes]:
-        return [m["body"] for m in self.messages[1:]]
-
-    def body(self) -> bytes:
-        """The body as the client gets it (gunzipped when it was sent compressed)."""
-        raw = b"".join(self.bodies)
-        if self.headers.get(b"content-encoding") == b"gzip":
-            return gzip.decompress(raw)
-        return raw
+PODS = _pods()
 
 
 def items(count: int, size: int) -> list[bytes]:
