@@ -74,9 +74,9 @@ def test_metrics_count_requests_and_watch_events(api: httpx.Client) -> None:
     assert delta("apiserver_request_total", **request("LIST", "namespace", "200")) == lists
     assert delta("apiserver_request_total", **request("GET", "resource", "404")) == 1
     assert delta("apiserver_request_total", **request("CREATE", "resource", "201")) == creates
-    assert delta(
-        "apiserver_request_total", **request("CREATE", "resource", "201", dry_run="All")
-    ) == 1
+    assert (
+        delta("apiserver_request_total", **request("CREATE", "resource", "201", dry_run="All")) == 1
+    )
     assert delta("apiserver_request_total", **request("WATCH", "namespace", "200")) == 1
     timed = {k: v for k, v in request("LIST", "namespace", "").items() if k != "code"}
     assert delta("apiserver_request_duration_seconds_count", **timed) == lists
@@ -95,6 +95,12 @@ def test_metrics_count_requests_and_watch_events(api: httpx.Client) -> None:
         assert get(after, "watchproxy_shard_revision", shard=shard) > 0
         assert get(after, "watchproxy_shard_revision_lag", shard=shard) >= 0
         assert ("watchproxy_shard_revision_lag", frozenset({("shard", shard)})) in after
+    # Every create is one etcd Txn on the namespace's shard (`metrics-ns` matches no tenant: the default
+    # shard-a); the histogram counts each (the dry run writes nothing).
+    txns = ("etcd_request_duration_seconds_count", {"operation": "Txn", "shard": "shard-a"})
+    assert delta(txns[0], **txns[1]) >= creates
+    total = get(after, "etcd_request_duration_seconds_bucket", le="+Inf", **txns[1])
+    assert total == get(after, txns[0], **txns[1])
     # /metrics counts itself as a non-resource GET, once its answer is sent: `before`,
     # `during` and every poll but the last.
     metrics_get = {

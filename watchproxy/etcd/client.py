@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -358,6 +359,40 @@ class _ClosesOnExit:
         await self.close()
 
 
+# kube's etcd_request_duration_seconds buckets (storage/etcd3/metrics/metrics.go).
+REQUEST_DURATION_BUCKETS: Final = (
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3,
+    4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
+)  # fmt: skip
+
+
+class RequestTimings:
+    """Durations of unary etcd requests per RPC, as cumulative bucket counts (plain ints, so the
+    etcd client needs no metrics library; observe/metrics.py exports them at scrape time).
+
+    Owner: the event loop (one `observe` per request, after the answer).
+    """
+
+    __slots__ = ("buckets", "counts", "sums")
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, list[int]] = {}
+        self.counts: dict[str, int] = {}
+        self.sums: dict[str, float] = {}
+
+    def observe(self, operation: str, seconds: float) -> None:
+        buckets = self.buckets.get(operation)
+        if buckets is None:
+            buckets = self.buckets[operation] = [0] * len(REQUEST_DURATION_BUCKETS)
+            self.counts[operation] = 0
+            self.sums[operation] = 0.0
+        for i, bound in enumerate(REQUEST_DURATION_BUCKETS):
+            if seconds <= bound:
+                buckets[i] += 1
+        self.counts[operation] += 1
+        self.sums[operation] += seconds
+
+
 class EtcdClient(_ClosesOnExit):
     """Async client for one etcd cluster (one or more member endpoints)."""
 
@@ -404,6 +439,7 @@ class EtcdClient(_ClosesOnExit):
         self._active = 0
         self._closed = False
         self._watches: weakref.WeakSet[EtcdWatch] = weakref.WeakSet()
+        self.timings = RequestTimings()
 
     # -- lifecycle --------------------------------------------------------- #
 
@@ -466,9 +502,13 @@ class EtcdClient(_ClosesOnExit):
         for _ in range(attempts):
             index = self._active
             stub = getattr(self._connection(index), service)
+            began = time.perf_counter()
             try:
-                return await getattr(stub, method)(request, timeout=call_timeout or self._timeout)
+                answer = await getattr(stub, method)(request, timeout=call_timeout or self._timeout)
+                self.timings.observe(method, time.perf_counter() - began)
+                return answer
             except grpc.aio.AioRpcError as err:
+                self.timings.observe(method, time.perf_counter() - began)
                 mapped = self._map(err, method)
                 if not isinstance(mapped, EtcdUnavailable):
                     raise mapped from err

@@ -32,12 +32,18 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from watchproxy.api.http import Send, respond
 from watchproxy.api.requestinfo import RequestInfo
 from watchproxy.api.status import ApiError
+from watchproxy.etcd.client import REQUEST_DURATION_BUCKETS as ETCD_BUCKETS
 from watchproxy.etcd.client import EtcdError
 from watchproxy.flowcontrol.controller import FlowController
 from watchproxy.observe.flowcontrol_metrics import FlowControlCollector
@@ -199,6 +205,7 @@ class ProxyCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._caches()
         yield from self._shards()
+        yield from self._etcd_requests()
 
     def _caches(self) -> Iterator[Metric]:
         gvk = ("group", "version", "kind")
@@ -295,6 +302,23 @@ class ProxyCollector(Collector):
             objects, watchers, events_sent, bytes_sent, dispatched, initializations, capacity,
             resource_version, lagging, queue_hwm, history, history_bytes, history_hwm,
         )  # fmt: skip
+
+    def _etcd_requests(self) -> Iterator[Metric]:
+        """kube's etcd_request_duration_seconds, per shard and etcd RPC. Labels differ from
+        kube's (`operation`, `type` = the Go type stored): here `operation` is the etcd RPC
+        (Range, Txn, Put, ...) and `shard` the etcd cluster, since one RPC may serve any type."""
+        family = HistogramMetricFamily(
+            "etcd_request_duration_seconds",
+            "Etcd request latency in seconds for each operation and shard.",
+            labels=["operation", "shard"],
+        )
+        for shard in self.proxy.shards:
+            timings = shard.client.timings
+            for operation, counts in sorted(timings.buckets.items()):
+                buckets = [(repr(float(b)), n) for b, n in zip(ETCD_BUCKETS, counts, strict=True)]
+                buckets.append(("+Inf", timings.counts[operation]))
+                family.add_metric([operation, shard.name], buckets, timings.sums[operation])
+        yield family
 
     def _shards(self) -> Iterator[Metric]:
         shard = ("shard",)
