@@ -95,8 +95,8 @@ def test_metrics_count_requests_and_watch_events(api: httpx.Client) -> None:
         assert get(after, "watchproxy_shard_revision", shard=shard) > 0
         assert get(after, "watchproxy_shard_revision_lag", shard=shard) >= 0
         assert ("watchproxy_shard_revision_lag", frozenset({("shard", shard)})) in after
-    # Every create is one etcd Txn on the namespace's shard (`metrics-ns` matches no tenant: the default
-    # shard-a); the histogram counts each (the dry run writes nothing).
+    # Every create is one etcd Txn on the namespace's shard (`metrics-ns` matches no tenant:
+    # the default shard-a); the histogram counts each (the dry run writes nothing).
     txns = ("etcd_request_duration_seconds_count", {"operation": "Txn", "shard": "shard-a"})
     assert delta(txns[0], **txns[1]) >= creates
     total = get(after, "etcd_request_duration_seconds_bucket", le="+Inf", **txns[1])
