@@ -55,10 +55,13 @@ CANCELLED: Final = "cancelled"
 class Request:
     """One request at one level: waiting in a queue, then executing, then finished."""
 
-    __slots__ = ("arrival_r", "arrived", "queue", "ready", "seats", "started", "waiter", "work")
+    __slots__ = (
+        "arrival_r", "arrived", "flow", "queue", "ready", "seats", "started", "waiter", "work",
+    )  # fmt: skip
 
-    def __init__(self, seats: int, arrived: float) -> None:
+    def __init__(self, seats: int, arrived: float, flow: int = 0) -> None:
         self.seats = seats
+        self.flow = flow
         self.arrived = arrived
         self.started = 0.0
         self.work = 0.0
@@ -141,6 +144,10 @@ class QueueSet:
         self.demanded = 0
         self.current_r = 0.0
         self._last_real = clock()
+        # Seats one flow may hold: three quarters of the level (at least 1), so a quarter always
+        # stays for the others (see `_flow_may_add`).
+        self.flow_seat_limit = max(1, concurrency_limit * 3 // 4)
+        self._flow_seats: dict[int, int] = {}
         # seats -> how many executing requests have that width (for the backfill bound).
         self._executing_widths: dict[int, int] = {}
         # flow hash -> its hand: dealing costs a list of every queue; flows repeat.
@@ -175,9 +182,9 @@ class QueueSet:
         resolves when it is dispatched. Must be called from the event loop's thread.
         """
         now = self._sync_time()
-        request = Request(seats, now)
+        request = Request(seats, now, hash_value)
         if not self.queues:
-            if not self._fits(seats):
+            if not self._fits(seats) or not self._flow_may_add(hash_value, seats):
                 return None, CONCURRENCY_LIMIT
             self._dispatch(request, now)
             return request, ""
@@ -188,7 +195,7 @@ class QueueSet:
             # An idle queue starts at the present: it earns no credit for having been idle.
             queue.next_dispatch_r = max(queue.next_dispatch_r, self.current_r)
         request.queue = queue
-        if not self.waiting and self._fits(seats):
+        if not self.waiting and self._fits(seats) and self._flow_may_add(hash_value, seats):
             # Nothing waits anywhere: start now, charged to the queue as if dispatched from it.
             self._change(queue, 0, seats)
             self._dispatch(request, now)
@@ -212,6 +219,8 @@ class QueueSet:
             queue.waiting.remove(request)
             self.waiting -= 1
             self._change(queue, -request.seats, 0)
+            # Its leaving may unblock others: it may have been the head too wide to fit.
+            self._dispatch_as_possible(self._last_real)
         if request.waiter is not None:
             request.waiter.cancel()
         return True
@@ -226,6 +235,10 @@ class QueueSet:
         widths[request.seats] -= 1
         if not widths[request.seats]:
             del widths[request.seats]
+        flows = self._flow_seats
+        flows[request.flow] -= request.seats
+        if not flows[request.flow]:
+            del flows[request.flow]
         queue = request.queue
         if queue is not None:
             self._change(queue, 0, -request.seats)
@@ -250,6 +263,14 @@ class QueueSet:
             return False
         narrow = sum(w * n for w, n in self._executing_widths.items() if w < blocked)
         return narrow + seats <= self.concurrency_limit - blocked
+
+    def _flow_may_add(self, flow: int, seats: int) -> bool:
+        """watchproxy's per-flow cap (kube has none): a flow holds at most `flow_seat_limit` of
+        the level's seats, so one flow whose clients stop reading their LISTs cannot take every
+        seat and leave other flows nothing but 429s. A flow with nothing executing may always
+        start one request, however wide."""
+        held = self._flow_seats.get(flow, 0)
+        return held == 0 or held + seats <= self.flow_seat_limit
 
     def _fits(self, seats: int) -> bool:
         # A request wider than the whole limit may still run alone (kube caps seats at the limit).
@@ -277,6 +298,8 @@ class QueueSet:
         self.executing += 1
         widths = self._executing_widths
         widths[request.seats] = widths.get(request.seats, 0) + 1
+        flows = self._flow_seats
+        flows[request.flow] = flows.get(request.flow, 0) + request.seats
         queue = request.queue
         if queue is not None:
             request.work = request.seats * ESTIMATED_SERVICE_SECONDS
@@ -318,7 +341,10 @@ class QueueSet:
             queue = self.queues[(start + offset) % count]
             if not queue.waiting:
                 continue
-            if narrower_than and not self._backfills(queue.waiting[0].seats, narrower_than):
+            head = queue.waiting[0]
+            if not self._flow_may_add(head.flow, head.seats):
+                continue  # its flow holds its share; the queue waits, others go on
+            if narrower_than and not self._backfills(head.seats, narrower_than):
                 continue
             finish = queue.next_dispatch_r + queue.waiting[0].seats * ESTIMATED_SERVICE_SECONDS
             if best is None or finish < best_finish:

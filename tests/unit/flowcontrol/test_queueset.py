@@ -56,7 +56,7 @@ def test_deal_hand_is_distinct_and_stable() -> None:
 
 async def test_requests_run_at_once_below_the_limit() -> None:
     qs = QueueSet(level(), concurrency_limit=3, clock=Clock())
-    requests = [start(qs, "a") for _ in range(3)]
+    requests = [start(qs, flow) for flow in "abc"]
     assert dispatched(requests) == requests
     assert qs.seats_in_use == 3
     waiting = start(qs, "a")
@@ -179,8 +179,8 @@ async def test_a_quiet_flows_get_is_not_held_behind_a_busy_flows_wide_list() -> 
     the one whose head finishes first in virtual time, not a wide head that cannot fit."""
     clock = Clock()
     h = Harness(QueueSet(level(queues=128, hand_size=6), concurrency_limit=49, clock=clock), clock)
-    for _ in range(4):
-        assert ready(h.start("ta", seats=10))
+    for i in range(4):  # four flows: one flow may hold at most 3/4 of the seats
+        assert ready(h.start(f"ta{i}", seats=10))
     backlog = [h.start("ta", seats=10) for _ in range(20)]
     assert not any(ready(r) for r in backlog)
     clock.now += 1.0
@@ -195,7 +195,7 @@ async def test_a_get_may_use_seats_a_blocked_wide_head_cannot() -> None:
     clock = Clock()
     qs = QueueSet(level(queues=128, hand_size=6), concurrency_limit=49, clock=clock)
     h = Harness(qs, clock)
-    lists = [h.start("storm", seats=10) for _ in range(4)]
+    lists = [h.start(f"storm{i}", seats=10) for i in range(4)]
     head = h.start("storm", seats=10)
     clock.now += 60.0  # the storm's queue is owed service: its head finishes first
     get = h.start("probe")
@@ -222,3 +222,30 @@ async def test_backfill_never_starves_the_wide_head() -> None:
         steps += 1
     assert ready(wide), "the wide head starved"
     assert steps <= 120
+
+
+async def test_one_flow_holds_at_most_three_quarters_of_the_seats() -> None:
+    """A flow whose LISTs never finish (clients that do not read) takes 30 of 49 seats (3 x 10;
+    a fourth would pass 36); other flows' requests still run. A flow with nothing executing
+    may always start one request, however wide."""
+    clock = Clock()
+    qs = QueueSet(level(queues=128, hand_size=6), concurrency_limit=49, clock=clock)
+    held = [start(qs, "greedy", seats=10) for _ in range(6)]
+    assert [ready(r) for r in held] == [True, True, True, False, False, False]
+    others = [start(qs, f"other{i}") for i in range(19)]
+    assert all(ready(r) for r in others)
+    small = QueueSet(level(), concurrency_limit=4, clock=clock)
+    assert ready(start(small, "wide", seats=4))  # alone: more than its share, still runs
+
+
+async def test_a_cancelled_head_lets_the_next_request_start() -> None:
+    """A 10-seat head waits (5 of 10 seats held); a GET waits behind it in the same queue. When
+    the head leaves (time-out, client gone), the GET starts at once."""
+    clock = Clock()
+    qs = QueueSet(level(queues=1, hand_size=1), concurrency_limit=10, clock=clock)
+    running = start(qs, "a", seats=5)
+    head = start(qs, "b", seats=10)
+    get = start(qs, "c")
+    assert ready(running) and not ready(head) and not ready(get)
+    assert qs.cancel(head)
+    assert ready(get)
