@@ -148,3 +148,20 @@ def test_a_watch_holds_its_seat_only_until_it_starts(tiny: ProxyProcess) -> None
             # The watch is running; the level's one seat is free again for a LIST.
             wait_for(lambda: not seat_taken(api), "the watch to give its seat back")
             assert api.get("/api/v1/namespaces/default/configmaps").status_code == 200
+
+
+def test_a_queued_request_whose_client_leaves_is_dropped(tiny: ProxyProcess) -> None:
+    """A GET queued behind the held seat, whose client then hangs up, leaves its queue at once
+    (reason `cancelled`), not after the 1.5 s wait limit, and is never executed."""
+    with httpx.Client(base_url=tiny.url, timeout=30) as api, seat_holder(tiny):
+        wait_for(lambda: seat_taken(api), "the held seat")
+        before = flow_samples(api)
+        with socket.create_connection(("127.0.0.1", tiny.port)) as ghost:
+            ghost.sendall(b"GET /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: queued(api) == 1, "the ghost request queued")
+        wait_for(lambda: queued(api) == 0, "the ghost to leave its queue")
+        after = flow_samples(api)
+    key = ("apiserver_flowcontrol_rejected_requests_total", (*GD, ("reason", "cancelled")))
+    assert after.get(key, 0) - before.get(key, 0) == 1
+    timed_out = ("apiserver_flowcontrol_rejected_requests_total", (*GD, ("reason", "time-out")))
+    assert after.get(timed_out, 0) == before.get(timed_out, 0)

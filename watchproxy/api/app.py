@@ -61,6 +61,7 @@ from watchproxy.controllers.cached import wait_for_caches
 from watchproxy.controllers.rbac_bootstrap import ensure_bootstrap_policy
 from watchproxy.core.errors import ProxyError
 from watchproxy.flowcontrol import Admission, FlowController
+from watchproxy.flowcontrol.controller import ClientGone
 from watchproxy.observe.audit import (
     AuditLog,
     AuditRecord,
@@ -392,7 +393,11 @@ def create_app(settings: Settings) -> Any:
             reply: Send = tracked_send
             if flow is not None:
                 try:
-                    admission = await flow.admit(info, auth, query)
+                    watching = scope["method"] in ("GET", "HEAD")
+                    admission, replay = await flow.admit(
+                        info, auth, query, receive if watching else None
+                    )
+                    receive = replay or receive
                 except FlowRejected:
                     if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
                         await _drain_small_body(receive)
@@ -410,6 +415,8 @@ def create_app(settings: Settings) -> Any:
                 await ops(scope, receive, reply)
             else:
                 await route(scope, receive, reply, auth)
+        except ClientGone:
+            pass  # it left while queued (counted `cancelled`): nobody to answer
         except ProxyError as exc:
             if record is not None and record.status is None:
                 record.status = status_body(exc)

@@ -18,11 +18,12 @@ Every answer of a classified request carries kube's `X-Kubernetes-PF-FlowSchema-
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from watchproxy.api.http import Send
+from watchproxy.api.http import Message, Receive, Send
 from watchproxy.api.requestinfo import RequestInfo
 from watchproxy.api.status import ApiError
 from watchproxy.auth.context import RequestAuth
@@ -110,14 +111,42 @@ class FlowFilter:
                 total += len(state.objects)
         return total
 
-    async def admit(self, info: RequestInfo, auth: RequestAuth, query: bytes) -> Admission:
+    async def admit(
+        self, info: RequestInfo, auth: RequestAuth, query: bytes, receive: Receive | None = None
+    ) -> tuple[Admission, Receive | None]:
         """Wait for the request's seats; ApiError 429 TooManyRequests (with Retry-After) when
-        the level rejects it."""
+        the level rejects it, ClientGone when its client disconnects while it waits.
+
+        `receive` (requests without a body only: GET, HEAD) lets a waiting request notice its
+        client leaving; the messages read meanwhile are replayed by the `receive` returned,
+        which the handler must use instead."""
         classification = self.controller.classify(self.digest(info, auth))
+        gone, replay = _disconnect_watch(receive) if receive is not None else (None, receive)
         try:
-            return await self.controller.admit(classification, self.seats(info, query))
+            admission = await self.controller.admit(classification, self.seats(info, query), gone)
         except Rejected as exc:
             raise FlowRejected(exc) from exc
+        return admission, replay
+
+
+def _disconnect_watch(receive: Receive) -> tuple[Callable[[], Awaitable[None]], Receive]:
+    """`gone()` returns when the client disconnects (reading, and keeping, what comes before);
+    the receive returned gives the kept messages first."""
+    kept: deque[Message] = deque()
+
+    async def gone() -> None:
+        while True:
+            message = await receive()
+            kept.append(message)
+            if message["type"] == "http.disconnect":
+                return
+
+    async def replay() -> Message:
+        if kept:
+            return kept.popleft()
+        return await receive()
+
+    return gone, replay
 
 
 class FlowRejected(ApiError):

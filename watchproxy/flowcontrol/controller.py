@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -71,6 +71,10 @@ class Rejected(Exception):
         self.classification = classification
         self.reason = reason
         self.retry_after = retry_after
+
+
+class ClientGone(Exception):
+    """The request's client left while it waited in a queue: nothing is answered."""
 
 
 class _RetryAfter:
@@ -201,9 +205,16 @@ class FlowController:
         queueset = self.queuesets.get(level.name)
         return queueset.concurrency_limit if queueset is not None else 1
 
-    async def admit(self, classification: Classification, seats: int) -> Admission:
+    async def admit(
+        self,
+        classification: Classification,
+        seats: int,
+        gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> Admission:
         """Wait for `seats` at the request's level; raises Rejected (429) when its queue is full,
-        the level rejects, or the wait reaches `queue_wait_limit_seconds`."""
+        the level rejects, or the wait reaches `queue_wait_limit_seconds`, and ClientGone when
+        `gone()` (started only if the request has to wait) completes first: its client left,
+        so it leaves its queue (kube: the request context is cancelled)."""
         key = (classification.level.name, classification.schema.name)
         counters = self._counters[key]
         queueset = self.queuesets.get(classification.level.name)
@@ -217,13 +228,19 @@ class FlowController:
         if not request.ready:
             assert request.waiter is not None
             counters.waiting += 1
+            watcher = asyncio.ensure_future(gone()) if gone is not None else None
+            waits: tuple[asyncio.Future[Any], ...] = (request.waiter,)
             try:
                 # asyncio.wait, not wait_for: a time-out must not cancel the future, which may be
                 # resolved in the same loop iteration (then the request runs).
                 await asyncio.wait(
-                    (request.waiter,), timeout=self.settings.queue_wait_limit_seconds
+                    waits if watcher is None else (*waits, watcher),
+                    timeout=self.settings.queue_wait_limit_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-            except asyncio.CancelledError:
+                if watcher is not None and watcher.done():
+                    raise ClientGone
+            except (asyncio.CancelledError, ClientGone):
                 # The client went away (or the server stops) while it waited.
                 if queueset.cancel(request):
                     counters.rejected[CANCELLED] += 1
@@ -232,6 +249,8 @@ class FlowController:
                 raise
             finally:
                 counters.waiting -= 1
+                if watcher is not None and not watcher.done():
+                    watcher.cancel()
             if queueset.cancel(request):
                 raise self._reject(
                     classification, counters, TIME_OUT, self._clock() - request.arrived

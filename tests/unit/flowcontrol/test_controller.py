@@ -114,3 +114,29 @@ def test_retry_after_grows_under_many_rejections_and_comes_back() -> None:
         tracker.dropped()
     assert tracker.value < peak
     assert max(values) <= 32
+
+
+async def test_a_waiter_whose_client_leaves_leaves_its_queue() -> None:
+    from watchproxy.flowcontrol.controller import ClientGone
+
+    fc = controller()
+    held = await fc.admit(fc.classify(digest("a")), 1)
+    left = asyncio.Event()
+    waiter = asyncio.create_task(fc.admit(fc.classify(digest("b")), 1, left.wait))
+    await asyncio.sleep(0)
+    assert fc.statistics()["priority_levels"]["global-default"]["waiting_requests"] == 1
+    left.set()
+    with pytest.raises(ClientGone):
+        await waiter
+    assert fc.statistics()["priority_levels"]["global-default"]["waiting_requests"] == 0
+    assert fc.counters()["global-default", "global-default"].rejected == {"cancelled": 1}
+    held.release()
+    assert fc.queuesets["global-default"].seats_in_use == 0
+    # Admitted at once: the disconnect watch is never started.
+    started = []
+
+    async def never() -> None:
+        started.append(True)
+
+    (await fc.admit(fc.classify(digest("c")), 1, never)).release()
+    assert not started
