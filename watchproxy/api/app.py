@@ -43,6 +43,7 @@ from watchproxy.api.reads import serve_get, serve_list
 from watchproxy.api.requestinfo import RequestInfo, request_info
 from watchproxy.api.reviews import ReviewContext, serve_review
 from watchproxy.api.status import ApiError, status_body, status_bytes
+from watchproxy.api.streaming import SendTimeout
 from watchproxy.api.target import Target
 from watchproxy.api.tokens import serve_token_request
 from watchproxy.api.watches import serve_watch
@@ -417,6 +418,9 @@ def create_app(settings: Settings) -> Any:
                 await route(scope, receive, reply, auth)
         except ClientGone:
             pass  # it left while queued (counted `cancelled`): nobody to answer
+        except SendTimeout as exc:
+            # A LIST body its client did not take in time; the response is cut off here.
+            log.info("%s %s: %s; response abandoned", scope["method"], path, exc)
         except ProxyError as exc:
             if record is not None and record.status is None:
                 record.status = status_body(exc)

@@ -112,6 +112,17 @@ def json_array_chunks(
     yield b"".join(parts)
 
 
+# A streamed body must be taken by its client within kube's default --request-timeout (60 s),
+# which bounds every non-long-running request there: a client that stops reading a LIST would
+# otherwise hold the LIST's flow-control seats for ever. Past it the response is cut off.
+SEND_TIMEOUT_SECONDS: Final = 60.0
+
+
+class SendTimeout(Exception):
+    """The client did not take a streamed body within SEND_TIMEOUT_SECONDS: the response is
+    abandoned (its connection closes) and its seats are freed."""
+
+
 async def send_chunks(
     send: Send,
     chunks: Iterable[bytes],
@@ -154,6 +165,18 @@ async def send_chunks(
     built = buffered  # the chunks built to settle the encoding go out first
     built.append(following)
     del following, buffered
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            await _send_rest(send, built, it, compressor)
+    except TimeoutError as exc:
+        raise SendTimeout(
+            f"the client read less than the body in {SEND_TIMEOUT_SECONDS:g} s"
+        ) from exc
+
+
+async def _send_rest(
+    send: Send, built: list[bytes], it: Iterator[bytes], compressor: Compressor | None
+) -> None:
     first = True
     while True:
         if not first:

@@ -292,3 +292,22 @@ async def test_a_heavy_step_takes_an_iteration_of_its_own() -> None:
         groups.setdefault(it, []).append(name)
     # In arrival order: a+b fit (3 units), c (10) goes alone, d+e fit (4), then f.
     assert list(groups.values()) == [["a", "b"], ["c"], ["d", "e"], ["f"]]
+
+
+async def test_a_client_that_stops_reading_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A streamed body not taken within SEND_TIMEOUT_SECONDS (kube's request timeout) raises
+    SendTimeout, so the request ends and gives back its seats."""
+    from watchproxy.api import streaming
+
+    monkeypatch.setattr(streaming, "SEND_TIMEOUT_SECONDS", 0.2)
+    sent: list[dict[str, object]] = []
+
+    async def stalled(message: object) -> None:
+        sent.append(dict(message))  # type: ignore[call-overload]
+        if len(sent) > 2:
+            await asyncio.Event().wait()  # the client's socket is full and stays full
+
+    chunks = streaming.json_array_chunks(b'{"items":[', items(2000, 500), b"]}")
+    with pytest.raises(streaming.SendTimeout):
+        await streaming.send_chunks(stalled, chunks, gzip=False)
+    assert sent[0]["type"] == "http.response.start"
