@@ -7,10 +7,12 @@ import asyncio
 import logging
 import resource
 import shutil
+import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
 from watchproxy.observe.logs import LOG_FORMATS, configure_logging
@@ -219,7 +221,13 @@ def _dev(args: argparse.Namespace, port: int, data_dir: Path, temporary: bool) -
     audit_log = data_dir / "audit.log"
     fresh = not any(data_dir.glob("shard-*/etcd"))
     servers = [
-        EtcdServer(f"shard-{chr(ord('a') + i)}", data_dir / f"shard-{chr(ord('a') + i)}")
+        EtcdServer(
+            f"shard-{chr(ord('a') + i)}",
+            data_dir / f"shard-{chr(ord('a') + i)}",
+            # Even a SIGKILLed dev mode leaves no etcd running (started on the main thread,
+            # before any other thread exists).
+            die_with_parent=True,
+        )
         for i in range(args.shards)
     ]
     try:
@@ -256,10 +264,15 @@ def _dev(args: argparse.Namespace, port: int, data_dir: Path, temporary: bool) -
     return 0
 
 
-def _ignore_stop_signals() -> None:
-    import signal
+def _forwarded_signals() -> tuple[signal.Signals, ...]:
+    """Signals whose default action ends the process (leaving dev mode's etcds running and its
+    temporary folder on disk) that dev mode handles as SIGTERM: SIGQUIT (Ctrl-\\), SIGUSR1,
+    SIGUSR2, SIGALRM."""
+    return (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, *_forwarded_signals()):
         signal.signal(sig, signal.SIG_IGN)
 
 
@@ -267,14 +280,25 @@ def _stop_on_sigterm() -> None:
     """SIGTERM (`kill`, a supervisor) and SIGHUP (a closed terminal) stop dev mode as Ctrl-C
     does, also while etcd starts or the demo is seeded: then every etcd it started is stopped.
     (While serving, serving/server.py handles all three and returns; their default handlers
-    would end the process and orphan the etcds.)"""
-    import signal
+    would end the process and orphan the etcds.) The other signals that end a process by
+    default (_forwarded_signals) run whatever SIGTERM's handler is at the time: before and
+    after serving this one, while serving the server's graceful stop."""
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    def as_sigterm(signum: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGTERM)
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            raise KeyboardInterrupt
+        # SIG_IGN: already stopping (_ignore_stop_signals).
+
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
+    for sig in _forwarded_signals():
+        signal.signal(sig, as_sigterm)
 
 
 def _print_secure_usage(port: int, data_dir: Path, pki_dir: Path, audit_log: Path) -> None:

@@ -11,7 +11,7 @@ import fnmatch
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import yaml
@@ -261,6 +261,10 @@ def _globs_overlap(a: str, b: str) -> bool:
     return False
 
 
+# The smallest max_header_bytes accepted.
+MIN_HEADER_BYTES: Final = 4096
+
+
 def _positive(where: str, value: Any, kind: type) -> Any:
     # `not value > 0` also refuses NaN (YAML .nan), for which every comparison is false.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -361,6 +365,10 @@ def parse_settings(data: Any) -> Settings:
     ):
         if key in data:
             extras[key] = _positive(key, data[key], int)
+    if extras.get("max_header_bytes", MIN_HEADER_BYTES) < MIN_HEADER_BYTES:
+        # Smaller makes every request 431 (a kubectl request's headers alone are ~1 KiB, a
+        # bearer token up to several).
+        raise ConfigError(f"max_header_bytes: must be at least {MIN_HEADER_BYTES}")
     for key in (
         "bookmark_interval_seconds",
         "freshness_timeout_seconds",

@@ -233,7 +233,13 @@ def _data_dir_of(dev: DevProcess) -> Path:
     return Path(line.rsplit("(data in ", 1)[1].rstrip().rstrip(")"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize(
+    "sig",
+    # SIGQUIT (Ctrl-\\), SIGUSR1 and SIGALRM end a process by default: dev mode stops as on
+    # SIGTERM rather than orphan its etcds.
+    [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGALRM],
+    ids=lambda sig: sig.name,
+)
 def test_every_stop_signal_stops_the_etcds_and_removes_the_temp_data(sig: signal.Signals) -> None:
     port = free_port()
     dev = DevProcess("--insecure", "--no-seed", "--shards", "3", "--port", str(port))
@@ -250,6 +256,28 @@ def test_every_stop_signal_stops_the_etcds_and_removes_the_temp_data(sig: signal
     assert "Traceback" not in output
     assert etcd_pids_under(data_dir) == [], f"{sig.name} left etcd running"
     assert not data_dir.exists(), "the temporary data folder must be removed on exit"
+
+
+def test_etcds_die_with_a_killed_dev_mode() -> None:
+    """SIGKILL runs no handler: the etcds still go (PR_SET_PDEATHSIG); only the temporary
+    folder stays behind."""
+    port = free_port()
+    dev = DevProcess("--insecure", "--no-seed", "--shards", "2", "--port", str(port))
+    data_dir = _data_dir_of(dev)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}")
+        assert len(etcd_pids_under(data_dir)) == 2
+        dev.proc.kill()
+        dev.proc.wait(30)
+        deadline = time.monotonic() + 20
+        while etcd_pids_under(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert etcd_pids_under(data_dir) == [], "etcd outlived a SIGKILLed dev mode"
+    finally:
+        dev.stop()
+        for pid in etcd_pids_under(data_dir):
+            os.kill(int(pid), signal.SIGKILL)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_data_dir_is_kept(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 
 from watchproxy.etcd.client import (
+    _CHANNEL_OPTIONS,
     EtcdClient,
     EtcdCompacted,
     EtcdUnavailable,
@@ -107,6 +108,38 @@ def test_client_rejects_bad_config() -> None:
         EtcdClient(["http://a:1", "https://b:2"])
     with pytest.raises(ValueError, match="TLS files"):
         EtcdClient(["http://a:1"], ca_file="/nonexistent")
+
+
+def test_receive_limit_is_kubes() -> None:
+    """kube's etcd client accepts responses up to math.MaxInt32 bytes: a smaller cap makes a
+    large first list page fail with RESOURCE_EXHAUSTED forever (the replica never gets ready)."""
+    options = dict(_CHANNEL_OPTIONS)
+    assert options["grpc.max_receive_message_length"] == 2**31 - 1
+
+
+async def test_range_larger_than_256_mib(tmp_path: Path) -> None:
+    """One Range response above 256 MiB (gRPC's old cap here) is received whole."""
+    server = EtcdServer(
+        "big",
+        tmp_path,
+        # 60 MiB values (etcd's default cap is 1.5 MiB), no fsync: five puts make 300 MiB fast.
+        extra_args=[
+            "--max-request-bytes=67108864",
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes=4294967296",
+        ],
+    )
+    server.start()
+    try:
+        async with EtcdClient([server.endpoint], name="big") as client:
+            value = b"x" * (60 * 1024 * 1024)
+            for i in range(5):
+                await client.put(f"/big/{i}".encode(), value)
+            result = await client.range(b"/big/", prefix_range_end(b"/big/"))
+            assert len(result.kvs) == 5
+            assert sum(len(kv.value) for kv in result.kvs) > 256 * 1024 * 1024
+    finally:
+        server.stop()
 
 
 # --------------------------------------------------------------------------- #

@@ -89,6 +89,12 @@ DELETE = object()
             "watcher_queue_max_bytes: must be a positive number",
             id="bad watcher queue bytes",
         ),
+        pytest.param(
+            "max_header_bytes",
+            10,
+            "max_header_bytes: must be at least 4096",
+            id="max_header_bytes makes every request 431",
+        ),
         pytest.param("shards.1.name", "shard-a", "shards[1].name: duplicate", id="duplicate shard"),
         pytest.param("shards", DELETE, "shards: at least one shard is required", id="no shards"),
         pytest.param(

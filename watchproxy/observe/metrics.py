@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -114,11 +114,13 @@ class RequestLabels:
 
 
 def request_labels(
-    info: RequestInfo, query: bytes, served: frozenset[tuple[str, str, str]]
+    info: RequestInfo, query: bytes, served: Mapping[tuple[str, str, str], Collection[str]]
 ) -> RequestLabels:
-    """Labels of one request. `served` holds the (group, version, resource) triples the proxy
-    serves; other resource requests are reported as resource "other" (their names come from
-    the client and would otherwise make unbounded series)."""
+    """Labels of one request. `served` maps the (group, version, resource) triples the proxy
+    serves to the subresources each serves; other resource requests are reported as resource
+    "other", and a subresource the resource does not serve as "other" (these names come from
+    the client and would otherwise make unbounded series; kube instruments registered routes
+    only, so such requests are 404s that never carry their path in a label)."""
     verb = info.verb.upper()
     if verb not in _VERBS:
         verb = "other"
@@ -132,10 +134,14 @@ def request_labels(
         scope = "namespace"
     else:
         scope = "cluster"
-    if (info.api_group, info.api_version, info.resource) not in served:
+    subresources = served.get((info.api_group, info.api_version, info.resource))
+    if subresources is None:
         return RequestLabels(verb, dry_run, "", "", "other", "", scope)
+    subresource = info.subresource
+    if subresource and subresource not in subresources:
+        subresource = "other"
     return RequestLabels(
-        verb, dry_run, info.api_group, info.api_version, info.resource, info.subresource, scope
+        verb, dry_run, info.api_group, info.api_version, info.resource, subresource, scope
     )
 
 
@@ -143,7 +149,9 @@ class RequestMetrics:
     """The per-request metrics, registered on an injected registry."""
 
     def __init__(self, registry: CollectorRegistry, served: Iterable[ResourceType]) -> None:
-        self.served = frozenset((r.group, r.version, r.plural) for r in served)
+        self.served: dict[tuple[str, str, str], frozenset[str]] = {
+            (r.group, r.version, r.plural): frozenset(r.subresources) for r in served
+        }
         self.requests = Counter(
             "apiserver_request",
             "Counter of apiserver requests broken out for each verb, dry run value, group,"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any, cast
+
 import pytest
 
 from watchproxy.api.guard import PUBLIC_PATHS
-from watchproxy.api.health import ENDPOINT_CHECKS, Check, check_answer, root_answer
+from watchproxy.api.health import (
+    ENDPOINT_CHECKS,
+    Check,
+    ShutdownState,
+    check_answer,
+    proxy_checks,
+    root_answer,
+)
 
 
 def checks(**failing: str) -> dict[str, Check]:
@@ -81,3 +91,18 @@ def test_every_check_path_is_public(path: str) -> None:
 def test_no_other_subpath_is_public() -> None:
     assert "/readyz/bogus" not in PUBLIC_PATHS
     assert "/debug/stats" not in PUBLIC_PATHS
+
+
+def test_etcd_check_reason_carries_the_error() -> None:
+    """The logged reason says what etcd answered, not always "unreachable"."""
+    error = "Range failed: RESOURCE_EXHAUSTED Received message larger than max"
+    proxy = SimpleNamespace(
+        reflectors=[
+            SimpleNamespace(shard=SimpleNamespace(name="a"), etcd_error=None),
+            SimpleNamespace(shard=SimpleNamespace(name="b"), etcd_error=error),
+        ],
+        served={},
+        all_shards=(),
+    )
+    reason = proxy_checks(cast(Any, proxy), ShutdownState())["etcd"]()
+    assert reason == f"etcd failing for shard(s) b ({error})"

@@ -3,6 +3,9 @@ collector built from the caches' and reflectors' snapshots."""
 
 from __future__ import annotations
 
+import random
+import uuid
+
 import orjson
 import pytest
 from prometheus_client import generate_latest
@@ -15,7 +18,7 @@ from watchproxy.core.objects import CachedObject, build_object
 from watchproxy.observe.metrics import Metrics, build_registry, request_labels
 from watchproxy.proxy import Proxy
 
-SERVED = frozenset({("", "v1", "pods"), ("apps", "v1", "deployments")})
+SERVED = {("", "v1", "pods"): {"status", "binding"}, ("apps", "v1", "deployments"): {"status"}}
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -81,6 +84,16 @@ def pod_object(proxy: Proxy, name: str, revision: int) -> CachedObject:
             "PUT", "/api/v1/namespaces/ns/pods/p/status", b"",
             ("UPDATE", "", "", "v1", "pods", "status", "resource"),
             id="subresource",
+        ),
+        pytest.param(
+            "GET", "/api/v1/namespaces/ns/pods/p/0f8fad5b-d9cb-469f-a165-70867728950e", b"",
+            ("GET", "", "", "v1", "pods", "other", "resource"),
+            id="unserved subresource: bounded label",
+        ),
+        pytest.param(
+            "GET", "/apis/apps/v2/namespaces/ns/deployments/d/status", b"",
+            ("GET", "", "", "", "other", "", "resource"),
+            id="unserved version: bounded label",
         ),
         pytest.param(
             "GET", "/api/v1/namespaces/ns/widgets", b"",
@@ -187,3 +200,39 @@ def test_registries_are_per_app() -> None:
     }  # fmt: skip
     assert ("apiserver_request_total", frozenset(listed.items())) in samples(first)
     assert ("apiserver_request_total", frozenset(listed.items())) not in samples(second)
+
+
+def test_request_labels_stay_bounded_under_random_paths() -> None:
+    """20,000 requests to random subresources, resources, groups and versions must not make
+    20,000 series: only names the proxy serves reach a label."""
+    metrics = build_registry(proxy_with_pods())
+    requests = metrics.requests
+    rng = random.Random(7)
+    paths = []
+    for i in range(2000):
+        junk = uuid.UUID(int=rng.getrandbits(128)).hex
+        paths += [
+            f"/api/v1/namespaces/x/pods/y/{junk}",
+            f"/api/v1/namespaces/x/{junk}/y/status",
+            f"/apis/{junk}.example.com/v1/namespaces/x/pods/y",
+            f"/apis/apps/{junk}/namespaces/x/deployments/y/status",
+            f"/api/v1/pods/y/{junk}",
+            f"/{junk}/{i}",
+        ]
+    seen = set()
+    for path in paths:
+        for method in ("GET", "PUT", "DELETE"):
+            labels = requests.labels_of(request_info(method, path, b""), b"")
+            seen.add(labels)
+            requests.finished(labels, 404, requests.started(labels))
+    assert len(seen) < 50
+    text = generate_latest(metrics.registry).decode()
+    totals = next(f for f in text_string_to_metric_families(text) if f.name == "apiserver_request")
+    assert len(totals.samples) < 50
+    # A subresource the resource serves keeps its name.
+    status = requests.labels_of(request_info("PUT", "/api/v1/namespaces/x/pods/y/status", b""), b"")
+    assert (status.resource, status.subresource) == ("pods", "status")
+    binding = requests.labels_of(
+        request_info("POST", "/api/v1/namespaces/x/pods/y/binding", b""), b""
+    )
+    assert (binding.resource, binding.subresource) == ("pods", "binding")
