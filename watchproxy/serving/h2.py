@@ -64,6 +64,33 @@ DEFAULT_MAX_FRAME_SIZE: Final = 1 << 16
 # Flush synchronously once this much is queued inside one iteration (one large body).
 FLUSH_THRESHOLD: Final = 256 << 10
 
+# HTTP/2 rapid reset (CVE-2023-44487): a client sends HEADERS then RST_STREAM at once, over and
+# over, so h2's concurrent-stream limit (which counts only open streams) never bites while every
+# request still costs the server an app task. Three defences, as Go's net/http2 fix (x/net
+# 0.17.0) and nginx 1.25.3: a stream reset before its response started has its app task
+# cancelled (never started if it had not run yet); a connection never has more app tasks than
+# its advertised MAX_CONCURRENT_STREAMS, reset streams included (Go: "reset streams count
+# against the concurrency limit until their handler returns"; over it, REFUSED_STREAM); and more
+# than this many such early resets within one second end the connection with GOAWAY
+# ENHANCE_YOUR_CALM (Go ends it once 4 x MAX_CONCURRENT_STREAMS handlers queue up: its
+# "too_many_early_resets"). A real client cancels a request before its response head only when
+# its caller gives up (a timeout, a cancelled context): a handful per second; watches, once their
+# head is out, are not counted. The attack runs at tens of thousands per second, so it is cut
+# within a few milliseconds of its start, with at most 200 cheap cancelled tasks behind it.
+DEFAULT_MAX_EARLY_RESETS_PER_SECOND: Final = 200
+# PING / SETTINGS flood (CVE-2019-9512, CVE-2019-9515): h2 answers every PING and SETTINGS
+# frame, and a client that sends them without reading grows the transport's write buffer without
+# bound. While the transport's writes are paused (the client is not reading), count the control
+# frames queued in reply (acks, RST_STREAMs); over Go's `maxQueuedControlFrames` (10,000) or
+# with the write buffer over MAX_WRITE_BUFFER, GOAWAY ENHANCE_YOUR_CALM and abort. Response DATA
+# cannot get there: it stops at the pause (send_data waits for the drain), so at most
+# FLUSH_THRESHOLD + one frame + the high-water mark (~400 KiB) of it sits in the buffer.
+# Reading is not paused while writes are: the non-reading client would then never be detected
+# and its connection, its buffer and its stream tasks would stay until the keep-alive timeout
+# (whose close waits for a flush that never comes).
+MAX_QUEUED_CONTROL_FRAMES: Final = 10_000
+MAX_WRITE_BUFFER: Final = 4 << 20
+
 # DATA frames of the hot path are framed here, not by h2 (see H2Protocol.send_data). Setting
 # WATCHPROXY_H2_LIBRARY_DATA=1 sends every frame through h2 instead: a measurement knob for
 # bench/http2.py (mode h2-tls-lib), not a setting.
@@ -120,6 +147,7 @@ class H2Stream:
         "response_started",
         "scope",
         "stream_id",
+        "task",
     )
 
     def __init__(self, protocol: H2Protocol, stream_id: int, scope: Scope) -> None:
@@ -136,6 +164,7 @@ class H2Stream:
         self.pending_ack = 0
         self.response_started = False
         self.response_complete = False
+        self.task: asyncio.Task[None] | None = None
         self._body_waiter: asyncio.Future[None] | None = None
         self._window_waiter: asyncio.Future[None] | None = None
 
@@ -260,6 +289,7 @@ class H2Protocol(asyncio.Protocol):
         max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE,
         max_header_count: int = DEFAULT_MAX_HEADER_COUNT,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_early_resets_per_second: int = DEFAULT_MAX_EARLY_RESETS_PER_SECOND,
     ) -> None:
         if not config.loaded:
             config.load()
@@ -280,6 +310,8 @@ class H2Protocol(asyncio.Protocol):
         self.kind = serving.H2_TLS if tls is not None else serving.H2_PLAIN
 
         self.max_header_list_size = max_header_list_size
+        self.max_concurrent_streams = max_concurrent_streams
+        self.max_early_resets_per_second = max_early_resets_per_second
         self.max_header_count = max_header_count
         self.connection_window = connection_window
         self.conn = h2.connection.H2Connection(
@@ -315,6 +347,9 @@ class H2Protocol(asyncio.Protocol):
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._early_resets = 0  # in the second that began at _early_resets_since
+        self._early_resets_since = 0.0
+        self._queued_control = 0  # control frames queued since writes were paused
         self._handlers: dict[type[h2.events.Event], Callable[[Any], None]] = {
             h2.events.RequestReceived: self._on_request,
             h2.events.DataReceived: self._on_data,
@@ -324,6 +359,7 @@ class H2Protocol(asyncio.Protocol):
             h2.events.WindowUpdated: self._on_window_updated,
             h2.events.RemoteSettingsChanged: self._on_settings_changed,
             h2.events.ConnectionTerminated: self._on_connection_terminated,
+            h2.events.PingReceived: self._on_control_frame,
         }
 
     # -- asyncio.Protocol --------------------------------------------------------------------
@@ -363,6 +399,7 @@ class H2Protocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._queued_control = 0
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
         self._drained = None
@@ -382,7 +419,35 @@ class H2Protocol(asyncio.Protocol):
             handler = handlers.get(type(event))
             if handler is not None:
                 handler(event)
+                if self.closed or self.transport.is_closing():
+                    return
+        if self._write_paused and (
+            self._queued_control > MAX_QUEUED_CONTROL_FRAMES
+            or self.transport.get_write_buffer_size() > MAX_WRITE_BUFFER
+        ):
+            self._enhance_your_calm("control frames queued while it does not read", abort=True)
+            return
         self._schedule_flush()
+
+    def _enhance_your_calm(self, reason: str, *, abort: bool = False) -> None:
+        """End an abusive connection: GOAWAY ENHANCE_YOUR_CALM, then close (or abort, when the
+        client does not read and a close would wait for it forever). Apps that have not
+        responded yet are cancelled, the others see a disconnect (connection_lost)."""
+        serving.count("h2_protocol_errors")
+        logger.warning("HTTP/2 connection from %s ended: %s", self.client, reason)
+        self.goaway_sent = True
+        for stream in list(self.streams.values()):
+            if not stream.response_started:
+                self._cancel_app(stream)
+        try:
+            self.conn.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+        except h2.exceptions.ProtocolError:
+            pass
+        self._flush()
+        if abort:
+            self.transport.abort()
+        else:
+            self.transport.close()
 
     # -- uvicorn's connection interface --------------------------------------------------------
 
@@ -403,6 +468,12 @@ class H2Protocol(asyncio.Protocol):
     def _on_request(self, event: h2.events.RequestReceived) -> None:
         stream_id = event.stream_id
         if self.goaway_sent:
+            self._reset_id(stream_id, ErrorCodes.REFUSED_STREAM)
+            return
+        if len(self.streams) >= self.max_concurrent_streams:
+            # Streams the client reset whose app has not returned yet still count (see
+            # DEFAULT_MAX_EARLY_RESETS_PER_SECOND): REFUSED_STREAM, which clients retry.
+            serving.count("h2_streams_refused")
             self._reset_id(stream_id, ErrorCodes.REFUSED_STREAM)
             return
         method = path = authority = b""
@@ -464,6 +535,7 @@ class H2Protocol(asyncio.Protocol):
             task = self.loop.create_task(stream.run(app), context=contextvars.Context())
         else:
             task = self.loop.create_task(stream.run(app))
+        stream.task = task
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -495,6 +567,28 @@ class H2Protocol(asyncio.Protocol):
             serving.count("h2_streams_reset_by_client")
             self._release(stream)
             stream.disconnect()
+            if not stream.response_started and stream.task is not None:
+                self._cancel_app(stream)  # nobody waits for this response
+                now = self.loop.time()
+                if now - self._early_resets_since >= 1.0:
+                    self._early_resets_since = now
+                    self._early_resets = 0
+                self._early_resets += 1
+                if self._early_resets > self.max_early_resets_per_second:
+                    self._enhance_your_calm("too many streams reset early (rapid reset)")
+
+    def _cancel_app(self, stream: H2Stream) -> None:
+        """Cancel the stream's app task. One that has not run yet never starts (and never runs
+        H2Stream.run's finally): stream_finished then runs from the task's done callback."""
+        task = stream.task
+        if task is not None:
+            task.cancel()
+            task.add_done_callback(lambda _: self.stream_finished(stream))
+
+    def _on_control_frame(self, event: h2.events.Event) -> None:
+        """A PING (SETTINGS: _on_settings_changed) that h2 has queued an ack for."""
+        if self._write_paused:
+            self._queued_control += 1
 
     def _on_window_updated(self, event: h2.events.WindowUpdated) -> None:
         if not self.blocked:
@@ -508,6 +602,7 @@ class H2Protocol(asyncio.Protocol):
                 stream.wake_window()
 
     def _on_settings_changed(self, event: h2.events.RemoteSettingsChanged) -> None:
+        self._on_control_frame(event)
         changed = event.changed_settings
         if SettingCodes.INITIAL_WINDOW_SIZE in changed or SettingCodes.MAX_FRAME_SIZE in changed:
             for stream in self.blocked:
@@ -681,6 +776,8 @@ class H2Protocol(asyncio.Protocol):
             self.conn.reset_stream(stream_id, code)
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
             return
+        if self._write_paused:
+            self._queued_control += 1
         self._schedule_flush()
 
     def _refuse(self, stream_id: int, status: int, request_ended: bool) -> None:
