@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 
 from watchproxy.api.discovery import build_documents
-from watchproxy.api.flow import FlowFilter, FlowRejected, with_flow_headers
+from watchproxy.api.flow import FlowFilter, FlowRejected, pf_headers
 from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
 from watchproxy.api.health import ShutdownState, add_health_routes, proxy_checks
 from watchproxy.api.http import (
@@ -344,13 +344,24 @@ def create_app(settings: Settings) -> Any:
         user_name = ""
         sent = 0
 
+        # Set by flow control: its response headers, and a WATCH's seats, released as its
+        # response starts. Kept here rather than in another `send` wrapper, so a watch's
+        # chunks pass through one wrapper only.
+        flow_headers: list[tuple[bytes, bytes]] = []
+        release_at_start: Admission | None = None
+
         async def tracked_send(message: MutableMapping[str, Any]) -> None:
-            nonlocal started, code, sent
+            nonlocal started, code, sent, release_at_start
             if message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             elif message["type"] == "http.response.start":
                 started = True
                 code = message["status"]
+                if flow_headers:
+                    message["headers"] = [*message.get("headers", ()), *flow_headers]
+                if release_at_start is not None:
+                    release_at_start.release()
+                    release_at_start = None
                 if record is not None:
                     record.code = message["status"]
                     headers = list(message.get("headers", ()))
@@ -391,7 +402,6 @@ def create_app(settings: Settings) -> Any:
                 if audit is not None:
                     audit.request_received(record)
             token = current_request.set(auth)
-            reply: Send = tracked_send
             if flow is not None:
                 try:
                     watching = scope["method"] in ("GET", "HEAD")
@@ -399,23 +409,22 @@ def create_app(settings: Settings) -> Any:
                         info, auth, query, receive if watching else None
                     )
                     receive = replay or receive
-                except FlowRejected:
+                except FlowRejected as exc:
+                    flow_headers = pf_headers(exc.classification)
                     if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
                         await _drain_small_body(receive)
                     raise
-                reply = with_flow_headers(
-                    tracked_send,
-                    admission.classification,
-                    admission if info.verb == "watch" else None,
-                )
+                flow_headers = pf_headers(admission.classification)
+                if info.verb == "watch":
+                    release_at_start = admission
             if scope["method"] == "GET" and path in documents:
-                await respond(reply, 200, documents[path], content_type=JSON)
+                await respond(tracked_send, 200, documents[path], content_type=JSON)
             elif path == "/metrics" and metrics is not None:
-                await serve_metrics(metrics, scope["method"], reply)
+                await serve_metrics(metrics, scope["method"], tracked_send)
             elif not path.startswith(("/api/", "/apis/")):
-                await ops(scope, receive, reply)
+                await ops(scope, receive, tracked_send)
             else:
-                await route(scope, receive, reply, auth)
+                await route(scope, receive, tracked_send, auth)
         except ClientGone:
             pass  # it left while queued (counted `cancelled`): nobody to answer
         except SendTimeout as exc:
@@ -425,12 +434,7 @@ def create_app(settings: Settings) -> Any:
             if record is not None and record.status is None:
                 record.status = status_body(exc)
             if not started:
-                if isinstance(exc, FlowRejected):
-                    await respond_error(
-                        with_flow_headers(tracked_send, exc.classification, None), exc
-                    )
-                else:
-                    await respond_error(tracked_send, exc)
+                await respond_error(tracked_send, exc)
         except Exception:
             log.exception("internal error serving %s %s", scope["method"], path)
             if not started:

@@ -19,11 +19,11 @@ Every answer of a classified request carries kube's `X-Kubernetes-PF-FlowSchema-
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import Final
 from urllib.parse import parse_qsl
 
-from watchproxy.api.http import Message, Receive, Send
+from watchproxy.api.http import Message, Receive
 from watchproxy.api.requestinfo import RequestInfo
 from watchproxy.api.status import ApiError
 from watchproxy.auth.context import RequestAuth
@@ -166,19 +166,3 @@ def pf_headers(classification: Classification) -> list[tuple[bytes, bytes]]:
         (FLOW_SCHEMA_UID_HEADER, classification.schema_uid.encode()),
         (PRIORITY_LEVEL_UID_HEADER, classification.level_uid.encode()),
     ]
-
-
-def with_flow_headers(
-    send: Send, classification: Classification, release_at_start: Admission | None
-) -> Send:
-    """`send` adding the PF headers to the response start; for a WATCH, `release_at_start` is
-    its admission, released as the response starts."""
-
-    async def flow_send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *pf_headers(classification)]
-            if release_at_start is not None:
-                release_at_start.release()
-        await send(message)
-
-    return flow_send
