@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import secrets
 import ssl
 import statistics
@@ -72,7 +71,7 @@ from bench.analysis import Expectation, WatcherPlan, analyse
 from bench.clients import HttpWatch, HttpWatcherDef, Recorder, WatcherState
 from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import SHARD_NAMES, TENANTS, Population
-from bench.run import RESULTS, load_average, machine_info
+from bench.run import load_average, machine_info, run_header, save_results
 from bench.writer import bulk_put, paced_writes
 from watchproxy.api.view import tenant_predicate
 from watchproxy.config import parse_settings
@@ -776,17 +775,10 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         for client in clients:
             await client.close()
         cluster.close()
-    dirty = " (uncommitted changes in watchproxy/)" if info["watchproxy_dirty"] else ""
-    head = (
-        f"watchproxy {info['watchproxy_commit']}{dirty}, {info['date']}, load average at start"
-        f" {' '.join(info['load_avg_start'])}, at end {' '.join(load_average())},"
-        f" {time.monotonic() - started:.0f} s"
-    )
+    head = run_header(info, started)
     text = "\n\n".join([head, *report])
     print("\n" + text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"authz-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(out, indent=1, default=float))
+    path = save_results("authz", out)
     log(f"results: {path}")
     return 0 if ok else 1
 
@@ -808,9 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     args.modes = [s.strip() for s in args.modes.split(",") if s.strip()]
-    return run_in_workdir(
-        "bench-authz-", lambda workdir: main_async(args, workdir), keep=args.keep
-    )
+    return run_in_workdir("bench-authz-", lambda workdir: main_async(args, workdir), keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
 from bench.relist_storm import Probe, probe_loop, seed
-from bench.run import RESULTS, load_average, machine_info
+from bench.run import machine_info, run_header, save_results
 from watchproxy.etcd.client import EtcdClient
 
 MODES: Final = ("off", "on")
@@ -230,16 +229,11 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         for client in clients:
             await client.close()
         cluster.close()
-    dirty = " (uncommitted changes)" if info["watchproxy_dirty"] else ""
     print(
-        f"\nwatchproxy {info['watchproxy_commit']}{dirty}, {info['date']}, load average"
-        f" {' '.join(info['load_avg_start'])} -> {' '.join(load_average())};"
-        f" {args.pods} pods, {args.flooders} flooders x {args.seconds:g} s,"
-        f" victim every {args.get_interval:g} s\n\n{report(runs)}"
+        f"\n{run_header(info, started)}; {args.pods} pods, {args.flooders} flooders x"
+        f" {args.seconds:g} s, victim every {args.get_interval:g} s\n\n{report(runs)}"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"noisy-tenant-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"machine": info, "args": vars(args), "runs": runs}, indent=1))
+    path = save_results("noisy-tenant", {"machine": info, "args": vars(args), "runs": runs})
     print(f"results: {path}")
     return 0
 

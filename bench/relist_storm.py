@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import sys
 import threading
@@ -55,7 +54,7 @@ from bench import metrics
 from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
-from bench.run import RESULTS, load_average, machine_info
+from bench.run import machine_info, run_header, save_results
 from bench.writer import bulk_put
 from watchproxy.etcd.client import EtcdClient
 
@@ -400,18 +399,11 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         for client in clients:
             await client.close()
         cluster.close()
-    dirty = " (uncommitted changes in watchproxy/)" if info["watchproxy_dirty"] else ""
-    head = (
-        f"watchproxy {info['watchproxy_commit']}{dirty}, {info['date']}, load average at start"
-        f" {' '.join(info['load_avg_start'])}, at end {' '.join(load_average())},"
-        f" {time.monotonic() - started:.0f} s"
-    )
+    head = run_header(info, started)
     print("\n" + head + "\n\n" + report(out, args))
     if out["lists"]["error_examples"]:
         print("LIST errors: " + "; ".join(out["lists"]["error_examples"]))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"relist-storm-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(out, indent=1, default=float))
+    path = save_results("relist-storm", out)
     log(f"results: {path}")
     return 0
 

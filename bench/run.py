@@ -77,23 +77,76 @@ class Sizes:
 
 
 QUICK = Sizes(
-    name="quick", nodes=500, pods=10_000, repeats=1, deadline_s=175, workers=2,
-    kubelet_sweep=(500,), kubelet_controllers=5, kubelet_rate=200, duration=5,
-    peer_kubelets=100, peer_kubelet_rate=100, peer_controllers=10, peer_controller_rate=300,
-    peer_objects=200, peer_object_rate=20, peer_duration=4,
-    controllers=50, controller_rate=1000, objects=1000, object_rate=20, list_repeats=3,
+    name="quick",
+    nodes=500,
+    pods=10_000,
+    repeats=1,
+    deadline_s=175,
+    workers=2,
+    kubelet_sweep=(500,),
+    kubelet_controllers=5,
+    kubelet_rate=200,
+    duration=5,
+    peer_kubelets=100,
+    peer_kubelet_rate=100,
+    peer_controllers=10,
+    peer_controller_rate=300,
+    peer_objects=200,
+    peer_object_rate=20,
+    peer_duration=4,
+    controllers=50,
+    controller_rate=1000,
+    objects=1000,
+    object_rate=20,
+    list_repeats=3,
 )
 FULL = Sizes(
-    name="full", nodes=2000, pods=50_000, repeats=3, deadline_s=3600, workers=2,
-    kubelet_sweep=(250, 500, 1000, 2000), kubelet_controllers=20, kubelet_rate=500, duration=15,
-    peer_kubelets=200, peer_kubelet_rate=100, peer_controllers=20, peer_controller_rate=500,
-    peer_objects=200, peer_object_rate=20, peer_duration=10,
-    controllers=100, controller_rate=2000, objects=2000, object_rate=20, list_repeats=5,
+    name="full",
+    nodes=2000,
+    pods=50_000,
+    repeats=3,
+    deadline_s=3600,
+    workers=2,
+    kubelet_sweep=(250, 500, 1000, 2000),
+    kubelet_controllers=20,
+    kubelet_rate=500,
+    duration=15,
+    peer_kubelets=200,
+    peer_kubelet_rate=100,
+    peer_controllers=20,
+    peer_controller_rate=500,
+    peer_objects=200,
+    peer_object_rate=20,
+    peer_duration=10,
+    controllers=100,
+    controller_rate=2000,
+    objects=2000,
+    object_rate=20,
+    list_repeats=5,
 )
 
 
 def load_average() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def run_header(info: dict[str, Any], started: float) -> str:
+    """The line a standalone bench prints above its tables: commit (dirty or not), date, load
+    average at start and end, and the run's length (`started` is a time.monotonic())."""
+    dirty = " (uncommitted changes in watchproxy/)" if info["watchproxy_dirty"] else ""
+    return (
+        f"watchproxy {info['watchproxy_commit']}{dirty}, {info['date']}, load average at start"
+        f" {' '.join(info['load_avg_start'])}, at end {' '.join(load_average())},"
+        f" {time.monotonic() - started:.0f} s"
+    )
+
+
+def save_results(name: str, out: dict[str, Any]) -> Path:
+    """Write a standalone bench's results to bench/results/<name>-<time>.json; the path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(out, indent=1, default=float))
+    return path
 
 
 def machine_info() -> dict[str, Any]:
@@ -148,9 +201,19 @@ def _median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
             vals = [r["groups"][name][key] for r in runs]
             if key in ("watchers",):
                 g[key] = value
-            elif key in ("lost", "duplicates", "out_of_order", "unexpected", "wrong_key",
-                         "bad_watchers", "ended_early", "error_lines", "initial_bad",
-                         "expected", "delivered"):
+            elif key in (
+                "lost",
+                "duplicates",
+                "out_of_order",
+                "unexpected",
+                "wrong_key",
+                "bad_watchers",
+                "ended_early",
+                "error_lines",
+                "initial_bad",
+                "expected",
+                "delivered",
+            ):
                 g[key] = sum(vals)
             elif isinstance(value, bool):
                 g[key] = all(vals)
@@ -166,8 +229,12 @@ def _median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _median_probe(probes: list[dict[str, Any]]) -> dict[str, Any]:
     out = dict(probes[-1])
-    for key in ("per_watcher_kb_marginal", "per_watcher_kb_average", "per_watcher_kb_busy",
-                "cold_start_s"):
+    for key in (
+        "per_watcher_kb_marginal",
+        "per_watcher_kb_average",
+        "per_watcher_kb_busy",
+        "cold_start_s",
+    ):
         out[key] = statistics.median(p[key] for p in probes)
     out["correct"] = all(p["correct"] for p in probes)
     out["runs"] = probes
@@ -181,8 +248,9 @@ async def _repeat(env: Env, run: WatchRun, repeats: int) -> dict[str, Any]:
         runs.append(await run_watch(env, run))
         gc.collect()
     result = _median_result(runs)
-    result["runs"] = [{k: v for k, v in r.items() if k != "groups"} | {"groups": r["groups"]}
-                      for r in runs]
+    result["runs"] = [
+        {k: v for k, v in r.items() if k != "groups"} | {"groups": r["groups"]} for r in runs
+    ]
     return result
 
 
@@ -250,9 +318,21 @@ async def bench(
                 groups: tuple[Group, ...] = (Group("kubelets", "kubelet", n),)
                 if sizes.kubelet_controllers:
                     groups += (Group("controllers", "controller", sizes.kubelet_controllers),)
-                watch.append(await _repeat(env, WatchRun(
-                    kub, "watchproxy", groups, sizes.kubelet_rate, sizes.duration,
-                    sizes.workers, label=f"sweep N={n}"), r))
+                watch.append(
+                    await _repeat(
+                        env,
+                        WatchRun(
+                            kub,
+                            "watchproxy",
+                            groups,
+                            sizes.kubelet_rate,
+                            sizes.duration,
+                            sizes.workers,
+                            label=f"sweep N={n}",
+                        ),
+                        r,
+                    )
+                )
             for key, watchlist in (("memory_probe", True), ("memory_probe_resume", False)):
                 probes = [
                     await memory_probe(
@@ -263,26 +343,85 @@ async def bench(
                 results[key] = _median_probe(probes)
             cluster.stop_proxy()
             cluster.start_proxy()
-            watch.append(await _repeat(env, WatchRun(
-                kub, "watchproxy", (Group("kubelets", "kubelet", sizes.peer_kubelets),),
-                sizes.peer_kubelet_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+            watch.append(
+                await _repeat(
+                    env,
+                    WatchRun(
+                        kub,
+                        "watchproxy",
+                        (Group("kubelets", "kubelet", sizes.peer_kubelets),),
+                        sizes.peer_kubelet_rate,
+                        sizes.peer_duration,
+                        sizes.workers,
+                        label="peer size",
+                    ),
+                    r,
+                )
+            )
         if want(ctl):
             if sizes.controllers:
-                watch.append(await _repeat(env, WatchRun(
-                    ctl, "watchproxy", (Group("controllers", "controller", sizes.controllers),),
-                    sizes.controller_rate, sizes.duration, sizes.workers, label="throughput"), r))
-            watch.append(await _repeat(env, WatchRun(
-                ctl, "watchproxy", (Group("controllers", "controller", sizes.peer_controllers),),
-                sizes.peer_controller_rate, sizes.peer_duration, sizes.workers,
-                label="peer size"), r))
+                watch.append(
+                    await _repeat(
+                        env,
+                        WatchRun(
+                            ctl,
+                            "watchproxy",
+                            (Group("controllers", "controller", sizes.controllers),),
+                            sizes.controller_rate,
+                            sizes.duration,
+                            sizes.workers,
+                            label="throughput",
+                        ),
+                        r,
+                    )
+                )
+            watch.append(
+                await _repeat(
+                    env,
+                    WatchRun(
+                        ctl,
+                        "watchproxy",
+                        (Group("controllers", "controller", sizes.peer_controllers),),
+                        sizes.peer_controller_rate,
+                        sizes.peer_duration,
+                        sizes.workers,
+                        label="peer size",
+                    ),
+                    r,
+                )
+            )
         if want(obj):
             if sizes.objects:
-                watch.append(await _repeat(env, WatchRun(
-                    obj, "watchproxy", (Group("watchers", "object", sizes.objects),),
-                    sizes.object_rate, sizes.duration, sizes.workers, label="many"), r))
-            watch.append(await _repeat(env, WatchRun(
-                obj, "watchproxy", (Group("watchers", "object", sizes.peer_objects),),
-                sizes.peer_object_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+                watch.append(
+                    await _repeat(
+                        env,
+                        WatchRun(
+                            obj,
+                            "watchproxy",
+                            (Group("watchers", "object", sizes.objects),),
+                            sizes.object_rate,
+                            sizes.duration,
+                            sizes.workers,
+                            label="many",
+                        ),
+                        r,
+                    )
+                )
+            watch.append(
+                await _repeat(
+                    env,
+                    WatchRun(
+                        obj,
+                        "watchproxy",
+                        (Group("watchers", "object", sizes.peer_objects),),
+                        sizes.peer_object_rate,
+                        sizes.peer_duration,
+                        sizes.workers,
+                        label="peer size",
+                    ),
+                    r,
+                )
+            )
         if want("list"):
             results["list"] = await run_list(env, sizes.list_repeats)
         # cold start on the full store
@@ -295,26 +434,62 @@ async def bench(
             rss_cold_mb=rss_cold / 2**20,
             per_object_kb_cold=(rss_cold - rss_empty) / pop.pods / 1024,
         )
-        log(f"cold start with {pop.pods} pods: ready in {cold_s:.1f}s, "
-            f"RSS {rss_cold / 2**20:.0f} MB")
+        log(
+            f"cold start with {pop.pods} pods: ready in {cold_s:.1f}s, "
+            f"RSS {rss_cold / 2**20:.0f} MB"
+        )
         cluster.stop_proxy()
 
         # peers: watchproxy is stopped, so etcd serves only the peer's watches
         if want(kub):
-            watch.append(await _repeat(env, WatchRun(
-                kub, "etcd", (Group("kubelets", "kubelet", sizes.peer_kubelets),),
-                sizes.peer_kubelet_rate, sizes.peer_duration, sizes.workers, label="peer size"), r))
+            watch.append(
+                await _repeat(
+                    env,
+                    WatchRun(
+                        kub,
+                        "etcd",
+                        (Group("kubelets", "kubelet", sizes.peer_kubelets),),
+                        sizes.peer_kubelet_rate,
+                        sizes.peer_duration,
+                        sizes.workers,
+                        label="peer size",
+                    ),
+                    r,
+                )
+            )
         for backend in ("etcd", "grpc-proxy"):
             if want(ctl):
-                watch.append(await _repeat(env, WatchRun(
-                    ctl, backend, (Group("controllers", "controller", sizes.peer_controllers),),
-                    sizes.peer_controller_rate, sizes.peer_duration, sizes.workers,
-                    label="peer size"), r))
+                watch.append(
+                    await _repeat(
+                        env,
+                        WatchRun(
+                            ctl,
+                            backend,
+                            (Group("controllers", "controller", sizes.peer_controllers),),
+                            sizes.peer_controller_rate,
+                            sizes.peer_duration,
+                            sizes.workers,
+                            label="peer size",
+                        ),
+                        r,
+                    )
+                )
             if want(obj):
-                watch.append(await _repeat(env, WatchRun(
-                    obj, backend, (Group("watchers", "object", sizes.peer_objects),),
-                    sizes.peer_object_rate, sizes.peer_duration, sizes.workers,
-                    label="peer size"), r))
+                watch.append(
+                    await _repeat(
+                        env,
+                        WatchRun(
+                            obj,
+                            backend,
+                            (Group("watchers", "object", sizes.peer_objects),),
+                            sizes.peer_object_rate,
+                            sizes.peer_duration,
+                            sizes.workers,
+                            label="peer size",
+                        ),
+                        r,
+                    )
+                )
         results["notes"] = env.notes
         results["elapsed_s"] = time.monotonic() - t0
         results["machine"]["load_avg_end"] = load_average()
@@ -342,15 +517,25 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--quick", action="store_true", help="small sizes, once (< 3 min)")
     mode.add_argument("--full", action="store_true", help="documented sizes, 3 repeats, plot")
-    parser.add_argument("--only", default="",
-                        help="comma list of kubelets,controllers,single-object,list")
+    parser.add_argument(
+        "--only", default="", help="comma list of kubelets,controllers,single-object,list"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
-    parser.add_argument("--docs", action="store_true",
-                        help="rewrite the tables in docs/benchmarks.md and its plot")
-    parser.add_argument("--gc-log", action="store_true",
-                        help="run watchproxy under bench.gcwrap and report its GC pauses")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a size, e.g. --set kubelet_sweep=500,2000 --set repeats=1")
+    parser.add_argument(
+        "--docs", action="store_true", help="rewrite the tables in docs/benchmarks.md and its plot"
+    )
+    parser.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="run watchproxy under bench.gcwrap and report its GC pauses",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a size, e.g. --set kubelet_sweep=500,2000 --set repeats=1",
+    )
     args = parser.parse_args(argv)
     sizes = override(FULL if args.full else QUICK, args.set)
     raise_fd_limit()
