@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import resource
 import shutil
 import signal
 import socket
@@ -16,6 +14,7 @@ from types import FrameType
 
 from watchproxy.config import ConfigError, Settings, load_settings, parse_settings
 from watchproxy.observe.logs import LOG_FORMATS, configure_logging
+from watchproxy.serving.filelimit import raise_open_file_limit, warn_if_file_limit_low
 
 
 def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
@@ -45,35 +44,6 @@ def _run_server(settings: Settings, *, reuse_port: bool = False) -> None:
         header_read_timeout_seconds=settings.header_read_timeout_seconds,
         max_connections=settings.max_connections,
     )
-
-
-def raise_open_file_limit() -> None:
-    """Every watch is a socket: lift the soft descriptor limit to the hard one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-# Descriptors a serving process needs besides its client connections: etcd channels, the
-# listener, logs, the event loop's own.
-RESERVED_FILES = 100
-
-
-def warn_if_file_limit_low(max_connections: int) -> bool:
-    """Warn (naming the field) when the open-file limit cannot hold `max_connections` client
-    connections; returns whether it warned."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or max_connections + RESERVED_FILES <= soft:
-        return False
-    logging.getLogger("watchproxy").warning(
-        "max_connections: %d connections do not fit the open-file limit %d (%d kept for etcd"
-        " and the process); raise the limit (ulimit -n, the container runtime's nofile) or lower"
-        " max_connections, or accepts will fail with EMFILE",
-        max_connections,
-        soft,
-        RESERVED_FILES,
-    )
-    return True
 
 
 async def _check_shards(settings: Settings) -> None:

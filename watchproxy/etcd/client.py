@@ -11,6 +11,10 @@ Failover: one gRPC channel per endpoint, created lazily. Calls go to the
 next one. Idempotent reads are retried once on each endpoint; writes are never
 retried here (a write that timed out may still have been applied, and only the
 caller can decide whether re-issuing it is safe).
+
+One module, over 400 lines: the gRPC client of one etcd cluster -- the result types, error
+mapping, failover, the KV calls and the watch stream share the channel handling and the
+protobuf conversions; the process launcher is etcd/server.py.
 """
 
 from __future__ import annotations

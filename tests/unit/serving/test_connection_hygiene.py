@@ -17,8 +17,8 @@ import pytest
 from tests.unit.serving.harness import RawH2Client, serve
 from tests.unit.serving.pki import Pki, client_context
 from tests.unit.test_config import mutate
-from watchproxy.cli import warn_if_file_limit_low
 from watchproxy.config import ConfigError, parse_settings
+from watchproxy.serving.filelimit import warn_if_file_limit_low
 from watchproxy.serving.tls import ServingContexts
 
 Receive = Callable[[], Any]

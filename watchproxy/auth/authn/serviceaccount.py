@@ -16,6 +16,11 @@ Sources (kubernetes/kubernetes):
 
 Only RS256/RS384/RS512 (RSA keys) and ES256/ES384/ES512 (P-256/P-384/P-521 keys) verify; `none`,
 HS* and every other algorithm are refused whatever the key.
+
+One module, over 400 lines: verifying a ServiceAccount token is one chain (key loading, the
+JWT's header and claims, kube's legacy and bound-token rules, the lookups of the Secret, Pod,
+Node and ServiceAccount it names) whose helpers share the claim parsers; issuing tokens lives
+apart in tokenrequest.py.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ node no edges, as in kube's AddPod.
 
 `node_may_write` / `node_may_request_token` (noderestriction.py) are
 plugin/pkg/admission/noderestriction/admission.go.
+
+One module, over 400 lines: the Node authorizer and the graph it decides on (which Secrets,
+ConfigMaps, PVCs, PVs and ResourceClaims a node's pods reach) are one rule set, as kube's
+node_authorizer.go and graph_populator.go; NodeRestriction admission lives apart.
 """
 
 from __future__ import annotations
