@@ -174,7 +174,8 @@ class FlowController:
     def classify(self, digest: RequestDigest) -> Classification:
         """The request's schema, level and flow. Remembered per distinct request shape (user,
         groups, verb, group, resource, namespace, tenant; the path for non-resource requests):
-        a client repeats its requests, and a full pass over the schemas costs ~25 us."""
+        a client repeats its requests, and a full pass over the schemas costs some 50 times a
+        remembered one (`python -m bench.flowcontrol_cost`)."""
         user = digest.user
         key = (
             user.name, user.groups, digest.verb, digest.is_resource_request,
