@@ -11,6 +11,9 @@ they are produced here for both regular wheels and editable installs:
 * standard wheels: the files are gitignored, hence listed as build artifacts
   so hatchling includes them anyway.
 
+A third generator, ``watchproxy/schema/generate.py``, writes the built-in type table and
+OpenAPI definitions from lightkube-models and kubernetes-validate (build requirements).
+
 The generation code lives in ``watchproxy/etcd/generate.py`` (also runnable as
 ``python -m watchproxy.etcd.generate``). It is loaded by file path rather than
 imported because the ``watchproxy`` package and its runtime dependencies are
@@ -27,15 +30,17 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 GENERATE_SCRIPT = Path("watchproxy") / "etcd" / "generate.py"
+SCHEMA_SCRIPT = Path("watchproxy") / "schema" / "generate.py"
 GENERATED_ARTIFACTS = (
     "/watchproxy/etcd/_generated/*.py",
     "/watchproxy/kubeproto/_generated/*.py",
+    "/watchproxy/schema/_generated/*",
 )
 
 
-def _load_generate(root: Path) -> Any:
-    path = root / GENERATE_SCRIPT
-    spec = importlib.util.spec_from_file_location("_watchproxy_etcd_generate", path)
+def _load_generate(root: Path, script: Path = GENERATE_SCRIPT) -> Any:
+    path = root / script
+    spec = importlib.util.spec_from_file_location(f"_watchproxy_{script.parent.name}_generate", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
@@ -54,4 +59,6 @@ class CustomBuildHook(BuildHookInterface[BuilderConfig]):
         module = _load_generate(Path(self.root))
         written = module.generate_all()
         self.app.display_info(f"watchproxy: generated {len(written)} protobuf/gRPC modules")
+        schema = _load_generate(Path(self.root), SCHEMA_SCRIPT).generate()
+        self.app.display_info(f"watchproxy: generated the Kubernetes type table {schema}")
         build_data.setdefault("artifacts", []).extend(GENERATED_ARTIFACTS)

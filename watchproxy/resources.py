@@ -44,6 +44,23 @@ def _first_pod_ip(obj: JsonObject) -> str:
 
 
 @dataclass(frozen=True)
+class CustomResourceInfo:
+    """One served version of a CustomResourceDefinition (apiextensions.k8s.io/v1).
+
+    `schema` is the version's `openAPIV3Schema` (structural), `printer_columns` its
+    `additionalPrinterColumns`, `scale` its `subresources.scale` (specReplicasPath,
+    statusReplicasPath, labelSelectorPath), `storage_version` the version objects are stored
+    at (conversion None: only apiVersion differs), `crd_name` the CRD's metadata.name."""
+
+    crd_name: str
+    storage_version: str
+    schema: JsonObject | None = None
+    printer_columns: tuple[JsonObject, ...] = ()
+    scale: JsonObject | None = None
+    selectable_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ResourceType:
     """One served resource. `fields` are the selectable fields besides metadata.name/namespace."""
 
@@ -68,6 +85,13 @@ class ResourceType:
     # Resources that are never stored (TokenReview, SubjectAccessReview, ...): create only,
     # answered by a handler, no cache, no etcd key.
     virtual: bool = False
+    # kube's storage Categories() (`kubectl get all` asks for "all").
+    categories: tuple[str, ...] = ()
+    # The OpenAPI definition name of a built-in type (`io.k8s.api.core.v1.Pod`); None for
+    # custom resources, whose schema is in `custom`.
+    definition: str | None = None
+    # What a CustomResourceDefinition says about this served version; None for built-ins.
+    custom: CustomResourceInfo | None = None
     verbs: tuple[str, ...] = (
         "create",
         "delete",
@@ -293,15 +317,50 @@ RESOURCES: tuple[ResourceType, ...] = (
 TENANT_LABEL = "watchproxy.io/tenant"
 
 
+RegistryListener = Callable[["ResourceType", bool], None]
+
+
 class Registry:
-    """Lookups over RESOURCES by (group, version, plural) and by group."""
+    """Lookups over the served resources by (group, version, plural) and by group.
+
+    Starts with the built-in types; custom resources come and go at run time (`add`, `remove`,
+    called as CustomResourceDefinitions are established and deleted). `generation` grows on
+    every change, so documents built from the registry (discovery, OpenAPI) know when to
+    rebuild; listeners hear of each change (`listener(resource, added)`)."""
 
     def __init__(self, resources: tuple[ResourceType, ...] = RESOURCES) -> None:
+        self.generation = 0
+        self._listeners: list[RegistryListener] = []
+        self._set(resources)
+
+    def _set(self, resources: tuple[ResourceType, ...]) -> None:
         self.all = resources
         # Stored resources (cached, watched, written to etcd); `all` adds the virtual ones.
         self.resources = tuple(r for r in resources if not r.virtual)
         self._by_path = {(r.group, r.version, r.plural): r for r in resources}
         self._by_key = {r.key: r for r in resources}
+        self.generation += 1
+
+    def subscribe(self, listener: RegistryListener) -> None:
+        self._listeners.append(listener)
+
+    def add(self, resource: ResourceType) -> None:
+        """Serve `resource` (replacing one with the same group, version and plural)."""
+        path = (resource.group, resource.version, resource.plural)
+        kept = tuple(r for r in self.all if (r.group, r.version, r.plural) != path)
+        self._set((*kept, resource))
+        for listener in list(self._listeners):
+            listener(resource, True)
+
+    def remove(self, group: str, version: str, plural: str) -> ResourceType | None:
+        """Stop serving group/version/plural; the removed resource, or None if unknown."""
+        gone = self._by_path.get((group, version, plural))
+        if gone is None:
+            return None
+        self._set(tuple(r for r in self.all if r is not gone))
+        for listener in list(self._listeners):
+            listener(gone, False)
+        return gone
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
