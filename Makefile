@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install haproxy lint typecheck unit integration bench load clean
+.PHONY: run test install haproxy node-clients lint typecheck unit integration bench load clean
 
 $(STAMP): pyproject.toml hatch_build.py
 	@echo "make: creating $(VENV) and installing watchproxy with its dev tools and etcd (about 1-2 minutes)"
@@ -22,18 +22,23 @@ $(STAMP): pyproject.toml hatch_build.py
 haproxy: $(STAMP)
 	@bash scripts/ensure-haproxy.sh $(VENV)
 
-install: $(STAMP) haproxy
+# @kubernetes/client-node for the controller tests (tests/integration/test_real_controllers.py):
+# npm install into $(VENV)/node when missing (Debian's nodejs/npm are installed if npm is absent).
+node-clients: $(STAMP)
+	@bash scripts/ensure-client-node.sh $(VENV)
+
+install: $(STAMP) haproxy node-clients
 
 run: $(STAMP)
 	$(BIN)/watchproxy dev $(ARGS)
 
-test: $(STAMP) haproxy lint
+test: $(STAMP) haproxy node-clients lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP) haproxy
+integration: $(STAMP) haproxy node-clients
 	$(BIN)/pytest -q tests/integration
 
 lint: $(STAMP)

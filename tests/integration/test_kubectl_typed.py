@@ -8,20 +8,13 @@ with `--dry-run=client -o json`, i.e. what it would have sent as JSON.
 
 from __future__ import annotations
 
-import json
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from watchproxy.etcd.server import free_port
+from tests.integration.devserver import Kubectl, dev_server
 
 pytestmark = [pytest.mark.etcd, pytest.mark.clients]
 
@@ -30,64 +23,10 @@ NS = "acme-x"
 SERVER_METADATA = {"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"}
 
 
-class Kubectl:
-    def __init__(self, url: str, cache_dir: Path) -> None:
-        binary = shutil.which("kubectl")
-        assert binary is not None, "kubectl is not installed"
-        self.base = [binary, "--server", url, "--cache-dir", str(cache_dir)]
-
-    def __call__(self, *args: str) -> str:
-        done = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self(*args, "-o", "json"))
-
-
 @pytest.fixture(scope="module")
 def dev_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("kubectl-typed")
-    port = free_port()
-    log_path = workdir / "dev.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "watchproxy",
-                "dev",
-                "--insecure",
-                "--port",
-                str(port),
-                "--no-seed",
-                "--data-dir",
-                str(workdir / "data"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"watchproxy dev exited: {log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not ready: {log_path.read_text()[-3000:]}"
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+    with dev_server(tmp_path_factory.mktemp("kubectl-typed")) as url:
         yield url
-    finally:
-        # Ctrl-C is how `watchproxy dev` stops its etcds as well.
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture(scope="module")
