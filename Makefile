@@ -44,6 +44,7 @@ integration: $(STAMP) haproxy node-clients
 lint: $(STAMP)
 	$(BIN)/ruff check watchproxy tests bench loadtests
 	$(BIN)/mypy watchproxy bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache watchproxy/etcd/_generated watchproxy/kubeproto/_generated

@@ -12,6 +12,7 @@ hold; the security and flow-control sections already parse in their own modules
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,8 @@ class Settings:
     # How often idle reflector streams ask etcd for a progress notification (see Proxy).
     progress_request_interval_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
+    # The ClusterIPs Services get (kube's --service-cluster-ip-range; registry/ipallocator.py).
+    service_cluster_ip_range: str = "10.96.0.0/12"
     # Process logs on stderr: "text" lines or "json" objects (watchproxy/observe/logs.py);
     # `--log-format` overrides it.
     log_format: LogFormat = "text"
@@ -286,6 +289,18 @@ def _non_negative(where: str, value: Any) -> float:
     return float(value)
 
 
+def _service_range(value: Any) -> str:
+    """An IPv4 or IPv6 CIDR with room for at least one Service after the network and broadcast
+    addresses (kube: --service-cluster-ip-range, at most a /12 of IPv6 or any IPv4 prefix)."""
+    try:
+        net = ipaddress.ip_network(str(value), strict=True)
+    except ValueError as exc:
+        raise ConfigError(f"service_cluster_ip_range: {value!r} is not a CIDR: {exc}") from exc
+    if net.num_addresses < 4:
+        raise ConfigError(f"service_cluster_ip_range: {value!r} is too small (at least a /30)")
+    return str(net)
+
+
 # client-go's leaderelection.JitterFactor: the acquire loop waits up to retryPeriod x (1 + 1.2).
 JITTER_FACTOR = 1.2
 
@@ -388,6 +403,8 @@ def parse_settings(data: Any) -> Settings:
         extras["shutdown_delay_seconds"] = _non_negative(
             "shutdown_delay_seconds", data["shutdown_delay_seconds"]
         )
+    if "service_cluster_ip_range" in data:
+        extras["service_cluster_ip_range"] = _service_range(data["service_cluster_ip_range"])
     if "log_format" in data:
         if data["log_format"] not in LOG_FORMATS:
             raise ConfigError(f"log_format: must be one of {', '.join(LOG_FORMATS)}")

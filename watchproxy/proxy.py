@@ -1,6 +1,13 @@
 """Proxy: everything one watchproxy process runs -- shard backends, one ResourceCache per
 resource, one ShardReflector per shard (one etcd watch over the shard's whole key prefix, feeding
 every resource cache; docs/decisions/0007) -- and the task group that owns the reflectors.
+
+Custom resources (docs/decisions/0015): every process follows its own CustomResourceDefinition
+cache (polled every CRD_POLL_SECONDS) and serves each Established CRD -- `Registry.add` -- or
+stops serving it -- `Registry.remove`; the registry's listener here creates or drops the
+resource's cache and its route on every shard's reflector (ShardReflector.add_route). Each served
+version of a CRD is its own resource with its own cache (`served_key`), all fed from the one
+etcd prefix: a copy of every object per served version (conversion None, decision 0015).
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import orjson
 
 from watchproxy.api.status import expired_line
 from watchproxy.config import ConfigError, Settings
@@ -21,10 +30,14 @@ from watchproxy.etcd.client import EtcdClient, EtcdError
 from watchproxy.gc_tuning import freeze_startup_heap, tune_for_cache
 from watchproxy.reflector import ShardReflector
 from watchproxy.resources import Registry, ResourceType
+from watchproxy.schema.crd import CRD_RESOURCE, served_by_crds
 from watchproxy.shard import ShardBackend
 from watchproxy.tenancy import Tenancy
 
 log = logging.getLogger("watchproxy")
+# How often each process looks for CRD changes in its cache: a CRD is served within about this
+# much (plus its listing) after its Established condition reaches the cache.
+CRD_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -37,6 +50,8 @@ class Proxy:
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
         self.registry = registry or Registry()
+        if self.registry.lookup(CRD_RESOURCE.group, "v1", CRD_RESOURCE.plural) is None:
+            self.registry.add(CRD_RESOURCE)  # until the generated type table lists it
         self.tenancy = Tenancy(settings)
         self.codec = TokenCodec(self.tenancy.shard_names)
         by_name = {s.name: s for s in settings.shards}
@@ -53,15 +68,10 @@ class Proxy:
             self.shards.append(
                 ShardBackend(index=index, name=name, client=client, key_prefix=cfg.key_prefix)
             )
+        # served_key(resource) -> its cache.
         self.served: dict[str, ServedResource] = {}
         for resource in self.registry.resources:
-            cache = ResourceCache(
-                shard_count=len(self.shards),
-                history_size=settings.history_size,
-                history_max_bytes=settings.history_max_bytes,
-                expired_line=expired_line,
-            )
-            self.served[resource.key] = ServedResource(resource, cache)
+            self.served[served_key(resource)] = ServedResource(resource, self._new_cache())
         served = [(s.resource, s.cache) for s in self.served.values()]
         self.reflectors = [
             ShardReflector(shard=shard, served=served, page_size=settings.etcd_page_size)
@@ -69,9 +79,85 @@ class Proxy:
         ]
         self.all_shards = frozenset(range(len(self.shards)))
         self.bookmarks = BookmarkTicker(settings.bookmark_interval_seconds)
+        # (group, version, plural) -> the custom resource type served from a CRD.
+        self.custom: dict[tuple[str, str, str], ResourceType] = {}
+        self.registry.subscribe(self._registry_changed)
+
+    def _new_cache(self) -> ResourceCache:
+        return ResourceCache(
+            shard_count=len(self.shards),
+            history_size=self.settings.history_size,
+            history_max_bytes=self.settings.history_max_bytes,
+            expired_line=expired_line,
+        )
+
+    # -- custom resources ----------------------------------------------------------------------
+
+    def sync_custom_resources(self) -> None:
+        """Serve exactly the custom resources of the Established CRDs in the cache."""
+        crds = self.served[CRD_RESOURCE.key].cache
+        objects = [orjson.loads(o.raw) for s in crds.shards for o in s.objects.values()]
+        wanted = served_by_crds(objects)
+        for path in [p for p in self.custom if p not in wanted]:
+            del self.custom[path]
+            self.registry.remove(*path)
+        for path, resource in wanted.items():
+            if _comparable(self.custom.get(path)) != _comparable(resource):
+                self.custom[path] = resource
+                self.registry.add(resource)
+
+    def _registry_changed(self, resource: ResourceType, added: bool) -> None:
+        """The registry's listener: a resource's cache and routes follow the registry."""
+        if resource.virtual:
+            return
+        key = served_key(resource)
+        old = self.served.get(key)
+        if added and old is not None and _same_storage(old.resource, resource):
+            # New schema, columns, names or storage version: same keys, same cache (the
+            # cached objects carry the served version's apiVersion, whatever is stored).
+            old.resource = resource
+            for reflector in self.reflectors:
+                reflector.update_route(resource, old.cache)
+            return
+        if old is not None:
+            # As kube's CRD handler drops a deleted CRD's storage: its watches end. Only this
+            # version's route goes; the CRD's other versions keep theirs.
+            del self.served[key]
+            for watcher in list(old.cache.dispatcher.all()):
+                old.cache.stop(watcher)
+            for shard, reflector in zip(self.shards, self.reflectors, strict=True):
+                prefix = shard.resource_prefix(old.resource.storage_prefix)
+                reflector.remove_route(prefix, old.cache)
+        if added:
+            cache = self._new_cache()
+            self.served[key] = ServedResource(resource, cache)
+            for reflector in self.reflectors:
+                reflector.add_route(resource, cache)
+        log.info(
+            "%s %s/%s",
+            "serving" if added else "stopped serving",
+            resource.api_version,
+            resource.plural,
+        )
+
+    async def _follow_crds(self) -> None:
+        crds = self.served[CRD_RESOURCE.key].cache
+        seen = -1
+        while True:
+            if crds.changes != seen:
+                seen = crds.changes
+                try:
+                    self.sync_custom_resources()
+                except Exception:  # a bad CRD must not stop the others from being served
+                    log.exception("serving custom resources failed")
+            await asyncio.sleep(CRD_POLL_SECONDS)
 
     def cache_of(self, resource: ResourceType) -> ResourceCache:
-        return self.served[resource.key].cache
+        """The cache serving `resource` (KeyError when it is not served)."""
+        return self.served[served_key(resource)].cache
+
+    def is_served(self, resource: ResourceType) -> bool:
+        return served_key(resource) in self.served
 
     async def check_shards(self) -> None:
         """Fail start-up with one line naming the shard whose endpoints do not answer."""
@@ -99,6 +185,7 @@ class Proxy:
             tasks.append(asyncio.create_task(self.bookmarks.run(), name="bookmarks"))
             tasks.append(asyncio.create_task(self._pump_progress(), name="progress"))
             tasks.append(asyncio.create_task(self._freeze_when_listed(), name="gc-freeze"))
+            tasks.append(asyncio.create_task(self._follow_crds(), name="crds"))
             for task in tasks:
                 task.add_done_callback(_log_crash)
             yield self
@@ -106,7 +193,7 @@ class Proxy:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for served in self.served.values():
+            for served in list(self.served.values()):
                 for watcher in list(served.cache.dispatcher.all()):
                     served.cache.stop(watcher)
             await self.close()
@@ -118,7 +205,7 @@ class Proxy:
     async def _freeze_when_listed(self) -> None:
         """Once every cache has its first list, take the start-up heap out of the collector."""
         tune_for_cache()
-        for served in self.served.values():
+        for served in list(self.served.values()):
             await served.cache.wait_until_fresh(dict.fromkeys(self.all_shards, 0))
         freeze_startup_heap()
 
@@ -133,7 +220,7 @@ class Proxy:
                 reflector.request_progress()
 
     def end_watches(self) -> None:
-        for served in self.served.values():
+        for served in list(self.served.values()):
             vector = served.cache.vector()
             for watcher in list(served.cache.dispatcher.all()):
                 watcher.offer_bookmark(vector)
@@ -180,6 +267,30 @@ def _cache_stats(stats: CacheStatistics) -> dict[str, object]:
         "watch_events_sent": stats.watch_events_sent,
         "watch_bytes_sent": stats.watch_bytes_sent,
     }
+
+
+def served_key(resource: ResourceType) -> str:
+    """The key of a resource's cache in `Proxy.served` (and /debug/stats): the registry key
+    (`plural.group`) of a built-in type; `plural.version.group` (kubectl's fully qualified
+    form) of a custom resource, which has one cache per served version."""
+    if resource.custom is None:
+        return resource.key
+    return f"{resource.plural}.{resource.version}.{resource.group}"
+
+
+def _comparable(resource: ResourceType | None) -> ResourceType | None:
+    """A type without its field getters (closures, never equal): what a CRD change compares."""
+    return None if resource is None else replace(resource, fields={})
+
+
+def _same_storage(old: ResourceType, new: ResourceType) -> bool:
+    """Whether `new` can keep `old`'s cache: same keys, scope and selectable fields."""
+    return (
+        old.storage_prefix == new.storage_prefix
+        and old.namespaced == new.namespaced
+        and old.version == new.version
+        and set(old.fields) == set(new.fields)
+    )
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

@@ -4,10 +4,11 @@ etcd watch over the whole shard (docs/decisions/0007-one-watch-per-shard.md).
 list (each served resource's prefix, paged, all pinned to one revision) -> replace every cache ->
 watch(`{key_prefix}/` from revision + 1, progress_notify) -> route + apply, forever.
 
-Routing: a key `{key_prefix}/{storage_prefix}/{rest}` belongs to the served resource with that
-storage prefix (the longest one: `services/specs` and `services/endpoints` share `services/`);
-its cache key is `{rest}`. Keys no served resource owns -- resources not served, other writers'
-keys -- are skipped, but their revisions still count.
+Routing (watchproxy/routing.py): a key `{key_prefix}/{storage_prefix}/{rest}` belongs to the
+routes of the longest storage prefix it starts with -- one per served version, several for a
+custom resource's versions, each value decoded once and encoded once per version; its cache key
+is `{rest}`. Keys no route owns (resources not served, other writers' keys) are skipped, but
+their revisions still count.
 
 Why one stream: etcd orders a watch stream by revision over every key it covers. After a
 response whose last event has mod_revision M, every resource of the shard has seen all its
@@ -25,6 +26,15 @@ every watcher that includes the shard gets the in-band 410 (ResourceCache.replac
 
 Concurrency: the reflector task is the only writer of its shard in every cache; cache mutations
 (replace, apply, progress) are synchronous, so a reader never sees a half-applied response.
+
+Routes added at run time (custom resources, docs/decisions/0015): `add_route` starts routing
+into a buffer at once; a task lists the prefix at etcd's current revision L, then --
+synchronously -- installs the list at L, applies the buffered events newer than L, and goes live.
+Every event newer than L reaches the route: the stream had delivered nothing newer than L when L
+was read (L is read after the route joined), and everything delivered after joining is
+buffered; those at or below L (the stream may be behind L) are dropped by the route's `since`.
+Other routes of the prefix (a CRD's other versions) stay live meanwhile. A relist lists every
+route, those added while it lists too, at its one revision.
 """
 
 from __future__ import annotations
@@ -33,12 +43,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from watchproxy.core.objects import CachedObject, ObjectDecodeError, build_object
+from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.etcd.client import EtcdCompacted, EtcdError, EtcdWatch, KeyValue, WatchResponse
 from watchproxy.resources import ResourceType
+from watchproxy.routing import Joining, OneValue, Route, RouteTable
 from watchproxy.shard import ShardBackend
 
 log = logging.getLogger("watchproxy.reflector")
@@ -46,15 +56,6 @@ log = logging.getLogger("watchproxy.reflector")
 INITIAL_BACKOFF = 0.05  # etcd clientv3 defaults: 50 ms doubling to 2 s
 MAX_BACKOFF = 2.0
 PROGRESS_REQUEST_PERIOD = 0.1  # apiserver progressRequestPeriod
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One served resource within a shard: its key prefix and its cache."""
-
-    resource: ResourceType
-    cache: ResourceCache
-    prefix: bytes  # b"/registry/services/specs/"
 
 
 class ShardReflector:
@@ -70,16 +71,13 @@ class ShardReflector:
         self.shard = shard
         self.page_size = page_size
         self.prefix = shard.watch_prefix
-        self.routes = [
-            Route(resource, cache, shard.resource_prefix(resource.storage_prefix))
-            for resource, cache in served
-        ]
-        # First path segment under the shard prefix -> its routes, longest prefix first.
-        self._by_segment: dict[bytes, list[Route]] = {}
-        for route in sorted(self.routes, key=lambda r: -len(r.prefix)):
-            segment = route.prefix[len(self.prefix) :].split(b"/", 1)[0]
-            self._by_segment.setdefault(segment, []).append(route)
-        self._caches = [route.cache for route in self.routes]
+        self.table = RouteTable(
+            self.prefix,
+            [
+                Route(resource, cache, shard.resource_prefix(resource.storage_prefix))
+                for resource, cache in served
+            ],
+        )
         self.next_revision = 0  # 0: must (re)list
         self.revision = 0  # the newest revision the stream has proven delivered
         self.relists = 0
@@ -96,21 +94,86 @@ class ShardReflector:
         self._watch: EtcdWatch | None = None
         self._last_progress_request = 0.0
         self._progress_tasks: set[asyncio.Task[None]] = set()
-        for cache in self._caches:
+        for cache in self.table.live_caches:
             cache.progress_requesters[shard.index] = self.request_progress
 
     # -- routing -------------------------------------------------------------------------------
 
+    @property
+    def routes(self) -> list[Route]:
+        return self.table.routes
+
+    @property
+    def _joining(self) -> dict[int, Joining]:
+        return self.table.joining
+
+    def add_route(self, resource: ResourceType, cache: ResourceCache) -> None:
+        """Start feeding `cache` with `resource`'s keys of this shard without losing an event
+        (the module docstring's scheme). Other routes of the prefix (other versions of a
+        custom resource) stay as they are; a former route of `cache` is replaced."""
+        route = Route(resource, cache, self.shard.resource_prefix(resource.storage_prefix))
+        joining = self.table.add_joining(route)
+        cache.progress_requesters[self.shard.index] = self.request_progress
+        joining.task = asyncio.create_task(
+            self._join(cache, joining),
+            name=f"join {route.prefix.decode(errors='replace')} {resource.version}",
+        )
+
+    def update_route(self, resource: ResourceType, cache: ResourceCache) -> None:
+        """Serve the route of `cache` as `resource` from now on (same prefix, same cache)."""
+        self.table.update(lambda r: r.cache is cache, resource)
+
+    def remove_route(self, prefix: bytes, cache: ResourceCache | None = None) -> None:
+        """Stop routing `prefix` into `cache` (None: into any cache); keys no route is left
+        for are skipped from now on."""
+        gone = self.table.remove(
+            lambda r: r.prefix == prefix and (cache is None or r.cache is cache)
+        )
+        for route in gone:
+            route.cache.progress_requesters.pop(self.shard.index, None)
+
+    async def _join(self, cache: ResourceCache, joining: Joining) -> None:
+        backoff = INITIAL_BACKOFF
+        while self._joining.get(id(cache)) is joining:
+            route = self.table.of_cache(cache)
+            assert route is not None  # removed routes stop joining
+            try:
+                revision, listed = await self._list_routes(route.prefix, [route], 0)
+            except EtcdError as exc:
+                log.warning(
+                    "shard %s: listing %r for %s failed (%s)",
+                    self.shard.name,
+                    route.prefix,
+                    route.resource.api_version,
+                    exc,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            current = self.table.of_cache(cache)  # its resource may have been updated
+            if self._joining.get(id(cache)) is not joining or current is None:
+                return  # removed, or made live by a relist meanwhile
+            self._go_live(current, joining, revision, listed[id(cache)])
+
+    def _go_live(
+        self, route: Route, joining: Joining, revision: int, objects: list[CachedObject]
+    ) -> None:
+        """Install a joining route's list at `revision` and its buffered newer events."""
+        shard = self.shard.index
+        route.cache.replace(shard, objects, revision)
+        for key, kv, deleted in joining.buffer:
+            if kv.mod_revision > revision:
+                obj = None if deleted else self._build(route, key, kv)
+                route.cache.apply(shard, key, obj, kv.mod_revision)
+        self.table.go_live(route.cache, revision)
+        if self.revision > revision:
+            route.cache.progress(shard, self.revision)  # the buffer covered the stream up to it
+
     def route(self, key: bytes) -> Route | None:
-        """The served resource owning `key`, or None (another resource, another writer)."""
-        start = len(self.prefix)
-        end = key.find(b"/", start)
-        if end < 0 or not key.startswith(self.prefix):
-            return None
-        for route in self._by_segment.get(key[start:end], ()):
-            if len(key) > len(route.prefix) and key.startswith(route.prefix):
-                return route
-        return None
+        """The first served resource owning `key`, or None (another resource, another
+        writer); `table.lookup` has every version of it."""
+        routes = self.table.lookup(key)
+        return routes[0] if routes else None
 
     def _cache_key(self, route: Route, raw_key: bytes) -> str | None:
         try:
@@ -120,11 +183,7 @@ class ShardReflector:
             return None
 
     def _build(self, route: Route, key: str, kv: KeyValue) -> CachedObject | None:
-        try:
-            return build_object(route.resource, key, kv.value, kv.mod_revision)
-        except ObjectDecodeError as exc:
-            log.warning("skipping undecodable value on shard %s: %s", self.shard.name, exc)
-            return None
+        return OneValue(self.shard.name, key, kv).build(route.resource, copy=False)
 
     # -- list ----------------------------------------------------------------------------------
 
@@ -132,26 +191,25 @@ class ShardReflector:
         """Read every served resource of the shard at one revision; replace every cache.
 
         Only the served prefixes are read (all pinned to the first page's revision, so together
-        one snapshot): keys of resources not served are never needed in full, only their
-        revisions, and those come with the watch.
+        one snapshot), each once however many versions it serves: keys of resources not served
+        are never needed in full, only their revisions, and those come with the watch.
         """
         revision = 0
-        listed: list[list[CachedObject]] = []
+        # id(cache) -> objects; routes added while listing are listed too, at the same
+        # revision, so every route of the shard is in the one snapshot.
+        listed: dict[int, list[CachedObject]] = {}
+        while pending := [r for r in self.routes if id(r.cache) not in listed]:
+            by_prefix: dict[bytes, list[Route]] = {}
+            for route in pending:
+                by_prefix.setdefault(route.prefix, []).append(route)
+            for prefix, routes in by_prefix.items():
+                revision, objects = await self._list_routes(prefix, routes, revision)
+                listed.update(objects)
+        # No await from here on: every cache of the shard moves to the new list together, and
+        # routes still joining are live from now on (their listing tasks are dropped).
         for route in self.routes:
-            objects: list[CachedObject] = []
-            async for page_revision, kvs in self.shard.client.list_paged(
-                route.prefix, revision=revision, page_size=self.page_size
-            ):
-                revision = page_revision  # every page is pinned to the first page's revision
-                for kv in kvs:
-                    key = self._cache_key(route, kv.key)
-                    obj = None if key is None else self._build(route, key, kv)
-                    if obj is not None:
-                        objects.append(obj)
-            listed.append(objects)
-        # No await from here on: every cache of the shard moves to the new list together.
-        for route, objects in zip(self.routes, listed, strict=True):
-            route.cache.replace(self.shard.index, objects, revision)
+            route.cache.replace(self.shard.index, listed[id(route.cache)], revision)
+        self.table.all_live()
         self.revision = revision
         self.next_revision = revision + 1
         self.relists += 1
@@ -159,11 +217,32 @@ class ShardReflector:
         self.last_heard = time.monotonic()
         log.info(
             "listed %d objects of %d resources from shard %s at revision %d",
-            sum(len(objects) for objects in listed),
+            sum(len(objects) for objects in listed.values()),
             len(self.routes),
             self.shard.name,
             revision,
         )
+
+    async def _list_routes(
+        self, prefix: bytes, routes: Sequence[Route], revision: int
+    ) -> tuple[int, dict[int, list[CachedObject]]]:
+        """The objects of `prefix` at `revision` (0: etcd's current one) for each route of it
+        (by id of its cache; each value decoded once), and that revision."""
+        out: dict[int, list[CachedObject]] = {id(r.cache): [] for r in routes}
+        async for page_revision, kvs in self.shard.client.list_paged(
+            prefix, revision=revision, page_size=self.page_size
+        ):
+            revision = page_revision  # every page is pinned to the first page's revision
+            for kv in kvs:
+                key = self._cache_key(routes[0], kv.key)
+                if key is None:
+                    continue
+                builder = OneValue(self.shard.name, key, kv)
+                for route in routes:
+                    obj = builder.build(route.resource, copy=len(routes) > 1)
+                    if obj is not None:
+                        out[id(route.cache)].append(obj)
+        return revision, out
 
     # -- progress ------------------------------------------------------------------------------
 
@@ -198,7 +277,7 @@ class ShardReflector:
         if revision > self.revision:
             self.revision = revision
         shard = self.shard.index
-        for cache in self._caches:
+        for cache in self.table.live_caches:
             cache.progress(shard, revision)
 
     # -- watch ---------------------------------------------------------------------------------
@@ -218,15 +297,30 @@ class ShardReflector:
         shard = self.shard.index
         for event in response.events:
             kv = event.kv
-            route = self.route(kv.key)
-            key = None if route is None else self._cache_key(route, kv.key)
-            if route is None or key is None:
+            routes = self.table.lookup(kv.key)
+            key = self._cache_key(routes[0], kv.key) if routes else None
+            if key is None:
                 self.skipped_events += 1
                 continue
-            obj = None if event.is_delete else self._build(route, key, kv)
-            # An undecodable value is applied as a deletion: the old version is gone.
-            route.cache.apply(shard, key, obj, kv.mod_revision)
-            self.events += 1
+            builder = OneValue(self.shard.name, key, kv)
+            applied = buffered = False
+            for route in routes:
+                if kv.mod_revision <= route.since:
+                    continue
+                if self._joining:
+                    joining = self._joining.get(id(route.cache))
+                    if joining is not None:
+                        joining.buffer.append((key, kv, event.is_delete))
+                        buffered = True
+                        continue
+                obj = None if event.is_delete else builder.build(route.resource, len(routes) > 1)
+                # An undecodable value is applied as a deletion: the old version is gone.
+                route.cache.apply(shard, key, obj, kv.mod_revision)
+                applied = True
+            if applied:
+                self.events += 1
+            elif not buffered:
+                self.skipped_events += 1
         last = response.events[-1].kv.mod_revision
         self.next_revision = last + 1
         self._proven(last)

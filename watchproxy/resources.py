@@ -1,8 +1,10 @@
 """The registry of Kubernetes resource types watchproxy serves.
 
-Adding a resource is one `ResourceType(...)` entry: its REST names, scope, etcd key prefix (the one
+A `ResourceType` is one served resource: its REST names, scope, etcd key prefix (the one
 kube-apiserver uses with `--storage-media-type=application/json`), the field labels it accepts in
-field selectors, an optional watch trigger field, and whether it has a `status` subresource.
+field selectors, an optional watch trigger field, and its subresources. The built-in ones are
+built from the generated type table by `watchproxy/schema/types.py` (`RESOURCES`, loaded on
+first use); custom resources are added and removed at run time (`Registry.add/remove`).
 """
 
 from __future__ import annotations
@@ -15,34 +17,6 @@ JsonObject = dict[str, Any]
 FieldGetter = Callable[[JsonObject], str]
 
 
-def _path(*keys: str) -> FieldGetter:
-    def get(obj: JsonObject) -> str:
-        cur: Any = obj
-        for key in keys:
-            if not isinstance(cur, dict):
-                return ""
-            cur = cur.get(key)
-        if cur is None:
-            return ""
-        if isinstance(cur, bool):
-            return "true" if cur else "false"
-        return str(cur)
-
-    return get
-
-
-def _bool_path(*keys: str) -> FieldGetter:
-    get = _path(*keys)
-    return lambda obj: get(obj) or "false"
-
-
-def _first_pod_ip(obj: JsonObject) -> str:
-    ips = (obj.get("status") or {}).get("podIPs") or []
-    if ips and isinstance(ips[0], dict):
-        return str(ips[0].get("ip", ""))
-    return _path("status", "podIP")(obj)
-
-
 @dataclass(frozen=True)
 class CustomResourceInfo:
     """One served version of a CustomResourceDefinition (apiextensions.k8s.io/v1).
@@ -50,7 +24,9 @@ class CustomResourceInfo:
     `schema` is the version's `openAPIV3Schema` (structural), `printer_columns` its
     `additionalPrinterColumns`, `scale` its `subresources.scale` (specReplicasPath,
     statusReplicasPath, labelSelectorPath), `storage_version` the version objects are stored
-    at (conversion None: only apiVersion differs), `crd_name` the CRD's metadata.name."""
+    at (conversion None: only apiVersion differs), `crd_name` the CRD's metadata.name,
+    `deprecation_warning` the `Warning` text of every request to a deprecated version (None:
+    not deprecated)."""
 
     crd_name: str
     storage_version: str
@@ -58,6 +34,7 @@ class CustomResourceInfo:
     printer_columns: tuple[JsonObject, ...] = ()
     scale: JsonObject | None = None
     selectable_fields: tuple[str, ...] = ()
+    deprecation_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +53,18 @@ class ResourceType:
     # Core types reject unknown field labels with their own message
     # (pkg/apis/core/v1/conversion.go).
     core_field_errors: bool = False
+    # The type's own message for an unsupported field label (`{label}` substituted), as its
+    # AddFieldLabelConversionFunc words it; "" for the default conversion's message.
+    field_error: str = ""
     trigger_field: str | None = None
     status_subresource: bool = False
     # Other subresources served, as discovery lists them: (name, kind, verbs).
     extra_subresources: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    # The group and version of a subresource's kind when not the resource's own
+    # (scale: autoscaling/v1 Scale; eviction: policy/v1; token: authentication.k8s.io/v1).
+    subresource_versions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # kube's singular name; "" is the lower-cased kind (true of every built-in type).
+    singular_name: str = ""
     # Pods get their status reset to Pending on create, as kube-apiserver's pod strategy does.
     reset_status_on_create: JsonObject | None = None
     # Resources that are never stored (TokenReview, SubjectAccessReview, ...): create only,
@@ -119,7 +104,11 @@ class ResourceType:
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
+
+    def subresource_version(self, name: str) -> tuple[str, str]:
+        """(group, version) of subresource `name`'s kind (discovery's responseKind)."""
+        return self.subresource_versions.get(name, (self.group, self.version))
 
     @property
     def list_kind(self) -> str:
@@ -150,6 +139,8 @@ class ResourceType:
         return None
 
     def unknown_field_message(self, label: str) -> str:
+        if self.field_error:
+            return self.field_error.replace("{label}", label)
         if self.core_field_errors:
             return f"field label not supported: {label}"
         return (
@@ -157,164 +148,21 @@ class ResourceType:
         )
 
 
-_POD_FIELDS: dict[str, FieldGetter] = {
-    "spec.nodeName": _path("spec", "nodeName"),
-    "spec.restartPolicy": _path("spec", "restartPolicy"),
-    "spec.schedulerName": _path("spec", "schedulerName"),
-    "spec.serviceAccountName": _path("spec", "serviceAccountName"),
-    "spec.hostNetwork": _bool_path("spec", "hostNetwork"),
-    "status.phase": _path("status", "phase"),
-    "status.podIP": _first_pod_ip,
-    "status.nominatedNodeName": _path("status", "nominatedNodeName"),
-}
-
-_EVENT_FIELDS: dict[str, FieldGetter] = {
-    **{
-        f"involvedObject.{f}": _path("involvedObject", f)
-        for f in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
-    },
-    "reason": _path("reason"),
-    "reportingComponent": _path("reportingComponent"),
-    "source": _path("source", "component"),
-    "type": _path("type"),
-}
-
-_RBAC = "rbac.authorization.k8s.io"
-
-RESOURCES: tuple[ResourceType, ...] = (
-    ResourceType(
-        "",
-        "v1",
-        "Pod",
-        "pods",
-        True,
-        "pods",
-        ("po",),
-        fields=_POD_FIELDS,
-        field_aliases={"spec.host": "spec.nodeName"},
-        core_field_errors=True,
-        trigger_field="spec.nodeName",
-        status_subresource=True,
-        extra_subresources=(("binding", "Binding", ("create",)),),
-        reset_status_on_create={"phase": "Pending"},
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Node",
-        "nodes",
-        False,
-        "minions",
-        ("no",),
-        fields={"spec.unschedulable": _bool_path("spec", "unschedulable")},
-        core_field_errors=True,
-        status_subresource=True,
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        False,
-        "namespaces",
-        ("ns",),
-        fields={"status.phase": _path("status", "phase")},
-        core_field_errors=True,
-        status_subresource=True,
-        extra_subresources=(("finalize", "Namespace", ("update",)),),
-        # The namespace storage has no DeleteCollection (pkg/registry/core/namespace/storage).
-        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
-    ),
-    ResourceType(
-        "", "v1", "ConfigMap", "configmaps", True, "configmaps", ("cm",), core_field_errors=True
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Secret",
-        "secrets",
-        True,
-        "secrets",
-        fields={"type": _path("type")},
-        core_field_errors=True,
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Service",
-        "services",
-        True,
-        "services/specs",
-        ("svc",),
-        fields={"spec.clusterIP": _path("spec", "clusterIP"), "spec.type": _path("spec", "type")},
-        core_field_errors=True,
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Endpoints",
-        "endpoints",
-        True,
-        "services/endpoints",
-        ("ep",),
-        core_field_errors=True,
-    ),
-    ResourceType(
-        "",
-        "v1",
-        "Event",
-        "events",
-        True,
-        "events",
-        ("ev",),
-        fields=_EVENT_FIELDS,
-        core_field_errors=True,
-    ),
-    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, "leases"),
-    ResourceType(
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        True,
-        "serviceaccounts",
-        ("sa",),
-        core_field_errors=True,
-        extra_subresources=(("token", "TokenRequest", ("create",)),),
-    ),
-    *(
-        ResourceType(_RBAC, "v1", kind, plural, namespaced, plural)
-        for kind, plural, namespaced in (
-            ("ClusterRole", "clusterroles", False),
-            ("ClusterRoleBinding", "clusterrolebindings", False),
-            ("Role", "roles", True),
-            ("RoleBinding", "rolebindings", True),
-        )
-    ),
-    *(
-        ResourceType(group, "v1", kind, plural, namespaced, "", virtual=True, verbs=("create",))
-        for group, kind, plural, namespaced in (
-            ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", False),
-            ("authentication.k8s.io", "TokenReview", "tokenreviews", False),
-            ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
-            ("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
-            ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False),
-            ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", False),
-        )
-    ),
-    ResourceType(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        True,
-        "deployments",
-        ("deploy",),
-        status_subresource=True,
-    ),
-)
-
 TENANT_LABEL = "watchproxy.io/tenant"
+
+
+def _builtin() -> tuple[ResourceType, ...]:
+    # Imported here: schema/types.py builds ResourceTypes, so it imports this module.
+    from watchproxy.schema.types import builtin_resources
+
+    return builtin_resources()
+
+
+def __getattr__(name: str) -> Any:
+    """`RESOURCES`: every built-in served type (schema/types.py), built on first use."""
+    if name == "RESOURCES":
+        return _builtin()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 RegistryListener = Callable[["ResourceType", bool], None]
@@ -328,7 +176,9 @@ class Registry:
     every change, so documents built from the registry (discovery, OpenAPI) know when to
     rebuild; listeners hear of each change (`listener(resource, added)`)."""
 
-    def __init__(self, resources: tuple[ResourceType, ...] = RESOURCES) -> None:
+    def __init__(self, resources: tuple[ResourceType, ...] | None = None) -> None:
+        if resources is None:
+            resources = _builtin()
         self.generation = 0
         self._listeners: list[RegistryListener] = []
         self._set(resources)
@@ -382,3 +232,7 @@ class Registry:
 
     def by_kind(self, kind: str) -> ResourceType | None:
         return next((r for r in self.resources if r.kind == kind), None)
+
+    def by_group_kind(self, group: str, kind: str) -> ResourceType | None:
+        """The stored resource serving group/kind (a custom kind may reuse a built-in name)."""
+        return next((r for r in self.resources if r.kind == kind and r.group == group), None)

@@ -35,6 +35,10 @@ NS = "acme-bad"
 PODS = f"/api/v1/namespaces/{NS}/pods"
 SECRETS = f"/api/v1/namespaces/{NS}/secrets"
 VICTIM = f"{PODS}/victim"
+# A ControllerRevision's `data` is a RawExtension, which takes any JSON: the place for deep or
+# extreme values to be stored (a Pod drops fields it does not know: registry/field_validation.py).
+REVISIONS = f"/apis/apps/v1/namespaces/{NS}/controllerrevisions"
+REVISION = f"{REVISIONS}/victim"
 SECRET = f"{SECRETS}/victim"
 MERGE = {"content-type": "application/merge-patch+json"}
 STRATEGIC = {"content-type": "application/strategic-merge-patch+json"}
@@ -50,6 +54,8 @@ def _populate(api: httpx.Client) -> None:
     r = api.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
     assert r.status_code == 201, r.text
     assert api.post(PODS, json=pod("victim", labels={"app": "v"})).status_code == 201
+    revision = {"metadata": {"name": "victim"}, "revision": 1, "data": {}}
+    assert api.post(REVISIONS, json=revision).status_code == 201
     secret = {"metadata": {"name": "victim"}, "data": {"k": _b64("v")}}
     assert api.post(SECRETS, json=secret).status_code == 201
 
@@ -118,6 +124,12 @@ def pod_body(value: str, name: str = "bad") -> bytes:
     return (head + value + "}}").encode()
 
 
+def revision_body(value: str, name: str) -> bytes:
+    """A ControllerRevision whose data.x is `value` (raw JSON), nested as pod_body nests it."""
+    head = f'{{"metadata":{{"name":"{name}"}},"revision":1,"data":{{"x":'
+    return (head + value + "}}").encode()
+
+
 # -- JSON nested too deep ------------------------------------------------------------------------
 
 TOO_DEEP = [MAX_DEPTH + 1, 255, 500, 1023, 1024, 1025, 20000]
@@ -168,20 +180,20 @@ def test_deep_json_patch_is_400(api: httpx.Client, cluster: Cluster, depth: int)
 def test_a_patch_that_builds_a_too_deep_object_is_422(api: httpx.Client, cluster: Cluster) -> None:
     """Each JSON patch body is shallow, but the object they build is not: the stored-object
     limit refuses the second one, which would otherwise reach orjson's 254 and crash."""
-    first = [{"op": "add", "path": "/spec/deep", "value": json.loads(nested(200))}]
-    assert api.patch(VICTIM, json=first, headers=JSON_PATCH).status_code == 200
-    path = "/spec/deep" + "/a" * 199
+    first = [{"op": "add", "path": "/data/deep", "value": json.loads(nested(200))}]
+    assert api.patch(REVISION, json=first, headers=JSON_PATCH).status_code == 200
+    path = "/data/deep" + "/a" * 199
     second = [{"op": "add", "path": path + "/b", "value": json.loads(nested(100))}]
     try:
         with nothing_changes(cluster):
-            r = api.patch(VICTIM, json=second, headers=JSON_PATCH)
+            r = api.patch(REVISION, json=second, headers=JSON_PATCH)
         body = status(r, 422, "Invalid")
-        assert causes(body) == [("FieldValueInvalid", "spec", f"Invalid value: {DEPTH_MESSAGE}")], (
+        assert causes(body) == [("FieldValueInvalid", "data", f"Invalid value: {DEPTH_MESSAGE}")], (
             body
         )
     finally:
-        undo = [{"op": "remove", "path": "/spec/deep"}]
-        assert api.patch(VICTIM, json=undo, headers=JSON_PATCH).status_code == 200
+        undo = [{"op": "remove", "path": "/data/deep"}]
+        assert api.patch(REVISION, json=undo, headers=JSON_PATCH).status_code == 200
 
 
 def test_a_protobuf_body_holding_too_deep_json_is_400(api: httpx.Client, cluster: Cluster) -> None:
@@ -210,19 +222,19 @@ def test_the_deepest_accepted_object_is_served_everywhere(
 ) -> None:
     """MAX_DEPTH leaves room for the deepest wrapper an object is served in (a Table row)."""
     log_start = len(cluster.proxy.log())
-    r = api.post(PODS, content=pod_body(nested(MAX_DEPTH - 2), "deepest"), headers=JSON)
+    r = api.post(REVISIONS, content=revision_body(nested(MAX_DEPTH - 2), "deepest"), headers=JSON)
     assert r.status_code == 201, r.text
     try:
-        assert api.get(f"{PODS}/deepest").status_code == 200
-        assert api.get(PODS).status_code == 200
-        for path in (f"{PODS}/deepest", PODS):
+        assert api.get(f"{REVISIONS}/deepest").status_code == 200
+        assert api.get(REVISIONS).status_code == 200
+        for path in (f"{REVISIONS}/deepest", REVISIONS):
             table = api.get(path, params={"includeObject": "Object"}, headers={"accept": TABLE})
             assert table.status_code == 200 and table.json()["kind"] == "Table", table.text
-        with api.stream("GET", PODS, params={"watch": "1", "timeoutSeconds": "1"}) as w:
+        with api.stream("GET", REVISIONS, params={"watch": "1", "timeoutSeconds": "1"}) as w:
             assert w.status_code == 200
             assert any(b'"deepest"' in line for line in w.iter_bytes())
     finally:
-        assert api.delete(f"{PODS}/deepest").status_code == 200
+        assert api.delete(f"{REVISIONS}/deepest").status_code == 200
     assert_no_crash(cluster, log_start)
 
 
@@ -244,13 +256,13 @@ def test_big_integer_create_is_400(api: httpx.Client, cluster: Cluster, literal:
 
 def test_int64_extremes_are_stored_exactly(api: httpx.Client, cluster: Cluster) -> None:
     value = "[9223372036854775807,-9223372036854775808,1e+32,12345678901234567890.5]"
-    r = api.post(PODS, content=pod_body(value, "extremes"), headers=JSON)
+    r = api.post(REVISIONS, content=revision_body(value, "extremes"), headers=JSON)
     assert r.status_code == 201, r.text
     try:
-        stored = etcd_value(cluster, f"/registry/pods/{NS}/extremes".encode())
-        assert stored["spec"]["x"] == [2**63 - 1, -(2**63), 1e32, 12345678901234567890.5]
+        stored = etcd_value(cluster, f"/registry/controllerrevisions/{NS}/extremes".encode())
+        assert stored["data"]["x"] == [2**63 - 1, -(2**63), 1e32, 12345678901234567890.5]
     finally:
-        api.delete(f"{PODS}/extremes")
+        api.delete(f"{REVISIONS}/extremes")
 
 
 def test_big_integer_update_is_400(api: httpx.Client, cluster: Cluster) -> None:
@@ -317,7 +329,10 @@ def test_bad_strings_in_patches_are_400(
 
 
 def test_surrogate_pairs_are_fine(api: httpx.Client) -> None:
-    body = b'{"metadata":{"name":"emoji","annotations":{"a":"\\ud83d\\ude00"}}}'
+    body = (
+        b'{"metadata":{"name":"emoji","annotations":{"a":"\\ud83d\\ude00"}},'
+        b'"spec":{"containers":[{"name":"c","image":"busybox"}]}}'
+    )
     r = api.post(PODS, content=body, headers=JSON)
     assert r.status_code == 201, r.text
     assert r.json()["metadata"]["annotations"] == {"a": "\U0001f600"}

@@ -68,6 +68,16 @@ def cm(name: str, *, owners: list[dict[str, Any]] | None = None, **meta: Any) ->
     return {"metadata": metadata, "data": {"k": "v"}}
 
 
+def deployment(name: str) -> dict[str, Any]:
+    """The smallest Deployment kube's validation accepts (registry/strategies/apps.py)."""
+    labels = {"app": name}
+    template = {"metadata": {"labels": labels}, "spec": pod(name)["spec"]}
+    return {
+        "metadata": {"name": name},
+        "spec": {"selector": {"matchLabels": labels}, "template": template},
+    }
+
+
 def ref(obj: dict[str, Any], *, block: bool = False) -> dict[str, Any]:
     out = {
         "apiVersion": obj["apiVersion"],
@@ -159,7 +169,7 @@ def test_namespace_deletion_empties_it_then_removes_it(api: httpx.Client) -> Non
     create(api, "configmaps", ns, cm("held", finalizers=["example.com/hold"]))
     create(api, "secrets", ns, {"metadata": {"name": "s"}, "stringData": {"a": "b"}})
     create(api, "services", ns, {"metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}})
-    create(api, "deployments", ns, {"metadata": {"name": "web"}, "spec": {}}, group="apps")
+    create(api, "deployments", ns, deployment("web"), group="apps")
 
     assert api.delete(f"/api/v1/namespaces/{ns}").status_code == 200
     refused = api.post(path("configmaps", ns), json=cm("late"))
@@ -266,7 +276,7 @@ def test_background_deletion_collects_dependents(api: httpx.Client) -> None:
     create(api, "configmaps", ns, cm("two-owners", owners=[ref(owner), ref(other)]))
     never = {"apiVersion": "v1", "kind": "ConfigMap", "name": "never", "uid": "no-such-uid"}
     create(api, "configmaps", ns, cm("orphaned-at-birth", owners=[never]))
-    unserved = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs-uid"}
+    unserved = {"apiVersion": "example.com/v1", "kind": "Widget", "name": "w", "uid": "w-uid"}
     create(api, "configmaps", ns, cm("unserved-owner", owners=[unserved]))
     r = api.post("/api/v1/nodes", json={"metadata": {"name": "ctl-gc-node"}})
     assert r.status_code == 201, r.text
@@ -293,7 +303,7 @@ def test_background_deletion_collects_dependents(api: httpx.Client) -> None:
 def test_foreground_deletion_waits_for_blocking_dependents(api: httpx.Client) -> None:
     ns = "acme-ctl-gc-fg"
     new_namespace(api, ns)
-    owner = create(api, "deployments", ns, {"metadata": {"name": "fg"}, "spec": {}}, group="apps")
+    owner = create(api, "deployments", ns, deployment("fg"), group="apps")
     create(
         api,
         "configmaps",

@@ -128,7 +128,7 @@ def test_dry_run_create_answers_the_object_and_stores_nothing(
         # resourceVersion, as nothing was stored.
         assert meta["uid"] and meta["creationTimestamp"] and meta["namespace"] == NS
         assert "resourceVersion" not in meta
-        assert obj["status"] == {"phase": "Pending"}
+        assert obj["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
         generated = api.post(
             f"/api/v1/namespaces/{NS}/configmaps",
             params=DRY,
@@ -271,16 +271,17 @@ def test_dry_run_patch_of_a_pod_keeps_pod_rules(cluster: Cluster, api: httpx.Cli
     api.post(f"/api/v1/namespaces/{NS}/pods", json=pod("dry-sp"))
     api.post(f"/api/v1/namespaces/{GX}/pods", json=pod("dry-gx"))
     with writes_nothing(cluster, api):
-        # Strategic merge on a pod: containers merge by name.
+        # Strategic merge on a pod: containers merge by name (an image is what a pod update
+        # may change: ValidatePodUpdate).
         r = api.patch(
             f"/api/v1/namespaces/{NS}/pods/dry-sp",
             params=DRY,
-            json={"spec": {"containers": [{"name": "c", "env": [{"name": "X", "value": "1"}]}]}},
+            json={"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}},
             headers=STRATEGIC,
         )
         assert r.status_code == 200, r.text
-        assert r.json()["spec"]["containers"][0]["image"] == "busybox"
-        assert r.json()["spec"]["containers"][0]["env"] == [{"name": "X", "value": "1"}]
+        assert r.json()["spec"]["containers"][0]["image"] == "busybox:2"
+        assert r.json()["spec"]["containers"][0]["name"] == "c"
         # The tenant node check runs on a dry-run patch too.
         r = api.patch(
             f"/api/v1/namespaces/{GX}/pods/dry-gx",

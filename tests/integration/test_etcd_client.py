@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import pytest
 
+from watchproxy.etcd.channel import _CHANNEL_OPTIONS
 from watchproxy.etcd.client import (
-    _CHANNEL_OPTIONS,
     EtcdClient,
     EtcdCompacted,
     EtcdUnavailable,

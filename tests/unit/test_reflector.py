@@ -52,7 +52,10 @@ def test_routes_by_longest_storage_prefix() -> None:
     assert plural("/registry/minions/node-1") == "nodes"
     assert plural("/registry/leases/ns/l") == "leases"
     assert plural("/registry/services/other/ns/a") is None
-    assert plural("/registry/replicasets/ns/a") is None  # a resource not served
+    assert plural("/registry/replicasets/ns/a") == "replicasets"
+    assert plural("/registry/controllers/ns/a") == "replicationcontrollers"
+    assert plural("/registry/ingress/ns/a") == "ingresses"
+    assert plural("/registry/podsecuritypolicy/a") is None  # a resource not served
     assert plural("/registry/configmaps/") is None  # the prefix itself is no object
     assert plural("/registry/configmapsx/ns/a") is None
     assert plural("/other/configmaps/ns/a") is None
@@ -74,7 +77,7 @@ def test_unknown_keys_are_skipped_but_advance_the_revision() -> None:
         WatchResponse(
             14,
             [
-                put("/registry/replicasets/ns/r", 12),
+                put("/registry/podsecuritypolicy/ns/r", 12),
                 put("/registry/services/specs/ns/s", 13, "s"),
                 put("/registry/services/endpoints/ns/s", 13, "s"),
                 put("/registry/widgets/ns/w", 14),

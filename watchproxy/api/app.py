@@ -23,20 +23,20 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 
-from watchproxy.api.discovery import build_documents
+from watchproxy.api.discovery import Discovery
 from watchproxy.api.flow import FlowFilter, FlowRejected, pf_headers
 from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
 from watchproxy.api.health import ShutdownState, add_health_routes, proxy_checks
 from watchproxy.api.http import (
-    JSON,
     Receive,
     Scope,
     Send,
     header,
     read_body,
-    respond,
     respond_error,
 )
+from watchproxy.api.metrics_endpoint import serve_metrics
+from watchproxy.api.openapi import OpenAPIService
 from watchproxy.api.params import parse_bool, parse_list_options
 from watchproxy.api.printing import negotiate_printing
 from watchproxy.api.reads import serve_get, serve_list
@@ -44,8 +44,10 @@ from watchproxy.api.requestinfo import RequestInfo, request_info
 from watchproxy.api.reviews import ReviewContext, serve_review
 from watchproxy.api.status import ApiError, status_body, status_bytes
 from watchproxy.api.streaming import SendTimeout
+from watchproxy.api.subresources import serve_eviction, serve_scale
 from watchproxy.api.target import Target
 from watchproxy.api.tokens import serve_token_request
+from watchproxy.api.warnings import with_warning
 from watchproxy.api.watches import serve_watch
 from watchproxy.api.writes import (
     serve_binding,
@@ -57,7 +59,7 @@ from watchproxy.api.writes import (
 )
 from watchproxy.auth.context import RequestAuth, current_request
 from watchproxy.config import Settings
-from watchproxy.controllers import running_controllers
+from watchproxy.controllers import running_controllers, running_crd_controller
 from watchproxy.controllers.cached import wait_for_caches
 from watchproxy.controllers.rbac_bootstrap import ensure_bootstrap_policy
 from watchproxy.core.errors import ProxyError
@@ -72,8 +74,9 @@ from watchproxy.observe.audit import (
     source_ips,
 )
 from watchproxy.observe.logs import AccessLog
-from watchproxy.observe.metrics import Metrics, build_registry, serve_metrics
+from watchproxy.observe.metrics import Metrics, build_registry
 from watchproxy.proxy import Proxy
+from watchproxy.registry.fieldmanager import user_agent
 from watchproxy.registry.store import Store
 from watchproxy.resources import Registry
 
@@ -184,7 +187,8 @@ def create_app(settings: Settings) -> Any:
     """The ASGI app. The Proxy (and its gRPC channels, bound to the running loop) is built at
     lifespan start-up, inside the server's event loop."""
     registry = Registry()
-    documents = build_documents(registry)
+    discovery = Discovery(registry)  # rebuilt when the registry changes
+    openapi = OpenAPIService(registry)  # /openapi/v2, /openapi/v3: built lazily, cached
     max_body = settings.max_body_bytes
     stack = contextlib.AsyncExitStack()
     proxy: Proxy = None  # type: ignore[assignment]  # set at lifespan start-up
@@ -220,6 +224,7 @@ def create_app(settings: Settings) -> Any:
                     # After proxy.running(): stopped first, so Leases are released while
                     # the etcd clients are still open.
                     await stack.enter_async_context(running_controllers(proxy, store))
+                    await stack.enter_async_context(running_crd_controller(proxy, store))
                     guard = Guard(settings, proxy)
                     if security.open_admin:
                         log.warning(
@@ -252,6 +257,9 @@ def create_app(settings: Settings) -> Any:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if auth.tenant is not None:
             target = dataclasses.replace(target, tenant=auth.tenant, namespaces=auth.namespaces)
+        custom = target.resource.custom
+        if custom is not None and custom.deprecation_warning:  # a deprecated CRD version
+            send = with_warning(send, custom.deprecation_warning)
         if target.resource.virtual:
             if method != "POST" or target.name:
                 raise ApiError(
@@ -269,6 +277,7 @@ def create_app(settings: Settings) -> Any:
             await serve_review(review, target, body, header(scope, b"content-type"), send)
             return
         is_collection = not target.name
+        user_agent.set(header(scope, b"user-agent"))  # the default field manager's name
         sub = target.resource.subresources.get(target.subresource) if target.subresource else None
         verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "")
         if sub is not None and verb not in sub[1]:
@@ -277,6 +286,11 @@ def create_app(settings: Settings) -> Any:
                 "MethodNotAllowed",
                 "the server does not allow this method on the requested resource",
             )
+        if target.subresource == "scale" and method in ("GET", "PUT", "PATCH"):
+            body = b"" if method == "GET" else await read_body(receive, max_body)
+            ctype = header(scope, b"content-type")
+            await serve_scale(store, target, method, query, body, ctype, send)
+            return
         if method == "GET":
             params = _query_params(query)
             printing = negotiate_printing(header(scope, b"accept"), params.get("includeObject", ""))
@@ -310,6 +324,8 @@ def create_app(settings: Settings) -> Any:
             )
         elif method == "POST" and target.subresource == "binding":
             await serve_binding(store, target, query, body, content_type, send)
+        elif method == "POST" and target.subresource == "eviction":
+            await serve_eviction(store, target, query, body, content_type, send)
         elif method == "PUT" and not is_collection:
             await serve_update(store, target, query, body, content_type, send)
         elif method == "PATCH" and not is_collection:
@@ -417,8 +433,10 @@ def create_app(settings: Settings) -> Any:
                 flow_headers = pf_headers(admission.classification)
                 if info.verb == "watch":
                     release_at_start = admission
-            if scope["method"] == "GET" and path in documents:
-                await respond(tracked_send, 200, documents[path], content_type=JSON)
+            if scope["method"] == "GET" and discovery.handles(path):
+                await discovery.serve(scope, tracked_send)
+            elif openapi.handles(path):
+                await openapi.serve(scope, tracked_send)
             elif path == "/metrics" and metrics is not None:
                 await serve_metrics(metrics, scope["method"], tracked_send)
             elif not path.startswith(("/api/", "/apis/")):

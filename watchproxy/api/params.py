@@ -16,6 +16,7 @@ from watchproxy.core.selectors import (
     LabelSelector,
     SelectorError,
 )
+from watchproxy.core.validation import go_quote
 from watchproxy.resources import ResourceType
 
 EXACT = "Exact"
@@ -168,3 +169,47 @@ def _validate(o: ListOptions) -> None:
         raise _forbidden(
             "resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"
         )
+
+
+# -- fieldValidation (CreateOptions, UpdateOptions, PatchOptions) -------------------------------
+
+STRICT = "Strict"
+WARN = "Warn"
+IGNORE = "Ignore"
+# ValidateFieldValidation's allowed values, as its sets.NewString(...).List() prints them.
+_FIELD_VALIDATION_VALUES = ("", IGNORE, STRICT, WARN)
+
+
+def field_validation(query: bytes, kind: str) -> str:
+    """The `fieldValidation` directive of a write: Strict, Warn or Ignore; absent or empty is
+    Warn, the server's default since kube 1.27 (endpoints/handlers/rest.go fieldValidation).
+
+    `kind` is the options kind (CreateOptions, UpdateOptions, PatchOptions). Any other value is
+    the 422 apimachinery's ValidateFieldValidation gives: `CreateOptions.meta.k8s.io "" is
+    invalid: fieldValidation: Unsupported value: "strict": supported values: "", "Ignore",
+    "Strict", "Warn"` (exact, case-sensitive match; the first value of a repeated parameter)."""
+    value = ""
+    for key, item in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == "fieldValidation":
+            value = item
+            break
+    if value not in _FIELD_VALIDATION_VALUES:
+        supported = ", ".join(go_quote(v) for v in _FIELD_VALIDATION_VALUES)
+        message = f"Unsupported value: {go_quote(value)}: supported values: {supported}"
+        raise ApiError(
+            422,
+            "Invalid",
+            f'{kind}.meta.k8s.io "" is invalid: fieldValidation: {message}',
+            details={
+                "group": "meta.k8s.io",
+                "kind": kind,
+                "causes": [
+                    {
+                        "reason": "FieldValueNotSupported",
+                        "message": message,
+                        "field": "fieldValidation",
+                    }
+                ],
+            },
+        )
+    return value or WARN

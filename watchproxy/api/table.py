@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from watchproxy.api import printer_columns
 from watchproxy.api.printers import PRINTERS, default_cells, pod_row_conditions
 from watchproxy.resources import ResourceType
 
@@ -300,6 +301,8 @@ _DEFAULT_COLUMNS = (_NAME, _col("Created At", "date", _DOC["CREATED"]))
 
 def column_definitions(resource: ResourceType) -> list[JsonObject]:
     """kube-apiserver's TableColumnDefinitions for the kind (fresh dicts, safe to modify)."""
+    if resource.custom is not None:
+        return printer_columns.column_definitions(resource)
     columns = _COLUMNS.get((resource.group, resource.kind), _DEFAULT_COLUMNS)
     return [dict(column) for column in columns]
 
@@ -320,6 +323,8 @@ def table_row(
     """
     printer = PRINTERS.get((resource.group, resource.kind))
     row: JsonObject = {"cells": printer(obj, now) if printer else default_cells(obj)}
+    if resource.custom is not None:
+        row["cells"] = printer_columns.cells(resource, obj, now)
     if (resource.group, resource.kind) == ("", "Pod"):
         conditions = pod_row_conditions(obj)
         if conditions:

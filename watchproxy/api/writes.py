@@ -12,15 +12,32 @@ from typing import Any
 
 import orjson
 
-from watchproxy.api.decoding import decode_json_object, decode_protobuf_object
+from watchproxy.api.applying import reject_force, serve_apply
+from watchproxy.api.decoding import (
+    check_body,
+    decode_json_object,
+    decode_protobuf_object,
+    patch_strict_errors,
+)
 from watchproxy.api.http import Send, respond
-from watchproxy.api.params import parse_list_options
+from watchproxy.api.params import IGNORE, field_validation, parse_list_options
 from watchproxy.api.status import ApiError, bad_request, invalid, success_status
 from watchproxy.api.target import Target
+from watchproxy.api.warnings import warning_headers
+from watchproxy.api.yaml_body import MEDIA_TYPE as YAML_MEDIA_TYPE
+from watchproxy.api.yaml_body import decode_yaml_object
 from watchproxy.core.json_limits import object_problems
-from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
+from watchproxy.core.patch import (
+    APPLY_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    SUPPORTED_PATCH_TYPES,
+    PatchError,
+    apply_patch,
+)
 from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from watchproxy.registry.deleting import delete, delete_collection
+from watchproxy.registry.field_validation import check_patched_fields
+from watchproxy.registry.fieldmanager import validate_field_manager
 from watchproxy.registry.objects import JsonObject, Located, Written, check_type
 from watchproxy.registry.options import delete_options, write_options
 from watchproxy.registry.store import Store
@@ -32,12 +49,14 @@ def decode_object(body: bytes, content_type: str) -> JsonObject:
     media = content_type.split(";")[0].strip().lower()
     if media == PROTOBUF_MEDIA_TYPE:
         return decode_protobuf_object(body)  # with the limits of JSON bodies: api/decoding.py
+    if media == YAML_MEDIA_TYPE:
+        return decode_yaml_object(body)  # converted to JSON as kube does: api/yaml_body.py
     if media not in ("", "application/json", "*/*"):
         raise ApiError(
             415,
             "UnsupportedMediaType",
             f"the body of the request was in an unknown format - accepted media types "
-            f'include: application/json, {PROTOBUF_MEDIA_TYPE} (got "{media}")',
+            f'include: application/json, {YAML_MEDIA_TYPE}, {PROTOBUF_MEDIA_TYPE} (got "{media}")',
         )
     return decode_json_object(body)  # depth, int64 and UTF-8 rules: api/decoding.py
 
@@ -46,16 +65,22 @@ async def serve_create(
     store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
     options = write_options(query, "CreateOptions")
+    validate_field_manager(options.field_manager, "CreateOptions")
+    validation = field_validation(query, "CreateOptions")
     obj = decode_object(body, content_type)
+    warnings = check_body(target.resource, "", obj, body, content_type, validation)
     written = await store.create(target.resource, target.namespace, obj, options)
-    await respond(send, 201, written.body())
+    await respond(send, 201, written.body(), extra_headers=warning_headers(warnings))
 
 
 async def serve_update(
     store: Store, target: Target, query: bytes, body: bytes, content_type: str, send: Send
 ) -> None:
     options = write_options(query, "UpdateOptions")
+    validate_field_manager(options.field_manager, "UpdateOptions")
+    validation = field_validation(query, "UpdateOptions")
     new = decode_object(body, content_type)
+    warnings = check_body(target.resource, target.subresource, new, body, content_type, validation)
     check_type(target.resource, new)
     body_name = new["metadata"].get("name")
     if body_name not in (None, "", target.name):
@@ -82,7 +107,7 @@ async def serve_update(
     )
     # Even when the update removed the object (its last finalizer gone): kube answers the
     # updated object (store.go deleteWithoutFinalizers), not a delete Status.
-    await respond(send, 200, written.body())
+    await respond(send, 200, written.body(), extra_headers=warning_headers(warnings))
 
 
 async def serve_patch(
@@ -90,15 +115,23 @@ async def serve_patch(
 ) -> None:
     resource = target.resource
     media = content_type.split(";")[0].strip().lower()
+    if media == APPLY_PATCH:
+        await serve_apply(store, target, query, body, send)  # server-side apply: api/applying.py
+        return
     if media not in SUPPORTED_PATCH_TYPES:
-        supported = ", ".join(sorted(SUPPORTED_PATCH_TYPES))
-        note = " (server-side apply is not supported by watchproxy)" if media == APPLY_PATCH else ""
+        supported = ", ".join(sorted(SUPPORTED_PATCH_TYPES | {APPLY_PATCH}))
         raise ApiError(
             415,
             "UnsupportedMediaType",
-            f'the media type "{media}" is not supported for patch{note}; supported: {supported}',
+            f'the media type "{media}" is not supported for patch; supported: {supported}',
         )
     options = write_options(query, "PatchOptions")
+    reject_force(query)  # `force` is apply's alone (ValidatePatchOptions)
+    validate_field_manager(options.field_manager, "PatchOptions")
+    validation = field_validation(query, "PatchOptions")
+    patch_errors = [] if validation == IGNORE else patch_strict_errors(body, media)
+    smp_body = body if media == STRATEGIC_MERGE_PATCH else None
+    warnings: list[str] = []  # deduplicated by warning_headers: a lost race computes again
 
     def compute(current: Located) -> JsonObject:
         injected = str(current.kv.mod_revision)
@@ -131,6 +164,11 @@ async def serve_patch(
                 [("FieldValueInvalid", "metadata", "Invalid value: must be an object")],
                 resource.group,
             )
+        warnings.extend(  # unknown fields: handlers/patch.go, on the patched object
+            check_patched_fields(
+                resource, target.subresource, patched, validation, patch_errors, smp_body
+            )
+        )
         if patched["metadata"].get("resourceVersion") == injected:
             # Not a precondition: we put it there. A lost race re-applies the patch.
             del patched["metadata"]["resourceVersion"]
@@ -145,7 +183,8 @@ async def serve_patch(
         compute=compute,
         options=options,
     )
-    await respond(send, 200, written.body())  # as serve_update
+    # as serve_update
+    await respond(send, 200, written.body(), extra_headers=warning_headers(warnings))
 
 
 def _check_name(target: Target, meta: JsonObject) -> None:

@@ -6,6 +6,6 @@ Imports point down: controllers -> registry (writes) and the watch cache (reads)
 imports this package except api/app.py's lifespan.
 """
 
-__all__ = ["running_controllers"]
+__all__ = ["running_controllers", "running_crd_controller"]
 
-from watchproxy.controllers.runner import running_controllers
+from watchproxy.controllers.runner import running_controllers, running_crd_controller

@@ -110,7 +110,7 @@ def decode(obj: CachedObject) -> JsonObject:
 async def wait_for_caches(proxy: Proxy) -> None:
     """Until every served resource has its first list from every shard (kube:
     WaitForCacheSync)."""
-    for served in proxy.served.values():
+    for served in list(proxy.served.values()):  # custom resources come and go meanwhile
         await served.cache.wait_until_fresh(dict.fromkeys(proxy.all_shards, 0))
 
 

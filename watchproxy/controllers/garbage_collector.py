@@ -62,8 +62,8 @@ _ABSENT_CACHE_SIZE = 10_000
 def resolve_owner(registry: Registry, ref: OwnerRef) -> ResourceType | None:
     """The served resource of an ownerReference's apiVersion/kind (the GC's RESTMapper)."""
     group = ref.api_version.rpartition("/")[0]
-    resource = registry.by_kind(ref.kind)
-    if resource is None or resource.group != group or resource.key in IGNORED:
+    resource = registry.by_group_kind(group, ref.kind)
+    if resource is None or resource.key in IGNORED:
         return None
     return resource
 

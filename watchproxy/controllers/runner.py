@@ -20,6 +20,7 @@ from typing import Protocol
 
 from watchproxy.config import ControllerSettings
 from watchproxy.controllers.cached import CacheMark, wait_for_caches
+from watchproxy.controllers.crd_status import CrdController
 from watchproxy.controllers.garbage_collector import GarbageCollector
 from watchproxy.controllers.leader import LeaderElector, StoreLeases, new_identity
 from watchproxy.controllers.namespace import NamespaceController
@@ -130,6 +131,21 @@ async def running_controllers(proxy: Proxy, store: Store) -> AsyncIterator[None]
     log.info("controllers: %s campaigning as %s", ", ".join(names), identity)
     # The lifespan has no task group of its own (api/app.py); this one task owns the group.
     task = asyncio.create_task(run_all(), name="controllers")
+    task.add_done_callback(_log_crash)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def running_crd_controller(proxy: Proxy, store: Store) -> AsyncIterator[None]:
+    """The CRD controllers (controllers/crd_status.py) for the lifetime of the context: in every
+    process and without a Lease, as kube runs them in every apiserver."""
+    task = asyncio.create_task(
+        run_passes(CrdController(proxy=proxy, store=store), proxy), name="controller crd-status"
+    )
     task.add_done_callback(_log_crash)
     try:
         yield

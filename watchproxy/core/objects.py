@@ -78,6 +78,10 @@ def build_from_dict(
 ) -> CachedObject:
     obj.setdefault("kind", resource.kind)
     obj.setdefault("apiVersion", resource.api_version)
+    if resource.custom is not None:
+        # A custom resource stored at any version is served at the one asked for: CRD
+        # conversion `None` changes apiVersion only (apiextensions nop_converter.go).
+        obj["apiVersion"] = resource.api_version
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         meta = obj["metadata"] = {}

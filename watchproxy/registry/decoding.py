@@ -6,6 +6,8 @@ wrong JSON type (or a []byte that is not base64) fails there, and the handlers a
 transformDecodeError). watchproxy keeps objects as JSON, so the registry re-checks the fields
 whose Go type it knows -- ObjectMeta here (decode_object_meta, run by registry/meta.py), the
 per-type fields in registry/strategies/ -- and raises the same error with cannot_decode.
+
+Decoding into the Go type also drops the fields it does not know: registry/field_validation.py.
 """
 
 from __future__ import annotations

@@ -145,6 +145,7 @@ async def delete_located(
             await store.claims.forget(resource, name, current.shard)
         except EtcdError:
             pass  # a stale bound claim is repaired by the next create of the name
+    await strategy_for(resource).after_delete(store, current.obj)  # e.g. release a ClusterIP
     obj = current.obj
     obj["metadata"]["resourceVersion"] = str(result.header_revision)
     return Written(obj, result.header_revision, deleted=True)

@@ -208,7 +208,16 @@ def _owner_reference_causes(refs: list[JsonObject]) -> list[Cause]:
     return causes
 
 
-def _finalizer_causes(finalizers: list[str], *, create: bool) -> list[Cause]:
+def kube_meta_rules(resource: ResourceType | None) -> bool:
+    """Whether core's ValidateObjectMeta applies (its standard-finalizer rule): every built-in
+    type but CustomResourceDefinitions and custom resources, which apiextensions validates
+    with apimachinery's ValidateObjectMeta (so `customresourcecleanup.apiextensions.k8s.io`)."""
+    return resource is None or (
+        resource.custom is None and resource.group != "apiextensions.k8s.io"
+    )
+
+
+def _finalizer_causes(finalizers: list[str], *, create: bool, kube: bool = True) -> list[Cause]:
     """On create, apimachinery's ValidateFinalizers (`metadata.finalizers`: qualified names,
     not both orphan and foregroundDeletion); on create and update, core's
     validateKubeFinalizerName (`metadata.finalizers[i]`: a name without '/' must be standard)."""
@@ -226,7 +235,7 @@ def _finalizer_causes(finalizers: list[str], *, create: bool) -> list[Cause]:
                     "finalizer orphan and foregroundDeletion cannot be both set",
                 )
             )
-    for i, name in enumerate(finalizers):
+    for i, name in enumerate(finalizers if kube else ()):
         causes += kube_finalizer_causes(f"metadata.finalizers[{i}]", name)
     return causes
 
@@ -263,11 +272,13 @@ def validate_object_meta(resource: ResourceType, obj: JsonObject) -> list[Cause]
     causes += _label_causes(labels)
     causes += _annotation_causes(annotations)
     causes += _owner_reference_causes(refs)
-    causes += _finalizer_causes(finalizers, create=True)
+    causes += _finalizer_causes(finalizers, create=True, kube=kube_meta_rules(resource))
     return causes
 
 
-def validate_object_meta_update(new: JsonObject, old: JsonObject) -> list[Cause]:
+def validate_object_meta_update(
+    new: JsonObject, old: JsonObject, resource: ResourceType | None = None
+) -> list[Cause]:
     """ValidateObjectMetaUpdate: no finalizer added once deletion has started; labels,
     annotations, ownerReferences and the standard-finalizer rule as on create (kube does not
     re-run the qualified-name rule on finalizers here). Raises ApiError 400 for a metadata field
@@ -289,5 +300,5 @@ def validate_object_meta_update(new: JsonObject, old: JsonObject) -> list[Cause]
     causes += _label_causes(labels)
     causes += _annotation_causes(annotations)
     causes += _owner_reference_causes(refs)
-    causes += _finalizer_causes(finalizers, create=False)
+    causes += _finalizer_causes(finalizers, create=False, kube=kube_meta_rules(resource))
     return causes

@@ -52,9 +52,15 @@ def served_bytes(obj: JsonObject, revision: int | None) -> bytes:
     return encode_object(obj, str(revision))[0]
 
 
-def storage_value(obj: JsonObject) -> bytes:
+def storage_value(obj: JsonObject, resource: ResourceType | None = None) -> bytes:
+    """The etcd value of `obj`. A custom resource written through any served version is stored
+    at its CRD's storage version: conversion `None` changes apiVersion only
+    (apiextensions-apiserver nop_converter.go)."""
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-    return orjson.dumps({**obj, "metadata": meta})
+    stored = {**obj, "metadata": meta}
+    if resource is not None and resource.custom is not None and resource.group:
+        stored["apiVersion"] = f"{resource.group}/{resource.custom.storage_version}"
+    return orjson.dumps(stored)
 
 
 def check_type(resource: ResourceType, obj: JsonObject) -> None:

@@ -10,8 +10,8 @@ stored, skipping only the etcd write (kube's DryRunnableStorage).
 Objects are stored as kube-apiserver stores them with the JSON media type: without
 `metadata.resourceVersion`, which is the key's `mod_revision` when read back.
 
-One module, just over 400 lines: the generic create/update path of kube's store.go; deletion
-already lives in deleting.py and deletion.py.
+The generic create/update path of kube's store.go; BeforeUpdate lives in updating.py, deletion
+in deleting.py and deletion.py, managedFields and server-side apply in fieldmanager/.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import orjson
 
 from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, not_found
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
-from watchproxy.core.validation import field_invalid, go_quote
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
+from watchproxy.registry import fieldmanager
 from watchproxy.registry.admission import admit_request, check_namespace_open
 from watchproxy.registry.claims import NameClaims
 from watchproxy.registry.deletion import should_delete_during_update, timestamp
@@ -47,7 +47,8 @@ from watchproxy.registry.objects import (
 )
 from watchproxy.registry.options import WriteOptions
 from watchproxy.registry.strategy import Strategy, strategy_for
-from watchproxy.resources import TENANT_LABEL, ResourceType
+from watchproxy.registry.updating import prepare_update
+from watchproxy.resources import ResourceType
 
 # A write that lost a race to another writer, and carries no resourceVersion precondition of the
 # client's, is retried on the new state until it wins, as kube's GuaranteedUpdate does -- bounded
@@ -65,18 +66,6 @@ def retrying() -> Iterator[None]:
 
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's SimpleNameGenerator
-
-
-# Fields of metadata only the server sets; carried from the stored object on every update.
-_SERVER_META = (
-    "uid",
-    "creationTimestamp",
-    "namespace",
-    "name",
-    "generation",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-)
 
 
 class Store:
@@ -126,6 +115,8 @@ class Store:
             if kv is not None:
                 obj = orjson.loads(kv.value)
                 obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+                if resource.custom is not None:  # any stored version, as the one asked for
+                    obj["apiVersion"] = resource.api_version  # (CRD conversion None)
                 return Located(shard, kv, obj)
         return None
 
@@ -158,10 +149,17 @@ class Store:
     # -- create ---------------------------------------------------------------------------------
 
     async def create(
-        self, resource: ResourceType, namespace: str, obj: JsonObject, options: WriteOptions
+        self,
+        resource: ResourceType,
+        namespace: str,
+        obj: JsonObject,
+        options: WriteOptions,
+        *,
+        fields_done: bool = False,
     ) -> Written:
         """POST: a new object (201). Raises 409 AlreadyExists, 404 for a missing namespace, 403
-        for a terminating one, 422 with causes for invalid objects."""
+        for a terminating one, 422 with causes for invalid objects. The creating manager's
+        managedFields entry is recorded unless `fields_done` (an apply computed them)."""
         strategy = strategy_for(resource)
         check_type(resource, obj)
         meta = obj["metadata"]
@@ -195,6 +193,12 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(datetime.now(UTC))
         meta["generation"] = 1
+        if not fields_done:
+            # As kube: the body decoded (defaults applied), then the field manager, then the
+            # strategy's and admission's changes (status, tolerations), which nobody owns.
+            strategy.apply_defaults(obj)
+            manager = fieldmanager.manager_name(options.field_manager)
+            fieldmanager.track(resource, None, obj, manager)
         strategy.prepare_for_create(obj)
         omit_empty_meta(obj)
         raise_invalid(resource, name, validate_object_meta(resource, obj) + strategy.validate(obj))
@@ -202,6 +206,7 @@ class Store:
             await check_namespace_open(self, resource, namespace, name)
         await strategy.admit(self, obj, None)
         await admit_request(self, resource, "create", "", obj, None)
+        await strategy.reserve(self, obj, None, dry_run=options.dry_run)
         shard = self.tenancy.shard_of_object(resource, obj)
         key = self.key(shard, resource, namespace, name)
         if options.dry_run:
@@ -232,7 +237,7 @@ class Store:
                     return await self.read_kv(s, self.key(s, resource, "", name))
 
                 claim = await self.claims.acquire(resource, name, shard, lookup)
-            result = await self.proxy.shards[shard].client.create(key, storage_value(obj))
+            result = await self.proxy.shards[shard].client.create(key, storage_value(obj, resource))
             if claim is not None:
                 await self.claims.bind(claim)  # the object (ours or a legacy one) holds it
         except EtcdError as exc:
@@ -262,12 +267,14 @@ class Store:
         subresource: str,
         compute: Callable[[Located], JsonObject],
         options: WriteOptions,
+        track: bool = True,
     ) -> Written:
         """Read, compute the new object from the current one, write it if unchanged since.
 
         `compute(current)` returns the object the request asks for (a PUT body or a patched
         copy); a resourceVersion in it is a precondition (409 when stale). Without one, a lost
-        race is retried on the new current state. Raises 404, 409, 422.
+        race is retried on the new current state. Raises 404, 409, 422. The writer's
+        managedFields entry is recorded unless not `track` (an apply's compute did it).
         """
         strategy = strategy_for(resource)
         for _ in retrying():
@@ -277,11 +284,21 @@ class Store:
             wanted = self.precondition(current.shard, new["metadata"].get("resourceVersion"))
             if wanted is not None and wanted != current.kv.mod_revision:
                 raise conflict(resource, name)
+            computed_fields = new["metadata"].get("managedFields")
             self.prepare_update(strategy, new, current.obj, subresource)
-            causes = validate_object_meta_update(new, current.obj)
+            if track:
+                manager = fieldmanager.manager_name(options.field_manager)
+                fieldmanager.track(resource, current.obj, new, manager, subresource)
+            elif computed_fields:
+                # An apply's entries survive a status strategy's metadata reset (kube's
+                # ResetObjectMetaForStatus keeps managedFields); unchanged, their times too.
+                new["metadata"]["managedFields"] = computed_fields
+                fieldmanager.keep_times_if_unchanged(current.obj, new)
+            causes = validate_object_meta_update(new, current.obj, resource)
             raise_invalid(resource, name, causes + strategy.validate_update(new, current.obj))
             await strategy.admit(self, new, current.obj)
             await admit_request(self, resource, "update", subresource, new, current.obj)
+            await strategy.reserve(self, new, current.obj, dry_run=options.dry_run)
             if should_delete_during_update(strategy, new, current.obj):
                 # The last finalizer is gone from an object being deleted: delete it instead.
                 from watchproxy.registry.deleting import Raced, delete_located
@@ -322,7 +339,7 @@ class Store:
         no-op (same bytes: kube skips the write and keeps the resourceVersion) -- or None when
         another write came first. Raises 404 if the object is gone, 503 if etcd is.
         """
-        value = storage_value(obj)
+        value = storage_value(obj, resource)
         if dry_run or value == current.kv.value:
             return current.kv.mod_revision
         try:
@@ -341,59 +358,8 @@ class Store:
     def prepare_update(
         self, strategy: Strategy, new: JsonObject, old: JsonObject, subresource: str
     ) -> None:
-        """BeforeUpdate: server-owned metadata from the stored object, the type's rules, the
-        generation bump, and the tenancy invariant (the tenant label decides the shard)."""
-        resource = strategy.resource
-        meta, old_meta = new["metadata"], old.get("metadata") or {}
-        name = str(old_meta.get("name", ""))
-        uid = meta.get("uid")
-        if uid not in (None, "") and uid != old_meta.get("uid"):
-            # The object's uid is a precondition (rest.DefaultUpdatedObjectInfo.Preconditions).
-            raise conflict(
-                resource,
-                name,
-                f"Precondition failed: UID in precondition: {uid}, "
-                f"UID in object meta: {old_meta.get('uid', '')}",
-            )
-        if meta.get("deletionTimestamp") and not old_meta.get("deletionTimestamp"):
-            # Only DELETE starts a deletion (ValidateObjectMetaUpdate: immutable field).
-            raise_invalid(
-                resource,
-                name,
-                [
-                    field_invalid(
-                        "metadata.deletionTimestamp",
-                        go_quote(str(meta["deletionTimestamp"])),
-                        "field is immutable",
-                    )
-                ],
-            )
-        for field in _SERVER_META:
-            if field in old_meta:
-                meta[field] = old_meta[field]
-            else:
-                meta.pop(field, None)
-        strategy.prepare_for_update(new, old, subresource)
-        meta = new["metadata"]
-        if not resource.namespaced:
-            old_tenant = (old_meta.get("labels") or {}).get(TENANT_LABEL)
-            new_tenant = (meta.get("labels") or {}).get(TENANT_LABEL)
-            if old_tenant != new_tenant:
-                raise_invalid(
-                    resource,
-                    str(old_meta.get("name", "")),
-                    [
-                        (
-                            "FieldValueInvalid",
-                            f"metadata.labels[{TENANT_LABEL}]",
-                            "Invalid value: the tenant label is immutable: it decides the shard "
-                            "that stores the object",
-                        )
-                    ],
-                )
-        omit_empty_meta(new)
-        if strategy.generation_changes(new, old):
-            meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        """BeforeUpdate (registry/updating.py)."""
+        prepare_update(strategy, new, old, subresource)
 
     async def guaranteed_update(
         self,

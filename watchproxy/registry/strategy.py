@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from watchproxy.api.status import ApiError
 from watchproxy.registry.errors import Cause, precondition_conflict
@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 
 JsonObject = dict[str, Any]
 
+# Types whose kube PrepareForCreate clears `status` and that need no strategy of their own
+# here (the others set Strategy.clear_status_on_create).
+STATUS_CLEARED_ON_CREATE = frozenset(
+    {
+        "horizontalpodautoscalers.autoscaling",
+        "ingresses.networking.k8s.io",
+        "persistentvolumes",
+        "resourcequotas",
+    }
+)
+
 
 class Strategy:
     """Defaults shared by every type; subclasses override what their kind does differently."""
@@ -31,11 +42,27 @@ class Strategy:
     # Whether DELETE answers the deleted object (kube: Store.ReturnDeletedObject, set for pods,
     # services...) rather than a Status with the object's name, kind and uid.
     return_deleted_object = False
+    # Whether the type's strategy implements kube's type-specific validation (see
+    # validation_level); else only the schema and ObjectMeta are checked.
+    kube_validation = False
 
     def __init__(self, resource: ResourceType) -> None:
         self.resource = resource
 
     # -- create -------------------------------------------------------------------------------
+
+    # Whether create clears the client's `status` (kube: the PrepareForCreate of every type
+    # with a status subresource but a few, e.g. `deployment.Status = apps.DeploymentStatus{}`).
+    clear_status_on_create = False
+
+    def apply_defaults(self, obj: JsonObject) -> None:
+        """kube's SetDefaults_* of the type (registry/defaults/), run on every create, update
+        and patch result as kube runs them while decoding the body."""
+        from watchproxy.registry.defaults import DEFAULTERS
+
+        defaulter = DEFAULTERS.get(self.resource.key)
+        if defaulter is not None and self.resource.custom is None:
+            defaulter(obj)
 
     def prepare_for_create(self, obj: JsonObject) -> None:
         """Clear what a client may not set on create (kube: the status of pods) and apply
@@ -43,6 +70,9 @@ class Strategy:
         reset = self.resource.reset_status_on_create
         if reset is not None:
             obj["status"] = dict(reset)
+        elif self.clear_status_on_create or self.resource.key in STATUS_CLEARED_ON_CREATE:
+            obj.pop("status", None)
+        self.apply_defaults(obj)
 
     def validate(self, obj: JsonObject) -> list[Cause]:
         """Type-specific validation of a new object; ObjectMeta is validated by the store."""
@@ -52,6 +82,7 @@ class Strategy:
 
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         """Carry what this request may not change from `old` into `new`."""
+        self.apply_defaults(new)
         if not self.resource.status_subresource:
             return
         if subresource == "status":
@@ -87,6 +118,14 @@ class Strategy:
 
     async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         """Checks that read other objects (admission plugins' place in kube). Raise to refuse."""
+
+    async def reserve(
+        self, store: Store, obj: JsonObject, old: JsonObject | None, *, dry_run: bool
+    ) -> None:
+        """Take, just before the write, what the object holds from a pool shared across shards
+        and replicas (a Service's ClusterIP: kube's allocators in the service REST), setting it
+        on `obj`; a dry run only checks. Raise to refuse. What a write that then fails leaves
+        held must be recognisable as stale by the type (its owner does not hold it)."""
 
     async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         """Re-check, after the write, an invariant that spans shards and so cannot be made
@@ -125,6 +164,10 @@ class Strategy:
         wait for `spec.finalizers` too)."""
         return False
 
+    async def after_delete(self, store: Store, obj: JsonObject) -> None:
+        """The object's key is gone: release what it held elsewhere (a Service's ClusterIP).
+        Best effort: a failure here must not fail the deletion already done."""
+
 
 _REGISTRY: dict[str, Callable[[ResourceType], Strategy]] = {}
 
@@ -143,4 +186,19 @@ def strategy_for(resource: ResourceType) -> Strategy:
     """The resource's strategy, or the generic default."""
     from watchproxy.registry import strategies  # noqa: F401  (registers the built-in ones)
 
+    if resource.custom is not None:
+        from watchproxy.registry.strategies.custom import CustomResourceStrategy
+
+        return CustomResourceStrategy(resource)
     return _REGISTRY.get(resource.key, Strategy)(resource)
+
+
+def validation_level(resource: ResourceType) -> Literal["kube", "schema"]:
+    """`"kube"` when the resource's strategy carries kube's type-specific validation
+    (pkg/apis/<group>/validation ported to registry/strategies/), "schema" when only the
+    OpenAPI schema and ObjectMeta rules apply (custom resources, types not ported yet)."""
+    from watchproxy.registry import strategies  # noqa: F401  (registers the built-in ones)
+
+    cls = _REGISTRY.get(resource.key)
+    kube = isinstance(cls, type) and issubclass(cls, Strategy) and cls.kube_validation
+    return "kube" if kube and resource.custom is None else "schema"

@@ -74,7 +74,8 @@ def test_parse_item_reads_owner_references() -> None:
         pytest.param("apps/v1", "Deployment", "deployments.apps", id="served group kind"),
         pytest.param("v1", "Node", "nodes", id="cluster-scoped core kind"),
         pytest.param("extensions/v1beta1", "Deployment", None, id="group mismatch"),
-        pytest.param("apps/v1", "ReplicaSet", None, id="kind not served"),
+        pytest.param("apps/v1", "ReplicaSet", "replicasets.apps", id="served replicaset"),
+        pytest.param("policy/v1beta1", "PodSecurityPolicy", None, id="kind not served"),
         pytest.param("v1", "Event", None, id="events are ignored by the GC"),
     ],
 )

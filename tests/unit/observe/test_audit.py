@@ -28,6 +28,7 @@ from watchproxy.observe import (
     source_ips,
 )
 from watchproxy.observe import audit as audit_mod
+from watchproxy.observe.audit_sink import _AuditFileHandler
 
 # -- kube's wire types (apis/audit/v1/types.go, authentication/v1 UserInfo, metav1.Status) ------
 
@@ -617,13 +618,13 @@ def test_a_file_rotated_away_by_another_process_is_reopened(tmp_path: Path) -> N
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Holds the audit file writer before each record (10 s at most) until the test sets it."""
     gate = threading.Event()
-    original = audit_mod._AuditFileHandler.emit
+    original = _AuditFileHandler.emit
 
     def held_emit(self: Any, rec: Any) -> None:
         gate.wait(10)
         original(self, rec)
 
-    monkeypatch.setattr(audit_mod._AuditFileHandler, "emit", held_emit)
+    monkeypatch.setattr(_AuditFileHandler, "emit", held_emit)
     return gate
 
 

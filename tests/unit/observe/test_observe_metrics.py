@@ -15,7 +15,8 @@ from tests.unit.core.watchers import drain, watcher
 from watchproxy.api.requestinfo import request_info
 from watchproxy.config import parse_settings
 from watchproxy.core.objects import CachedObject, build_object
-from watchproxy.observe.metrics import Metrics, build_registry, request_labels
+from watchproxy.observe.metrics import Metrics, build_registry
+from watchproxy.observe.request_metrics import request_labels
 from watchproxy.proxy import Proxy
 
 SERVED = {("", "v1", "pods"): {"status", "binding"}, ("apps", "v1", "deployments"): {"status"}}

@@ -1,6 +1,7 @@
-"""ConfigMaps (kube: pkg/apis/core/validation ValidateConfigMap): config-map keys in `data` and
-`binaryData`, no key in both, and 1 MiB of values in all (the same limit as Secrets, kept well
-under etcd's request limit so an oversized ConfigMap is a 422, not an etcd refusal)."""
+"""ConfigMaps (kube: pkg/apis/core/validation ValidateConfigMap, ValidateConfigMapUpdate):
+config-map keys in `data` and `binaryData`, no key in both, and 1 MiB of values in all (the same
+limit as Secrets, kept well under etcd's request limit so an oversized ConfigMap is a 422, not
+an etcd refusal); once `immutable` is true, the data and the flag are frozen."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 @register("configmaps")
 class ConfigMapStrategy(Strategy):
+    kube_validation = True
+
+    def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
+        """ValidateConfigMapUpdate: once `immutable` is true, neither it nor `data` nor
+        `binaryData` may change."""
+        causes: list[Cause] = []
+        if old.get("immutable") is True:
+            frozen = "Forbidden: field is immutable when `immutable` is set"
+            if new.get("immutable") is not True:
+                causes.append(("FieldValueForbidden", "immutable", frozen))
+            if (new.get("data") or {}) != (old.get("data") or {}):
+                causes.append(("FieldValueForbidden", "data", frozen))
+            if (new.get("binaryData") or {}) != (old.get("binaryData") or {}):
+                causes.append(("FieldValueForbidden", "binaryData", frozen))
+        return causes + self.validate(new)
+
     def validate(self, obj: JsonObject) -> list[Cause]:
         data: dict[str, Any] = obj.get("data") or {}
         binary: dict[str, Any] = obj.get("binaryData") or {}

@@ -26,9 +26,11 @@ IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 @register("namespaces")
 class NamespaceStrategy(Strategy):
+    kube_validation = True
     return_deleted_object = True  # namespace/storage/storage.go: ReturnDeletedObject
 
     def prepare_for_create(self, obj: JsonObject) -> None:
+        self.apply_defaults(obj)  # the kubernetes.io/metadata.name label
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             spec = obj["spec"] = {}
@@ -37,6 +39,7 @@ class NamespaceStrategy(Strategy):
         obj["status"] = {"phase": "Active"}
 
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
+        self.apply_defaults(new)
         old_spec = old.get("spec") or {}
         if subresource == "finalize":
             # The finalize strategy: only spec.finalizers come from the request.

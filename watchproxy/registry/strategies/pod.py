@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from watchproxy.registry.admission import check_node_tenancy
 from watchproxy.registry.decoding import TypedDecode
 from watchproxy.registry.errors import Cause
+from watchproxy.registry.strategies.pod_admission import default_tolerations, resolve_priority
+from watchproxy.registry.strategies.podspec import as_dict, pod_spec_causes, pod_update_causes
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 if TYPE_CHECKING:
@@ -21,9 +23,37 @@ if TYPE_CHECKING:
 DEFAULT_TERMINATION_GRACE = 30  # SetDefaults_PodSpec
 
 
+def qos_class(spec: Any) -> str:
+    """qos.GetPodQOS, simplified to the containers' own requests and limits: Guaranteed when
+    every container limits cpu and memory with requests equal to limits, BestEffort when none
+    asks for anything, else Burstable."""
+    containers = []
+    for key in ("initContainers", "containers"):
+        found = as_dict(spec).get(key)
+        containers += [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+    asked, guaranteed = False, True
+    for c in containers:
+        resources = as_dict(c.get("resources"))
+        requests, limits = as_dict(resources.get("requests")), as_dict(resources.get("limits"))
+        asked = asked or bool(requests) or bool(limits)
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                guaranteed = False
+    if not asked:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
 @register("pods")
 class PodStrategy(Strategy):
     return_deleted_object = True
+    kube_validation = True
+
+    def prepare_for_create(self, obj: JsonObject) -> None:
+        """PrepareForCreate: status is {phase: Pending, qosClass} whatever the client sent."""
+        super().prepare_for_create(obj)
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec"))}
+        default_tolerations(obj)
 
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         if subresource == "binding":
@@ -55,10 +85,10 @@ class PodStrategy(Strategy):
         spec = decode.mapping(obj, "spec", "spec", "v1.PodSpec")
         decode.mapping(obj, "status", "status", "v1.PodStatus")
         decode.string(spec, "nodeName", "spec.nodeName")
-        return []
+        return pod_spec_causes("spec", spec)
 
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
-        return self.validate(new)
+        return self.validate(new) + pod_update_causes(new, old)
 
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         return False  # pods keep generation 1 except for graceful deletion (kube)
@@ -67,6 +97,8 @@ class PodStrategy(Strategy):
         await self.admit(store, obj, old)  # a node of another tenant created meanwhile
 
     async def admit(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        if old is None:
+            await resolve_priority(store, self.resource, obj)
         node = (obj.get("spec") or {}).get("nodeName")
         if not node or (old is not None and (old.get("spec") or {}).get("nodeName") == node):
             return

@@ -116,6 +116,7 @@ def _rules(obj: JsonObject) -> list[Any]:
 
 
 class _RoleStrategy(Strategy):
+    kube_validation = True
     namespaced_rules = True
 
     def validate(self, obj: JsonObject) -> list[Cause]:
@@ -166,6 +167,7 @@ class ClusterRoleStrategy(_RoleStrategy):
 
 
 class _BindingStrategy(Strategy):
+    kube_validation = True
     cluster = False
 
     def validate(self, obj: JsonObject) -> list[Cause]:

@@ -111,6 +111,7 @@ def _secret_key_path(key: str) -> str:
 
 @register("secrets")
 class SecretStrategy(Strategy):
+    kube_validation = True
     # -- decoding ------------------------------------------------------------------------------
 
     def _cannot_decode(self, detail: str) -> NoReturn:

@@ -1,0 +1,310 @@
+"""metadata.managedFields: decoding and encoding the entries, and what an Update records
+(k8s.io/apimachinery/pkg/util/managedfields/internal: managedfields.go, buildmanagerinfo.go,
+managedfieldsupdater.go, stripmeta.go, capmanagers.go; structured-merge-diff merge/update.go
+`Updater.Update`).
+
+Managers are keyed by kube's manager identifier: the entry's JSON without time and fields, and
+without apiVersion for appliers (`{"manager":"kubectl","operation":"Apply"}`), so one manager's
+entries merge per (manager, operation, apiVersion, subresource).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from watchproxy.registry.fieldmanager import fieldpath as fp
+from watchproxy.registry.fieldmanager.fieldpath import FieldSet
+from watchproxy.registry.fieldmanager.typed import Atom
+from watchproxy.registry.fieldmanager.walk import Comparison, compare
+
+APPLY, UPDATE = "Apply", "Update"
+FIELDS_V1 = "FieldsV1"
+MAX_UPDATE_MANAGERS = 10  # capmanagers.go DefaultMaxUpdateManagers
+ANCIENT_CHANGES = "ancient-changes"
+BEFORE_FIRST_APPLY = "before-first-apply"
+
+# stripmeta.go: fields no manager owns (the server sets them).
+_STRIP: FieldSet = fp.decode(
+    {
+        "f:apiVersion": {},
+        "f:kind": {},
+        ".": {},
+        "f:metadata": {
+            ".": {},
+            **{
+                f"f:{name}": {}
+                for name in (
+                    "name",
+                    "namespace",
+                    "creationTimestamp",
+                    "selfLink",
+                    "uid",
+                    "clusterName",
+                    "generation",
+                    "managedFields",
+                    "resourceVersion",
+                )
+            },
+        },
+    }
+)
+_STRIP.pop(".", None)
+
+
+class DecodeError(ValueError):
+    """managedFields that cannot be decoded (kube: `error decoding managed fields`)."""
+
+
+class VersionedSet:
+    """One manager's set. Read from an entry it stays in its FieldsV1 form (`raw`) until an
+    operation needs the set itself: most writes touch one manager's entry, and the others are
+    written back as they were read."""
+
+    __slots__ = ("_fields", "api_version", "applied", "raw")
+
+    def __init__(
+        self, fields: FieldSet | None, api_version: str, applied: bool, raw: Any = None
+    ) -> None:
+        self._fields = fields
+        self.api_version = api_version
+        self.applied = applied
+        self.raw = raw  # the entry's fieldsV1 as read, reused while the set is unchanged
+
+    @property
+    def fields(self) -> FieldSet:
+        if self._fields is None:
+            self._fields = fp.decode(self.raw)
+        return self._fields
+
+    def overlaps(self, other: FieldSet) -> FieldSet:
+        """The members of `other` this set holds too (without decoding a raw set)."""
+        if self._fields is not None:
+            return fp.intersection(self._fields, other)
+        return fp.intersect_raw(other, self.raw)
+
+    def empty(self) -> bool:
+        return not (self._fields if self._fields is not None else self.raw)
+
+
+@dataclass
+class Managed:
+    """The decoded managedFields: sets and times by manager identifier."""
+
+    sets: dict[str, VersionedSet] = field(default_factory=dict)
+    times: dict[str, str | None] = field(default_factory=dict)
+
+    def copy(self) -> Managed:
+        return Managed(dict(self.sets), dict(self.times))
+
+
+def identifier(manager: str, operation: str, api_version: str, subresource: str = "") -> str:
+    """BuildManagerIdentifier: the entry's JSON (omitempty fields, Go's field order)."""
+    entry: dict[str, str] = {}
+    if manager:
+        entry["manager"] = manager
+    if operation:
+        entry["operation"] = operation
+    if api_version and operation != APPLY:
+        entry["apiVersion"] = api_version
+    if subresource:
+        entry["subresource"] = subresource
+    return orjson.dumps(entry).decode()
+
+
+def decode(entries: Any) -> Managed:
+    """DecodeManagedFields. Raises DecodeError."""
+    managed = Managed()
+    if entries is None:
+        return managed
+    if not isinstance(entries, list):
+        raise DecodeError("managedFields must be a list")
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise DecodeError("a managedFields entry must be an object")
+        texts = [entry.get(k) or "" for k in ("manager", "operation", "apiVersion", "subresource")]
+        if not all(isinstance(t, str) for t in texts):
+            raise DecodeError("managedFields entry fields must be strings")
+        manager, operation, api_version, subresource = texts
+        fields_type, raw = entry.get("fieldsType") or "", entry.get("fieldsV1")
+        if fields_type not in ("", FIELDS_V1) or (fields_type == "" and raw):
+            raise DecodeError(f'error decoding set: unknown fields type "{fields_type}"')
+        try:
+            fp.check(raw if raw is not None else {})
+        except fp.FieldsV1Error as exc:
+            raise DecodeError(str(exc)) from exc
+        key = identifier(manager, operation, api_version, subresource)
+        managed.sets[key] = VersionedSet(None, api_version, operation == APPLY, raw or {})
+        time = entry.get("time")
+        managed.times[key] = time if isinstance(time, str) else None
+    return managed
+
+
+def encode(managed: Managed) -> list[dict[str, Any]]:
+    """encodeManagedFields: one entry per manager, sorted as kube sorts them (operation, time,
+    manager, apiVersion, subresource)."""
+    entries = []
+    for key, vs in managed.sets.items():
+        if vs.empty():
+            continue  # an empty set is no entry (`managedFields: [{}]` resets them)
+        ident = orjson.loads(key)
+        entry: dict[str, Any] = {}
+        if ident.get("manager"):
+            entry["manager"] = ident["manager"]
+        entry["operation"] = ident.get("operation", "")
+        if vs.api_version:
+            entry["apiVersion"] = vs.api_version
+        time = managed.times.get(key)
+        if time:
+            entry["time"] = time
+        entry["fieldsType"] = FIELDS_V1
+        entry["fieldsV1"] = vs.raw if vs.raw is not None else fp.to_fields_v1(vs.fields)
+        if ident.get("subresource"):
+            entry["subresource"] = ident["subresource"]
+        entries.append(entry)
+    entries.sort(
+        key=lambda e: (
+            e["operation"],
+            e.get("time") or "",
+            e.get("manager", ""),
+            e.get("apiVersion", ""),
+            e.get("subresource", ""),
+        )
+    )
+    return entries
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_fields(
+    managed: Managed, key: str, fields: FieldSet, api_version: str, applied: bool
+) -> None:
+    old = managed.sets.get(key)
+    raw = old.raw if old is not None and old._fields is fields else None
+    managed.sets[key] = VersionedSet(fields, api_version, applied, raw)
+
+
+class Conflicts(Exception):
+    """Fields another manager owns that a request changes: (manager identifier, path) pairs."""
+
+    def __init__(self, conflicts: list[tuple[str, tuple[str, ...]]]) -> None:
+        super().__init__(f"{len(conflicts)} conflicts")
+        self.conflicts = conflicts
+
+
+def update_sets(
+    live: Any,
+    new: Any,
+    atom: Atom,
+    managed: Managed,
+    workflow: str,
+    *,
+    force: bool,
+    ignored: FieldSet | None = None,
+) -> Comparison:
+    """Updater.update: take the fields `new` changes from every other manager (or raise
+    Conflicts when not `force`), and drop the fields it removes from all of them."""
+    comparison = compare(live, new, atom)
+    if ignored:
+        comparison.added = fp.recursive_difference(comparison.added, ignored)
+        comparison.modified = fp.recursive_difference(comparison.modified, ignored)
+        comparison.removed = fp.recursive_difference(comparison.removed, ignored)
+    if comparison.same():
+        return comparison
+    changed = fp.union(comparison.modified, comparison.added)
+    conflicts: dict[str, FieldSet] = {}
+    for key, vs in managed.sets.items():
+        if key == workflow:
+            continue
+        both = vs.overlaps(changed)
+        if both:
+            conflicts[key] = both
+    if conflicts and not force:
+        raise Conflicts([(key, path) for key, s in conflicts.items() for path in fp.paths(s)])
+    for key, vs in list(managed.sets.items()):
+        if key == workflow:
+            continue
+        taken = fp.union(conflicts.get(key, {}), vs.overlaps(comparison.removed))
+        if not taken:
+            continue  # untouched: stays as read
+        rest = fp.difference(vs.fields, taken)
+        if not rest:
+            del managed.sets[key]
+            managed.times.pop(key, None)
+        elif rest is not vs.fields:
+            set_fields(managed, key, rest, vs.api_version, vs.applied)
+    return comparison
+
+
+def record_update(
+    live: Any,
+    new: Any,
+    atom: Atom,
+    managed: Managed,
+    key: str,
+    api_version: str,
+    ignored: FieldSet | None = None,
+) -> Comparison:
+    """An Update by manager `key`: it owns what it changed (Updater.Update, managedFieldsUpdater
+    with stripMeta); its time moves only when it owns something afterwards."""
+    current = "current-operation"
+    comparison = update_sets(live, new, atom, managed, current, force=True, ignored=ignored)
+    changed = fp.union(comparison.modified, comparison.added)
+    mine = fp.difference(changed, _STRIP)
+    if ignored:
+        mine = fp.recursive_difference(mine, ignored)
+    previous = managed.sets.get(key)
+    if not mine:
+        return comparison
+    if previous is not None:
+        mine = fp.union(previous.fields, mine)
+    set_fields(managed, key, mine, api_version, False)
+    managed.times[key] = now()
+    return comparison
+
+
+def strip(managed: Managed) -> None:
+    """stripMeta: no manager owns server-set metadata; empty sets go."""
+    for key, vs in list(managed.sets.items()):
+        if not vs.overlaps(_STRIP) and not vs.empty():
+            continue
+        rest = fp.difference(vs.fields, _STRIP)
+        if not rest:
+            del managed.sets[key]
+            managed.times.pop(key, None)
+        elif rest != vs.fields:
+            set_fields(managed, key, rest, vs.api_version, vs.applied)
+
+
+def cap_update_managers(managed: Managed, limit: int = MAX_UPDATE_MANAGERS) -> None:
+    """capManagersManager: past `limit` Update entries, the oldest merge into one
+    `ancient-changes` entry per apiVersion."""
+    updaters = [k for k, vs in managed.sets.items() if not vs.applied]
+    if len(updaters) <= limit:
+        return
+    updaters.sort(key=lambda k: (managed.times.get(k) or "", k))
+    first_of_version: dict[str, str] = {}
+    length = len(updaters)
+    for key in updaters:
+        if length <= limit:
+            break
+        vs = managed.sets[key]
+        bucket = identifier(ANCIENT_CHANGES, UPDATE, vs.api_version)
+        first = first_of_version.get(vs.api_version)
+        if first is None:
+            first_of_version[vs.api_version] = key
+            continue
+        if bucket not in managed.sets:
+            managed.sets[bucket] = managed.sets.pop(first)
+            managed.times.pop(first, None)
+        merged = fp.union(vs.fields, managed.sets[bucket].fields)
+        set_fields(managed, bucket, merged, vs.api_version, False)
+        managed.times[bucket] = managed.times.get(key)
+        del managed.sets[key]
+        managed.times.pop(key, None)
+        length -= 1

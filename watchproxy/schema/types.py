@@ -1,0 +1,80 @@
+"""The built-in `ResourceType`s, built from the generated type table and `kube_tables`.
+
+Every GA REST resource of the Kubernetes version in `builtin.load()` is served, except those in
+`kube_tables.NOT_SERVED`:
+
+- autoscaling/v1 HorizontalPodAutoscaler: v1 and v2 share `/registry/horizontalpodautoscalers`
+  (kube converts between them on every read); watchproxy has no conversion, so it serves only
+  v2, kube's preferred version for the group. Objects kube-apiserver stores are autoscaling/v2.
+- events.k8s.io/v1 Event: kube stores it with core v1 events under `/registry/events`, in the
+  core shape (`involvedObject`, `message`, `source`) and converts on every read. watchproxy has no
+  conversion and its reflector routes each etcd key to exactly one resource by prefix
+  (`watchproxy/reflector.py`), so two resources cannot share a prefix: only core v1 events are
+  served. client-go's `tools/events` broadcaster (kube-scheduler) uses events.k8s.io only when
+  discovery lists it and otherwise records through core v1.
+- v1 ComponentStatus (deprecated, never stored) and v1 Binding (never stored; pods/binding is).
+
+Subresources are listed only when watchproxy answers them (`kube_tables.SERVED_SUBRESOURCES`):
+pods/log, pods/exec, pods/ephemeralcontainers and pods/resize are not.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from watchproxy.resources import ResourceType
+from watchproxy.schema import kube_tables as kt
+from watchproxy.schema.builtin import load
+
+
+def build(entry: dict[str, Any], definition: str | None) -> ResourceType:
+    """One ResourceType from a generated table entry ({group, version, kind, plural, namespaced,
+    verbs, subresources: [{name, group, version, kind, verbs}]}) and its OpenAPI definition."""
+    group, plural = entry["group"], entry["plural"]
+    gp = (group, plural)
+    virtual = gp in kt.VIRTUAL
+    subs = [s for s in entry["subresources"] if s["name"] in kt.SERVED_SUBRESOURCES]
+    extra = tuple((s["name"], s["kind"], tuple(s["verbs"])) for s in subs if s["name"] != "status")
+    versions = {
+        s["name"]: (s["group"], s["version"])
+        for s in subs
+        if (s["group"], s["version"]) != (group, entry["version"])
+    }
+    selectors = kt.FIELD_SELECTORS.get(gp)
+    return ResourceType(
+        group,
+        entry["version"],
+        entry["kind"],
+        plural,
+        bool(entry["namespaced"]),
+        "" if virtual else kt.STORAGE_PREFIXES.get(gp, plural),
+        kt.SHORT_NAMES.get(gp, ()),
+        fields=dict(selectors.fields) if selectors else {},
+        field_aliases=dict(selectors.aliases) if selectors else {},
+        field_error=selectors.error if selectors else "",
+        trigger_field=kt.TRIGGER_FIELDS.get(gp),
+        status_subresource=any(s["name"] == "status" for s in subs),
+        extra_subresources=extra,
+        subresource_versions=versions,
+        reset_status_on_create=kt.RESET_STATUS_ON_CREATE.get(gp),
+        virtual=virtual,
+        categories=kt.CATEGORIES.get(gp, ()),
+        definition=definition,
+        verbs=tuple(entry["verbs"]),
+    )
+
+
+@functools.cache
+def builtin_resources() -> tuple[ResourceType, ...]:
+    """Every served built-in type, in the generated table's order (core first, then by group).
+
+    Raises RuntimeError when the generated table is missing (`builtin.load`)."""
+    table = load()
+    out = []
+    for entry in table.types:
+        if (entry["group"], entry["version"], entry["plural"]) in kt.NOT_SERVED:
+            continue
+        definition = table.definition_name(entry["group"], entry["version"], entry["kind"])
+        out.append(build(entry, definition))
+    return tuple(out)
