@@ -96,7 +96,10 @@ def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> Path:
             {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "wp", "cluster": {"server": url}}],
+                # client-node 1.x refuses plain http unless TLS verification is "skipped".
+                "clusters": [
+                    {"name": "wp", "cluster": {"server": url, "insecure-skip-tls-verify": True}}
+                ],
                 "users": [{"name": "anonymous", "user": {}}],
                 "contexts": [
                     {

@@ -96,10 +96,13 @@ def test_kubectl(proxy: ProxyProcess, tmp_path: Path) -> None:
         "pod",
         "web",
         "-p",
-        '{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}',
+        '{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}',
     )
+    # A strategic merge patch merges the container by name: its env stays (a pod's env is
+    # immutable, its image is not: ValidatePodUpdate).
     pod = json.loads(kubectl(proxy, cache, "-n", "acme-kubectl", "get", "pod", "web", "-o", "json"))
-    assert {e["name"] for e in pod["spec"]["containers"][0]["env"]} == {"A", "B"}
+    assert pod["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert [e["name"] for e in pod["spec"]["containers"][0]["env"]] == ["A"]
 
     watcher = subprocess.Popen(
         [

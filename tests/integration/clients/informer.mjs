@@ -23,13 +23,16 @@ const emit = (event, obj) =>
 informer.on('add', (obj) => emit('add', obj));
 informer.on('update', (obj) => emit('update', obj));
 informer.on('delete', (obj) => emit('delete', obj));
+let stopping = false; // stop() aborts the watch request: not an error of the server's
 informer.on('error', (err) => {
+  if (stopping) return;
   console.log(JSON.stringify({ event: 'error', message: String(err) }));
   setTimeout(() => informer.start(), 500);
 });
 await informer.start();
 console.log(JSON.stringify({ event: 'started' }));
 setTimeout(async () => {
+  stopping = true;
   await informer.stop();
   process.exit(0);
 }, Number(seconds) * 1000);

@@ -263,3 +263,15 @@ def test_custom_resource_generation_and_scale_replicas() -> None:
             "Invalid value: 0: .status.n accessor error: two is of the type string, expected int64",
         ),
     ]
+
+
+def test_create_defaults_singular_list_kind_and_conversion() -> None:
+    """SetDefaults_CustomResourceDefinitionSpec: a CRD may leave them out (kubectl users do)."""
+    crd = widget_crd()
+    names = crd["spec"]["names"]
+    del names["singular"], names["listKind"]
+    crd["spec"].pop("conversion", None)
+    strategy().prepare_for_create(crd)
+    assert names["singular"] == "widget" and names["listKind"] == "WidgetList"
+    assert crd["spec"]["conversion"] == {"strategy": "None"}
+    assert strategy().validate(crd) == []

@@ -12,9 +12,10 @@ Every function takes objects as decoded JSON and leaves a value of the wrong JSO
 (the type check or validation refuses it later): defaulting never raises.
 """
 
+from watchproxy.registry.defaults.apiextensions import DEFAULTERS as CRD_DEFAULTERS
 from watchproxy.registry.defaults.core import DEFAULTERS as CORE_DEFAULTERS
 from watchproxy.registry.defaults.workloads import DEFAULTERS as WORKLOAD_DEFAULTERS
 
-DEFAULTERS = {**CORE_DEFAULTERS, **WORKLOAD_DEFAULTERS}
+DEFAULTERS = {**CORE_DEFAULTERS, **WORKLOAD_DEFAULTERS, **CRD_DEFAULTERS}
 
 __all__ = ["DEFAULTERS"]
