@@ -56,6 +56,8 @@ def _complex(value: Any) -> str:
 
 @register("customresourcedefinitions.apiextensions.k8s.io")
 class CustomResourceDefinitionStrategy(Strategy):
+    kube_validation = True  # apiextensions validation.go's common rules (validate below)
+
     def prepare_for_create(self, obj: JsonObject) -> None:
         """strategy.go PrepareForCreate: a fresh status whose storedVersions is the storage
         version."""

@@ -1,8 +1,9 @@
 """The README's table of served types, generated from the registry so it cannot drift.
 
-`python -m watchproxy.schema.table` prints the markdown table; `--write` replaces README.md's
-section between `<!-- types:begin -->` and `<!-- types:end -->` with it. A unit test
-(tests/unit/schema/test_types_table.py) fails while the README differs from the output.
+`python -m watchproxy.registry.type_table` prints the markdown table; `--write` replaces
+README.md's section between `<!-- types:begin -->` and `<!-- types:end -->` with it. A unit test
+(tests/unit/registry/test_type_table.py) fails while the README differs from the output. It
+lives in the registry because its "validation" column is the strategies' (`validation_level`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from watchproxy.registry.strategy import validation_level
 from watchproxy.resources import Registry, ResourceType
 
 BEGIN = "<!-- types:begin -->"
@@ -27,13 +29,6 @@ COLUMNS = (
     "subresources",
     "validation",
 )
-
-
-def validation_level(resource: ResourceType) -> str:
-    """How a write of `resource` is checked: "schema" (decoded, ObjectMeta validated, fields
-    checked against its OpenAPI schema). Extend with the types that get kube's full
-    validation (their strategies under watchproxy/registry/strategies/)."""
-    return "schema"
 
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")

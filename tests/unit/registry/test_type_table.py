@@ -1,17 +1,18 @@
-"""The README's served-types table is the generated one (watchproxy/schema/table.py)."""
+"""The README's served-types table is the generated one (watchproxy/registry/type_table.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from watchproxy.registry import type_table as table
 from watchproxy.resources import Registry, ResourceType
-from watchproxy.schema import table
 
 
 def test_readme_table_matches_the_registry() -> None:
     text = table.README.read_text()
     assert table.replace_section(text, table.markdown()) == text, (
-        "README.md's served-types table is stale: run `python -m watchproxy.schema.table --write`"
+        "README.md's served-types table is stale:"
+        " run `python -m watchproxy.registry.type_table --write`"
     )
 
 
@@ -21,7 +22,7 @@ def test_table_rows() -> None:
         "| `apps/v1` | Deployment | `deployments` | namespaced | deploy | all | scale, status |"
         in out
     )
-    namespaces = "create, delete, get, list, patch, update, watch | finalize, status | schema |"
+    namespaces = "create, delete, get, list, patch, update, watch | finalize, status | kube |"
     assert "| `v1` | Namespace | `namespaces` | cluster | ns | " + namespaces in out
     assert "`autoscaling/v1`" not in out
     # One row per served type, plus the verbs note, a blank line, the header and the rule.
