@@ -24,6 +24,7 @@ from watchproxy.registry.decoding import JsonObject, cannot_decode
 from watchproxy.resources import ResourceType
 from watchproxy.schema.builtin import load
 from watchproxy.schema.goformat import go_float
+from watchproxy.schema.gotypes import type_error
 from watchproxy.schema.pruning import Walk, compiler_for
 
 # Subresources whose body is the resource's own type; any other's is the kind the body names.
@@ -49,6 +50,15 @@ def _schema_for(
         name = builtin.definition_name(group, version, str(obj.get("kind") or ""))
     schema = builtin.definitions.get(name) if name else None
     return (schema, builtin.definitions, False) if schema is not None else None
+
+
+def _type_error(resource: ResourceType, subresource: str, obj: JsonObject) -> str | None:
+    """Go's decode error for a value of the wrong JSON type in a built-in type's body
+    (schema/gotypes.py); custom resources are validated by their schema instead."""
+    found = _schema_for(resource, subresource, obj)
+    if found is None or found[2]:
+        return None
+    return type_error(obj, found[0], found[1])
 
 
 def _strict_errors(
@@ -110,6 +120,10 @@ def check_body_fields(
     api/decoding.py json_duplicates of the body ({} when not asked for); `leading` are errors
     found before (a YAML body's duplicate keys, one error of several lines: as warnings, one
     per line, handlers/rest.go parseYAMLWarnings)."""
+    wrong = _type_error(resource, subresource, obj)
+    if wrong is not None:
+        kind = str(obj.get("kind") or resource.kind)
+        cannot_decode(kind, str(obj.get("apiVersion") or resource.version), wrong)
     errors = [*leading, *_strict_errors(resource, subresource, obj, duplicates, remove=True)]
     if not errors or mode == IGNORE:
         return []
@@ -149,7 +163,14 @@ def check_patched_fields(
     `smp_body` is None for JSON and merge patches, whose result kube re-encodes with sorted
     keys (so that is the order of its errors); for a strategic merge patch it is the patch,
     which kube prints with Go's `%+v` in place of the object, and its errors are sorted
-    (runtime/converter.go FromUnstructuredWithValidation)."""
+    (runtime/converter.go FromUnstructuredWithValidation).
+
+    A value of the wrong JSON type fails the decode of the result in every mode: 422 `patch:
+    Invalid value: "<the patched object as JSON>": json: cannot unmarshal ...`."""
+    wrong = _type_error(resource, subresource, patched)
+    if wrong is not None:
+        detail = f"Invalid value: {go_quote(go_json(patched))}: {wrong}"
+        raise invalid("", "", [("FieldValueInvalid", "patch", detail)])
     if mode == IGNORE:
         _strict_errors(resource, subresource, patched, {}, remove=True)
         return []

@@ -331,7 +331,7 @@ YAML_POD = b"""apiVersion: v1
 kind: Pod
 metadata:
   name: y
-  annotations: {at: 2024-01-01T00:00:00Z, k: yes, on: 1}
+  annotations: {at: 2024-01-01T00:00:00Z}
 spec:
   restartPolicy: Never
   restartPolicy: Always
@@ -355,10 +355,22 @@ def test_a_yaml_body_is_kubes_json_and_its_duplicates_come_first() -> None:
         'line 8: key "restartPolicy" already set in map',
         'unknown field "spec.bogus"',
     ]
-    # go-yaml v2 (YAML 1.1): timestamps stay strings, `yes` is true, the key `on` is true, made
-    # the JSON key "true" (annotations must be strings: that is the typed decode's 400).
-    assert obj["metadata"]["annotations"] == {"at": "2024-01-01T00:00:00Z", "k": True, "true": 1}
+    # go-yaml v2 (YAML 1.1): timestamps stay strings.
+    assert obj["metadata"]["annotations"] == {"at": "2024-01-01T00:00:00Z"}
     assert obj["spec"]["restartPolicy"] == "Always" and "bogus" not in obj["spec"]
+
+
+@pytest.mark.parametrize("mode", ["Strict", "Warn", "Ignore"])
+def test_a_yaml_bool_where_a_string_goes_is_the_typed_decodes_400(mode: str) -> None:
+    """go-yaml v2 (YAML 1.1) makes `yes` true (and the key `on` "true"): an annotation must be a
+    string, and a type error trumps strict errors in every mode (handlers/create.go)."""
+    body = YAML_POD.replace(b"{at: 2024-01-01T00:00:00Z}", b"{k: yes, on: 1}")
+    with pytest.raises(ApiError) as caught:
+        check(PODS, body, mode, "application/yaml")
+    assert str(caught.value) == (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into Go'
+        " struct field ObjectMeta.metadata.annotations of type string"
+    )
 
 
 @pytest.mark.parametrize(
