@@ -6,10 +6,12 @@ pkg/controller/establish/establishing_controller.go, pkg/controller/finalizer/cr
   accepted (or that this CRD already holds); `NamesAccepted` is True ("NoConflicts") or False
   with the first conflict's reason (PluralConflict, SingularConflict, ShortNamesConflict,
   KindConflict, ListKindConflict).
-- Established: True ("InitialNamesAccepted") in the same write once the names are accepted.
-  kube's naming controller writes "Installing" and the establishing controller flips it in a
-  second write (5 s later on an HA control plane, so every apiserver's handler has the names);
-  here every process serves from its own CRD cache, so one write suffices.
+- Established: True ("InitialNamesAccepted") once the names are accepted AND this process
+  serves the CRD's storage version. Every process serves a CRD from NamesAccepted on (kube's
+  crdHandler serves NamesAccepted or Established CRDs), so a client that waited for
+  Established (`kubectl wait --for condition=established`) finds it served and in discovery
+  on the process that wrote it, and on the others a few hundred milliseconds later (kube's
+  establishing controller waits 5 s on an HA control plane for the same reason).
 - Deletion: a CRD with a deletionTimestamp and the `customresourcecleanup.apiextensions.k8s.io`
   finalizer gets Terminating True "InstanceDeletionInProgress", every instance on every shard is
   deleted through the store (uid preconditions), and once linearizable count-only reads of the
@@ -45,12 +47,21 @@ from watchproxy.registry.options import DeleteOptions
 from watchproxy.registry.store import Store
 from watchproxy.registry.strategies.crd import CLEANUP_FINALIZER
 from watchproxy.resources import ResourceType
-from watchproxy.schema.crd import CRD_RESOURCE, JsonObject, conditions, set_condition
+from watchproxy.schema.crd import (
+    CRD_RESOURCE,
+    JsonObject,
+    conditions,
+    set_condition,
+    storage_version,
+)
 from watchproxy.schema.crd import served_types as crd_served_types
 
 log = logging.getLogger("watchproxy.controllers.crd")
 # How soon a CRD whose instances are still going (finalizers, grace) is looked at again.
 TERMINATING_RECHECK_SECONDS = 1.0
+# How soon a CRD whose names are accepted is looked at again while this process does not
+# serve it yet (the proxy picks new CRDs up from its cache every CRD_POLL_SECONDS).
+ESTABLISH_RECHECK_SECONDS = 0.1
 
 
 def accepted_names(crd: JsonObject, others: list[JsonObject]) -> tuple[JsonObject, JsonObject]:
@@ -144,7 +155,8 @@ class CrdController:
             meta = crd.get("metadata") or {}
             try:
                 if not meta.get("deletionTimestamp"):
-                    await self.name_crd(crd, [c for c in crds if c is not crd])
+                    if not await self.name_crd(crd, [c for c in crds if c is not crd]):
+                        wait = min(wait or ESTABLISH_RECHECK_SECONDS, ESTABLISH_RECHECK_SECONDS)
                 elif CLEANUP_FINALIZER in (meta.get("finalizers") or []):
                     if not await self.finalize(crd):
                         wait = TERMINATING_RECHECK_SECONDS
@@ -157,10 +169,23 @@ class CrdController:
     def _now(self) -> str:
         return timestamp(datetime.now(UTC))
 
-    async def name_crd(self, crd: JsonObject, others: list[JsonObject]) -> None:
-        """NamesAccepted, acceptedNames and Established, written only when they change."""
+    def _serves(self, crd: JsonObject, names: JsonObject) -> bool:
+        """Whether this process serves the CRD's storage version under the accepted names."""
+        spec = crd.get("spec") or {}
+        storage = storage_version(crd)
+        if storage is None:
+            return False
+        found = self.proxy.registry.lookup(
+            str(spec.get("group", "")), str(storage.get("name", "")), str(names.get("plural"))
+        )
+        return found is not None and self.proxy.is_served(found)
+
+    async def name_crd(self, crd: JsonObject, others: list[JsonObject]) -> bool:
+        """NamesAccepted, acceptedNames and Established, written only when they change. False
+        while the names are accepted but Established waits for this process to serve them."""
         names, cond = accepted_names(crd, others)
         established = conditions(crd).get("Established", {}).get("status") == "True"
+        serves = established or self._serves(crd, names)
         now = self._now()
 
         def mutate(obj: JsonObject) -> None:
@@ -171,8 +196,10 @@ class CrdController:
             if established:
                 return  # once established, always established (kube)
             if cond["status"] == "True":
-                reason, message = "InitialNamesAccepted", "the initial names have been accepted"
-                set_condition(obj, "Established", "True", reason, message, now)
+                if serves:
+                    reason = "InitialNamesAccepted"
+                    message = "the initial names have been accepted"
+                    set_condition(obj, "Established", "True", reason, message, now)
             else:
                 reason, message = "NotAccepted", "not all names are accepted"
                 set_condition(obj, "Established", "False", reason, message, now)
@@ -181,6 +208,7 @@ class CrdController:
         mutate(wanted)
         if wanted.get("status") != crd.get("status"):
             await update_by_uid(self.store, self._id(crd), mutate, subresource="status")
+        return serves or cond["status"] != "True"
 
     def _id(self, crd: JsonObject) -> ObjectId:
         meta = crd.get("metadata") or {}

@@ -102,8 +102,9 @@ def _path_getter(json_path: str) -> FieldGetter:
 
 
 def served_types(crd: JsonObject) -> list[ResourceType]:
-    """The ResourceTypes an Established CRD serves, one per `served: true` version, in
-    `spec.versions` order (empty while it is not Established, or has no storage version).
+    """The ResourceTypes a CRD serves, one per `served: true` version, in `spec.versions`
+    order: once its names are accepted or it is Established, as kube's crdHandler serves it
+    (empty before, or with no storage version).
     A Terminating CRD keeps being served until its key is removed: kube stops new writes then
     but keeps reads, and here the finalizer controller deletes the instances through the store,
     which needs the type.
@@ -112,7 +113,7 @@ def served_types(crd: JsonObject) -> list[ResourceType]:
     its own schema, columns, subresources and selectable fields (customresource_handler.go
     builds one storage per served version). Names come from `status.acceptedNames` (what the
     naming controller accepted), falling back to `spec.names`."""
-    if not is_condition_true(crd, "Established"):
+    if not (is_condition_true(crd, "Established") or is_condition_true(crd, "NamesAccepted")):
         return []
     spec = crd.get("spec") or {}
     storage = storage_version(crd)
