@@ -9,7 +9,11 @@ from typing import Any
 
 from watchproxy.core.validation import config_key_errors, invalid_value
 from watchproxy.registry.errors import Cause
-from watchproxy.registry.strategies.secret import MAX_SECRET_SIZE, decoded_size
+from watchproxy.registry.strategies.secret import (
+    MAX_SECRET_SIZE,
+    decoded_size,
+    frozen_when_immutable,
+)
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 
@@ -20,15 +24,7 @@ class ConfigMapStrategy(Strategy):
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
         """ValidateConfigMapUpdate: once `immutable` is true, neither it nor `data` nor
         `binaryData` may change."""
-        causes: list[Cause] = []
-        if old.get("immutable") is True:
-            frozen = "Forbidden: field is immutable when `immutable` is set"
-            if new.get("immutable") is not True:
-                causes.append(("FieldValueForbidden", "immutable", frozen))
-            if (new.get("data") or {}) != (old.get("data") or {}):
-                causes.append(("FieldValueForbidden", "data", frozen))
-            if (new.get("binaryData") or {}) != (old.get("binaryData") or {}):
-                causes.append(("FieldValueForbidden", "binaryData", frozen))
+        causes = frozen_when_immutable(new, old, ("data", "binaryData"))
         return causes + self.validate(new)
 
     def validate(self, obj: JsonObject) -> list[Cause]:

@@ -109,6 +109,17 @@ def _secret_key_path(key: str) -> str:
     return f"data[{key}]"
 
 
+def frozen_when_immutable(new: JsonObject, old: JsonObject, fields: tuple[str, ...]) -> list[Cause]:
+    """ValidateSecretUpdate / ValidateConfigMapUpdate: once `immutable` is true, neither it nor
+    `fields` may change (`Forbidden: field is immutable when `immutable` is set`)."""
+    if old.get("immutable") is not True:
+        return []
+    frozen = "Forbidden: field is immutable when `immutable` is set"
+    names = [] if new.get("immutable") is True else ["immutable"]
+    names += [f for f in fields if (new.get(f) or {}) != (old.get(f) or {})]
+    return [("FieldValueForbidden", name, frozen) for name in names]
+
+
 @register("secrets")
 class SecretStrategy(Strategy):
     kube_validation = True
@@ -228,12 +239,7 @@ class SecretStrategy(Strategy):
         causes: list[Cause] = []
         if new.get("type") != old.get("type"):
             causes.append(invalid_value("type", str(new.get("type") or ""), "field is immutable"))
-        if old.get("immutable") is True:
-            frozen = "Forbidden: field is immutable when `immutable` is set"
-            if new.get("immutable") is not True:
-                causes.append(("FieldValueForbidden", "immutable", frozen))
-            if (new.get("data") or {}) != (old.get("data") or {}):
-                causes.append(("FieldValueForbidden", "data", frozen))
+        causes += frozen_when_immutable(new, old, ("data",))
         return causes + self.validate(new)
 
 
