@@ -29,6 +29,7 @@ from watchproxy.api.yaml_body import decode_yaml_object
 from watchproxy.core.json_limits import object_problems
 from watchproxy.core.patch import (
     APPLY_PATCH,
+    JSON_PATCH,
     STRATEGIC_MERGE_PATCH,
     SUPPORTED_PATCH_TYPES,
     PatchError,
@@ -70,7 +71,7 @@ async def serve_create(
     obj = decode_object(body, content_type)
     warnings = check_body(target.resource, "", obj, body, content_type, validation)
     written = await store.create(target.resource, target.namespace, obj, options)
-    await respond(send, 201, written.body(), extra_headers=warning_headers(warnings))
+    await respond(send, 201, written.body(target.resource), extra_headers=warning_headers(warnings))
 
 
 async def serve_update(
@@ -107,7 +108,7 @@ async def serve_update(
     )
     # Even when the update removed the object (its last finalizer gone): kube answers the
     # updated object (store.go deleteWithoutFinalizers), not a delete Status.
-    await respond(send, 200, written.body(), extra_headers=warning_headers(warnings))
+    await respond(send, 200, written.body(target.resource), extra_headers=warning_headers(warnings))
 
 
 async def serve_patch(
@@ -118,8 +119,13 @@ async def serve_patch(
     if media == APPLY_PATCH:
         await serve_apply(store, target, query, body, send)  # server-side apply: api/applying.py
         return
-    if media not in SUPPORTED_PATCH_TYPES:
-        supported = ", ".join(sorted(SUPPORTED_PATCH_TYPES | {APPLY_PATCH}))
+    # Custom resources have no Go struct to carry patch strategies: no strategic merge patch
+    # (apiextensions-apiserver customresource_handler.go).
+    allowed = SUPPORTED_PATCH_TYPES
+    if resource.custom is not None:
+        allowed = SUPPORTED_PATCH_TYPES - {STRATEGIC_MERGE_PATCH}
+    if media not in allowed:
+        supported = ", ".join(sorted(allowed | {APPLY_PATCH}))
         raise ApiError(
             415,
             "UnsupportedMediaType",
@@ -135,8 +141,11 @@ async def serve_patch(
 
     def compute(current: Located) -> JsonObject:
         injected = str(current.kv.mod_revision)
+        patch = body
+        if media == JSON_PATCH and b"/metadata/resourceVersion" in body:
+            patch = _plain_resource_version_tests(store, current, body)
         try:
-            patched = apply_patch(copy.deepcopy(current.obj), body, media, kind=resource.kind)
+            patched = apply_patch(copy.deepcopy(current.obj), patch, media, kind=resource.kind)
         except PatchError as exc:
             # 500 is apimachinery's untyped error; it is still the client's patch at fault.
             if exc.code in (422, 500):
@@ -184,7 +193,40 @@ async def serve_patch(
         options=options,
     )
     # as serve_update
-    await respond(send, 200, written.body(), extra_headers=warning_headers(warnings))
+    await respond(send, 200, written.body(target.resource), extra_headers=warning_headers(warnings))
+
+
+def _plain_resource_version_tests(store: Store, current: Located, body: bytes) -> bytes:
+    """A JSON patch's `test` of /metadata/resourceVersion against the object's own revision in
+    whichever form the client saw it: a watch or LIST over several shards hands out composite
+    tokens, a GET the plain revision (docs/resource-versions.md). kube has one form, so clients
+    (kopf) test with what their watch gave them; a token naming this object's revision is
+    rewritten to the plain number the patch is applied against. Anything else is left as sent
+    (the test then fails as kube's would)."""
+    try:
+        ops = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body  # apply_patch answers the decode error
+    if not isinstance(ops, list):
+        return body
+    plain = str(current.kv.mod_revision)
+    changed = False
+    for op in ops:
+        if (
+            isinstance(op, dict)
+            and op.get("op") == "test"
+            and op.get("path") == "/metadata/resourceVersion"
+            and isinstance(op.get("value"), str)
+            and op["value"] != plain
+        ):
+            try:
+                revision = store.precondition(current.shard, op["value"])
+            except ApiError:
+                continue
+            if revision == current.kv.mod_revision:
+                op["value"] = plain
+                changed = True
+    return orjson.dumps(ops) if changed else body
 
 
 def _check_name(target: Target, meta: JsonObject) -> None:
@@ -208,7 +250,7 @@ async def _answer_write(send: Send, target: Target, written: Written) -> None:
     if written.deleted:
         await respond(send, 200, _deleted_body(target, written))
     else:
-        await respond(send, 200, written.body())
+        await respond(send, 200, written.body(target.resource))
 
 
 def _deleted_body(target: Target, written: Written) -> bytes:
@@ -216,7 +258,7 @@ def _deleted_body(target: Target, written: Written) -> bytes:
     naming it (store.go finalizeDelete)."""
     resource = target.resource
     if strategy_for(resource).return_deleted_object:
-        return written.body()
+        return written.body(target.resource)
     meta = written.obj.get("metadata") or {}
     return success_status(
         {
@@ -241,7 +283,7 @@ async def serve_delete(
     written = await delete(store, target.resource, target.namespace, target.name, options)
     if not written.deleted and options.orphan_dependents is False:
         # handlers/delete.go: 202 when the object stays and orphanDependents=false was asked.
-        await respond(send, 202, written.body())
+        await respond(send, 202, written.body(target.resource))
         return
     await _answer_write(send, target, written)
 
@@ -267,7 +309,7 @@ async def serve_delete_collection(
             "kind": resource.list_kind,
             "apiVersion": resource.api_version,
             "metadata": {"resourceVersion": str(revision)},
-            "items": items,
+            "items": [resource.served_form(item) for item in items],
         }
     )
     await respond(send, 200, head)
