@@ -3,11 +3,12 @@ resource, one ShardReflector per shard (one etcd watch over the shard's whole ke
 every resource cache; docs/decisions/0007) -- and the task group that owns the reflectors.
 
 Custom resources (docs/decisions/0015): every process follows its own CustomResourceDefinition
-cache (polled every CRD_POLL_SECONDS) and serves each Established CRD -- `Registry.add` -- or
-stops serving it -- `Registry.remove`; the registry's listener here creates or drops the
-resource's cache and its route on every shard's reflector (ShardReflector.add_route). Each served
-version of a CRD is its own resource with its own cache (`served_key`), all fed from the one
-etcd prefix: a copy of every object per served version (conversion None, decision 0015).
+cache (polled every CRD_POLL_SECONDS) and serves each CRD whose names are accepted --
+`Registry.add` -- or stops serving it -- `Registry.remove`; the registry's listener here
+creates or drops the resource's cache and its route on every shard's reflector
+(ShardReflector.add_route). Each served version of a CRD is its own resource with its own cache
+(`served_key`), all fed from the one etcd prefix: a copy of every object per served version
+(conversion None, decision 0015).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class Proxy:
     # -- custom resources ----------------------------------------------------------------------
 
     def sync_custom_resources(self) -> None:
-        """Serve exactly the custom resources of the Established CRDs in the cache."""
+        """Serve exactly the custom resources of the cached CRDs whose names are accepted."""
         crds = self.served[CRD_RESOURCE.key].cache
         objects = [orjson.loads(o.raw) for s in crds.shards for o in s.objects.values()]
         wanted = served_by_crds(objects)
@@ -271,9 +272,10 @@ def _cache_stats(stats: CacheStatistics) -> dict[str, object]:
 
 def served_key(resource: ResourceType) -> str:
     """The key of a resource's cache in `Proxy.served` (and /debug/stats): the registry key
-    (`plural.group`) of a built-in type; `plural.version.group` (kubectl's fully qualified
-    form) of a custom resource, which has one cache per served version."""
-    if resource.custom is None:
+    (`plural.group`) of a built-in type at its storage version; `plural.version.group`
+    (kubectl's fully qualified form) of a custom resource, which has one cache per served
+    version, and of a built-in type's other versions (autoscaling/v1 HPAs)."""
+    if resource.custom is None and resource.storage_version == resource.version:
         return resource.key
     return f"{resource.plural}.{resource.version}.{resource.group}"
 

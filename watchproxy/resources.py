@@ -35,6 +35,23 @@ class CustomResourceInfo:
     scale: JsonObject | None = None
     selectable_fields: tuple[str, ...] = ()
     deprecation_warning: str | None = None
+    # What reading a stored object applies (prune, default by this version's schema:
+    # schema/structural.py read_decoder); core calls it, as it sits below schema.
+    read_decoder: Callable[[JsonObject], JsonObject] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How a built-in type served at several versions from one etcd prefix converts between
+    them (kube's scheme conversion functions, e.g. pkg/apis/autoscaling/v1/conversion.go).
+
+    `storage_version` is the version objects are stored at (kube's storage version);
+    `convert(obj, version)` returns a new dict: `obj`, at any served version, as `version`.
+    A hook on the type rather than a lookup in schema/: core (`build_from_dict`) converts
+    what it caches, and core sits below schema (pyproject's import contracts)."""
+
+    storage_version: str
+    convert: Callable[[JsonObject, str], JsonObject]
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ class ResourceType:
     definition: str | None = None
     # What a CustomResourceDefinition says about this served version; None for built-ins.
     custom: CustomResourceInfo | None = None
+    # A built-in type served at several versions (autoscaling v1 and v2 HPAs); None: one.
+    conversion: Conversion | None = None
     verbs: tuple[str, ...] = (
         "create",
         "delete",
@@ -91,6 +110,29 @@ class ResourceType:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def storage_version(self) -> str:
+        """The version objects of this resource are stored at."""
+        if self.custom is not None:
+            return self.custom.storage_version
+        return self.conversion.storage_version if self.conversion else self.version
+
+    def served_form(self, obj: JsonObject) -> JsonObject:
+        """`obj` (as stored, at any version) as this version serves it: converted by the
+        type's `conversion`; a custom resource's apiVersion replaced (CRD conversion None,
+        apiextensions nop_converter.go); else `obj` itself."""
+        if self.custom is not None:
+            obj["apiVersion"] = self.api_version
+        elif self.conversion is not None and obj.get("apiVersion") != self.api_version:
+            return self.conversion.convert(obj, self.version)
+        return obj
+
+    def stored_form(self, obj: JsonObject) -> JsonObject:
+        """`obj` (at this version) as it is stored: at the storage version."""
+        if self.conversion is not None and self.version != self.conversion.storage_version:
+            return self.conversion.convert(obj, self.conversion.storage_version)
+        return obj
 
     @property
     def subresources(self) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -188,7 +230,10 @@ class Registry:
         # Stored resources (cached, watched, written to etcd); `all` adds the virtual ones.
         self.resources = tuple(r for r in resources if not r.virtual)
         self._by_path = {(r.group, r.version, r.plural): r for r in resources}
-        self._by_key = {r.key: r for r in resources}
+        # The first of a key's versions: a converted built-in's storage version (schema/types).
+        self._by_key: dict[str, ResourceType] = {}
+        for r in resources:
+            self._by_key.setdefault(r.key, r)
         self.generation += 1
 
     def subscribe(self, listener: RegistryListener) -> None:

@@ -8,11 +8,14 @@ watchproxy/registry/fieldmanager's. An apply to a missing object creates it (201
 
 from __future__ import annotations
 
+import copy
 from urllib.parse import parse_qsl
+
+import orjson
 
 from watchproxy.api.http import Send, respond
 from watchproxy.api.params import field_validation
-from watchproxy.api.status import ApiError, bad_request
+from watchproxy.api.status import ApiError, bad_request, invalid
 from watchproxy.api.target import Target
 from watchproxy.api.warnings import warning_headers
 from watchproxy.api.yaml_body import DECODE_PREFIX, apply_patch_duplicates, decode_yaml_object
@@ -20,27 +23,31 @@ from watchproxy.registry import fieldmanager
 from watchproxy.registry.errors import conflict
 from watchproxy.registry.field_validation import check_body_fields
 from watchproxy.registry.fieldmanager.apply import check_config
+from watchproxy.registry.fieldmanager.managed import DecodeError
+from watchproxy.registry.fieldmanager.scale import (
+    SCALE,
+    replicas_path,
+    to_parent,
+    to_subresource,
+)
 from watchproxy.registry.fieldmanager.tracking import options_invalid
 from watchproxy.registry.objects import JsonObject, Located
-from watchproxy.registry.options import write_options
+from watchproxy.registry.options import WriteOptions, write_options
+from watchproxy.registry.scale import ScalePaths, apply_scale, read_scale, scale_causes
 from watchproxy.registry.store import Store
-
-_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_FALSE = ("0", "f", "F", "FALSE", "false", "False", "")
+from watchproxy.resources import ResourceType
 
 
 def parse_force(query: bytes) -> bool | None:
-    """The `force` option (strconv.ParseBool); None when absent. Raises 400."""
+    """The `force` option as kube converts PatchOptions from the query
+    (runtime.Convert_Slice_string_To_Pointer_bool): None when absent; False for `0` or `false`
+    in any case; True for anything else, the empty value and `maybe` included. Never raises."""
     values = [
         v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if k == "force"
     ]
     if not values:
         return None
-    if values[0] in _TRUE:
-        return True
-    if values[0] in _FALSE:
-        return False
-    raise bad_request(f'strconv.ParseBool: parsing "{values[0]}": invalid syntax')
+    return not (values[0] == "0" or values[0].lower() == "false")
 
 
 def reject_force(query: bytes) -> None:
@@ -55,14 +62,15 @@ def reject_force(query: bytes) -> None:
 
 def decode_apply_body(body: bytes) -> JsonObject:
     """The applied configuration: YAML (JSON is YAML) as kube converts it to JSON, with
-    api/yaml_body.py's limits (aliasing, depth). Raises 400 `error decoding YAML: ...`."""
+    api/yaml_body.py's limits (aliasing, depth). Raises 400 `error decoding patch: ...`
+    (handlers/patch.go applyPatcher; the detail is PyYAML's wording, not go-yaml's)."""
     if not body.strip():
         return {}  # kube decodes nothing into an empty object, refused later by its type
     try:
         return decode_yaml_object(body)
     except ApiError as exc:
         detail = str(exc).removeprefix(DECODE_PREFIX)
-        raise bad_request(f"error decoding YAML: {detail}") from None
+        raise bad_request(f"error decoding patch: {detail}") from None
 
 
 def _check_name(target: Target, obj: JsonObject) -> None:
@@ -86,9 +94,13 @@ def _check_name(target: Target, obj: JsonObject) -> None:
         )
 
 
-async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, send: Send) -> None:
-    """Apply the body as `fieldManager` (required); `force=true` takes conflicting fields."""
-    resource = target.resource
+def _apply_request(
+    query: bytes, body: bytes, resource: ResourceType, subresource: str
+) -> tuple[WriteOptions, bool, JsonObject, list[tuple[bytes, bytes]]]:
+    """PatchOptions (ValidatePatchOptions: `fieldManager` required), then the configuration of
+    a `resource` object, its duplicate keys (handlers/patch.go) and unknown fields, which never
+    reach the object: Strict refuses them, Warn answers warnings. Returns the options, `force`,
+    the configuration and the warning headers. Raises 400, 422."""
     options = write_options(query, "PatchOptions")
     force = bool(parse_force(query))
     if not options.field_manager:
@@ -101,11 +113,15 @@ async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, s
     validation = field_validation(query, "PatchOptions")
     config = decode_apply_body(body)
     check_config(resource, config)
-    # Duplicate keys (handlers/patch.go), then unknown fields, which never reach the object:
-    # Strict refuses them, Warn answers warnings.
     warnings = apply_patch_duplicates(body, validation)
-    warnings += check_body_fields(resource, target.subresource, config, validation, {})
-    headers = warning_headers(warnings)
+    warnings += check_body_fields(resource, subresource, config, validation, {})
+    return options, force, config, warning_headers(warnings)
+
+
+async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, send: Send) -> None:
+    """Apply the body as `fieldManager` (required); `force=true` takes conflicting fields."""
+    resource = target.resource
+    options, force, config, headers = _apply_request(query, body, resource, target.subresource)
     manager = options.field_manager
 
     def compute(current: Located) -> JsonObject:
@@ -141,7 +157,7 @@ async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, s
                 if exc.reason == "AlreadyExists" and attempt == 0:
                     continue  # created meanwhile: apply to it
                 raise
-            await respond(send, 201, written.body(), extra_headers=headers)
+            await respond(send, 201, written.body(target.resource), extra_headers=headers)
             return
         try:
             written = await store.update(
@@ -157,5 +173,58 @@ async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, s
             if exc.code == 404 and attempt == 0 and not target.subresource:
                 continue  # deleted meanwhile: create it
             raise
-        await respond(send, 200, written.body(), extra_headers=headers)
+        await respond(send, 200, written.body(target.resource), extra_headers=headers)
         return
+
+
+async def serve_scale_apply(
+    store: Store, target: Target, query: bytes, body: bytes, send: Send, paths: ScalePaths
+) -> None:
+    """Apply an autoscaling/v1 Scale to NAME/scale: the Scale is applied as an object whose
+    managers are the parent's managers of its replicas (fieldmanager/scale.py, kube's
+    ScaleHandler), and writes the parent's replicas (registry/scale.py). 200 with the Scale;
+    404 for a missing parent (a Scale is never created)."""
+    resource = target.resource
+    options, force, config, headers = _apply_request(query, body, SCALE, "")
+    manager = options.field_manager
+    path = replicas_path(paths.spec_replicas)
+
+    def compute(current: Located) -> JsonObject:
+        parent = copy.deepcopy(current.obj)
+        entries = parent["metadata"].get("managedFields")
+        live = read_scale(parent, paths)
+        live["metadata"].pop("resourceVersion", None)  # only the client's is a precondition
+        try:
+            live["metadata"]["managedFields"] = to_subresource(entries, resource.api_version, path)
+        except DecodeError:
+            live["metadata"].pop("managedFields", None)
+            entries = None
+        scale = fieldmanager.apply(
+            SCALE, live, config, manager, force=force, subresource="scale"
+        ).obj
+        causes = scale_causes(scale)
+        if causes:
+            raise invalid("Scale", target.name, causes, "autoscaling")
+        apply_scale(parent, scale, paths)
+        updated = to_parent(
+            entries, scale["metadata"].get("managedFields"), resource.api_version, path
+        )
+        if updated:
+            parent["metadata"]["managedFields"] = updated
+        else:
+            parent["metadata"].pop("managedFields", None)
+        return parent
+
+    written = await store.update(
+        resource,
+        namespace=target.namespace,
+        name=target.name,
+        subresource="scale",
+        compute=compute,
+        options=options,
+        track=False,
+    )
+    obj = {**written.obj, "metadata": dict(written.obj.get("metadata") or {})}
+    if written.revision is not None:
+        obj["metadata"]["resourceVersion"] = str(written.revision)
+    await respond(send, 200, orjson.dumps(read_scale(obj, paths)), extra_headers=headers)

@@ -96,8 +96,8 @@ def _resource_entry(r: ResourceType) -> dict[str, Any]:
     if r.categories:
         entry["categories"] = list(r.categories)
     if not r.virtual:
-        stored = r.custom.storage_version if r.custom is not None else r.version
-        entry["storageVersionHash"] = storage_version_hash(r.group, stored, r.kind)
+        # Of the storage version: autoscaling/v1 HPAs answer v2's hash, as kube does.
+        entry["storageVersionHash"] = storage_version_hash(r.group, r.storage_version, r.kind)
     return entry
 
 

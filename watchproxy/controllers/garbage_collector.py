@@ -45,6 +45,7 @@ from watchproxy.proxy import Proxy
 from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, meta_of
 from watchproxy.registry.options import BACKGROUND, FOREGROUND, ORPHAN, DeleteOptions
 from watchproxy.registry.store import Store
+from watchproxy.registry.versions import converts
 from watchproxy.resources import Registry, ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
@@ -134,7 +135,10 @@ class GarbageCollector:
     def __init__(self, *, proxy: Proxy, store: Store) -> None:
         self.proxy = proxy
         self.store = store
-        self.resources = [r for r in proxy.registry.resources if r.key not in IGNORED]
+        # One version of a converted built-in (autoscaling/v2 HPAs, not v1): the same objects.
+        self.resources = [
+            r for r in proxy.registry.resources if r.key not in IGNORED and not converts(r)
+        ]
         self.builder = GraphBuilder(proxy, self.resources)
         self.graph = self.builder.graph
         self._retry: set[str] = set()  # uids whose last look failed

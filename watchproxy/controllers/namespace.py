@@ -65,6 +65,7 @@ from watchproxy.registry.deletion import FINALIZER_FOREGROUND, FINALIZER_ORPHAN,
 from watchproxy.registry.options import BACKGROUND, DeleteOptions
 from watchproxy.registry.store import Store
 from watchproxy.registry.strategies.namespace import FINALIZER_KUBERNETES
+from watchproxy.registry.versions import converts
 from watchproxy.resources import ResourceType
 
 log = logging.getLogger("watchproxy.controllers")
@@ -90,7 +91,11 @@ class NamespaceController:
         self.pods = store.resource("pods")
         self.nodes = store.resource("nodes")
         self.leases = store.resource("leases", "coordination.k8s.io")
-        self.content = [r for r in proxy.registry.resources if r.namespaced and "delete" in r.verbs]
+        self.content = [  # a converted built-in once, at its storage version (decision 0018)
+            r
+            for r in proxy.registry.resources
+            if r.namespaced and "delete" in r.verbs and not converts(r)
+        ]
         # Namespace -> (fingerprint at its last look, loop time its next look is due).
         self._seen: dict[str, tuple[tuple[int, ...], float]] = {}
         self._terminating = False  # the last pass saw a Terminating namespace

@@ -78,10 +78,11 @@ def build_from_dict(
 ) -> CachedObject:
     obj.setdefault("kind", resource.kind)
     obj.setdefault("apiVersion", resource.api_version)
-    if resource.custom is not None:
-        # A custom resource stored at any version is served at the one asked for: CRD
-        # conversion `None` changes apiVersion only (apiextensions nop_converter.go).
-        obj["apiVersion"] = resource.api_version
+    if resource.custom is not None and resource.custom.read_decoder is not None:
+        obj = resource.custom.read_decoder(obj)  # kube's CR storage codec: prune, default
+    # An object stored at any version is served at the one asked for: a custom resource's
+    # apiVersion changes (CRD conversion None), a built-in is converted (autoscaling v1 HPAs).
+    obj = resource.served_form(obj)
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         meta = obj["metadata"] = {}

@@ -39,8 +39,11 @@ class Written:
     revision: int | None
     deleted: bool = False
 
-    def body(self) -> bytes:
-        return served_bytes(self.obj, self.revision)
+    def body(self, resource: ResourceType | None = None) -> bytes:
+        """The answer's body; at `resource`'s version when given (a write through a version
+        other than the storage one answers at its own, decision 0018)."""
+        obj = self.obj if resource is None else resource.served_form(self.obj)
+        return served_bytes(obj, self.revision)
 
 
 def served_bytes(obj: JsonObject, revision: int | None) -> bytes:

@@ -22,6 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from watchproxy.api.status import ApiError, bad_request, etcd_unavailable, not_f
 from watchproxy.core.rv import ForeignTokenError, ResourceVersionError, parse_plain
 from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
-from watchproxy.registry import fieldmanager
+from watchproxy.registry import fieldmanager, versions
 from watchproxy.registry.admission import admit_request, check_namespace_open
 from watchproxy.registry.claims import NameClaims
 from watchproxy.registry.deletion import should_delete_during_update, timestamp
@@ -196,9 +197,10 @@ class Store:
         if not fields_done:
             # As kube: the body decoded (defaults applied), then the field manager, then the
             # strategy's and admission's changes (status, tolerations), which nobody owns.
-            strategy.apply_defaults(obj)
+            obj = versions.defaulted(strategy, resource, obj)
             manager = fieldmanager.manager_name(options.field_manager)
             fieldmanager.track(resource, None, obj, manager)
+        obj = resource.stored_form(obj)  # the strategy works at the storage version
         strategy.prepare_for_create(obj)
         omit_empty_meta(obj)
         raise_invalid(resource, name, validate_object_meta(resource, obj) + strategy.validate(obj))
@@ -279,16 +281,17 @@ class Store:
         strategy = strategy_for(resource)
         for _ in retrying():
             current = await self.require(resource, namespace, name)
-            new = compute(current)
+            new = compute(replace(current, obj=resource.served_form(current.obj)))  # its version
             check_type(resource, new)
             wanted = self.precondition(current.shard, new["metadata"].get("resourceVersion"))
             if wanted is not None and wanted != current.kv.mod_revision:
                 raise conflict(resource, name)
             computed_fields = new["metadata"].get("managedFields")
+            new = resource.stored_form(new)
             self.prepare_update(strategy, new, current.obj, subresource)
             if track:
                 manager = fieldmanager.manager_name(options.field_manager)
-                fieldmanager.track(resource, current.obj, new, manager, subresource)
+                versions.track(resource, current.obj, new, manager, subresource)
             elif computed_fields:
                 # An apply's entries survive a status strategy's metadata reset (kube's
                 # ResetObjectMetaForStatus keeps managedFields); unchanged, their times too.

@@ -110,6 +110,18 @@ class Strategy:
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
         return self.validate(new)
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """GetResetFields of the strategy serving `subresource` ("": the main resource): paths
+        of field names from the root that the strategy sets whatever the request sends, so no
+        manager owns them (rest.ResetFieldsStrategy, used by fieldmanager/reset.py). The rule
+        of kube's strategies: a type with a status subresource resets `status` on the main
+        resource and `spec` through /status; types override what their strategy adds."""
+        if not self.resource.status_subresource:
+            return ()
+        if subresource == "status":
+            return (("spec",),)
+        return (("status",),) if subresource == "" else ()
+
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         """Whether `metadata.generation` is bumped: a spec change (kube's strategies)."""
         return new.get("spec") != old.get("spec")

@@ -32,13 +32,14 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
 
 from watchproxy.core.validation import go_quote
+from watchproxy.schema.cel_cost import PER_CALL_LIMIT, RUNTIME_BUDGET
+from watchproxy.schema.cel_estimate import cost_error, estimate
 from watchproxy.schema.cel_runtime import (
-    STEPS_PER_CALL,
-    STEPS_PER_OBJECT,
     Budget,
     CelOptional,
     CostExceeded,
     Program,
+    depth,
     error_text,
     flatten,
     undeclared,
@@ -53,6 +54,9 @@ MAX_MESSAGE_BYTES = (
     5 * 1024
 )  # apiserver/pkg/apis/cel/config.go MaxEvaluatedMessageExpressionSizeBytes
 _ENV = celpy.Environment()
+# cel-go's default parser recursion limit (parser/options.go maxRecursionDepth), here counted
+# on celpy's flattened tree, which nests a little deeper than cel-go's for the same text.
+MAX_RECURSION_DEPTH = 250
 _OUT_OF_BUDGET = (
     "validation failed due to running out of cost budget, no further validation rules will be run"
 )
@@ -71,6 +75,9 @@ def compile_expression(text: str) -> tuple[Program, bool]:
     """(program, uses oldSelf); raises CompileError. Shared by every CRD using the text."""
     try:
         ast = _ENV.compile(text)
+        too_deep = depth(ast) > MAX_RECURSION_DEPTH
+    except RecursionError:
+        too_deep = True
     except CELParseError as exc:
         line, column = getattr(exc, "line", None) or 1, getattr(exc, "column", None) or 1
         source = text.splitlines()[line - 1] if text.splitlines() else ""
@@ -78,6 +85,12 @@ def compile_expression(text: str) -> tuple[Program, bool]:
             f"ERROR: <input>:{line}:{column}: Syntax error: unexpected input\n"
             f" | {source}\n | {'.' * (column - 1)}^"
         ) from None
+    if too_deep:
+        # cel-go's parser refuses past its recursion limit (parser.go
+        # checkAndIncrementRecursionDepth); celpy's recursive passes would overflow Python's.
+        raise CompileError(
+            f"ERROR: <input>:-1:0: expression recursion limit exceeded: {MAX_RECURSION_DEPTH}"
+        )
     token = undeclared(ast)
     if token is not None:
         raise CompileError(
@@ -190,12 +203,17 @@ def _has_rules(schema: JsonObject) -> bool:
 
 
 def compile_errors(node: Node | None, path: str) -> list[Cause]:
-    """The causes the CRD's validation gives for rules that do not compile, at
-    `<path>.x-kubernetes-validations[i].rule` (properties as `properties[name]`)."""
+    """The causes the CRD's validation gives for rules that do not compile or whose estimated
+    cost is past kube's limit (cel_estimate.py), at `<path>.x-kubernetes-validations[i].rule`
+    (properties as `properties[name]`)."""
     if node is None:
         return []
     causes: list[Cause] = []
     for i, rule in enumerate(node.rules):
+        too_costly = rule.program and cost_error(estimate(rule.program.ast, node.schema))
+        if too_costly:
+            field = f"{path}.x-kubernetes-validations[{i}].rule"
+            causes.append(("FieldValueForbidden", field, f"Forbidden: {too_costly}"))
         for where, detail in rule.errors:
             field = f"{path}.x-kubernetes-validations[{i}].{where}"
             causes.append(
@@ -215,7 +233,7 @@ class Evaluation:
     """One object's validation: the budget its rules share."""
 
     def __init__(self) -> None:
-        self.left = STEPS_PER_OBJECT
+        self.left = RUNTIME_BUDGET
         self.causes: list[Cause] = []
 
     def run(
@@ -223,12 +241,20 @@ class Evaluation:
     ) -> Any:
         """Evaluate under the per-call and the per-object budget; raise _Stop with the cause
         kube gives when either runs out."""
-        per_call = min(STEPS_PER_CALL, self.left)
+        per_call = min(PER_CALL_LIMIT, self.left)
         budget = Budget(per_call)
         try:
             return program.evaluate(variables, budget)
+        except CELEvalError:
+            raise
+        except RecursionError:
+            # Deeper than the compile-time limit lets through (values nest too): an evaluation
+            # error of the rule, never a failed request.
+            raise CELEvalError("max recursion depth exceeded") from None
+        except Exception as exc:  # celpy or a library function failing on odd input
+            raise CELEvalError(f"{type(exc).__name__}: {exc}"[:200]) from None
         except CostExceeded:
-            if per_call == STEPS_PER_CALL:
+            if per_call == PER_CALL_LIMIT:
                 detail = (
                     "'operation cancelled: actual cost limit exceeded': no further validation "
                     f"rules will be run due to call cost exceeds limit for rule: {rule.shown()}"

@@ -3,14 +3,10 @@ evaluator, kube's extension functions, kube's wording of evaluation errors, and 
 passes (flatten: skip pass-through grammar levels; undeclared: the part of cel-go's checker
 that catches unknown variables and functions when the CRD is written).
 
-Bound: kube stops an expression past a cost of 1,000,000 (apiserver pkg/apis/cel/config.go
-PerCallLimit) and a whole object past 10,000,000 (RuntimeCELCostBudget). celpy has no cost
-model, so here the unit is one visited node of the (flattened) parse tree: `self.a == 1` is 6
-steps, each item of an `all()` a few more. STEPS_PER_CALL (10,000) and STEPS_PER_OBJECT
-(50,000) bound a hostile rule or object to about 0.1 s and 0.5 s of CPU; a rule iterating a
-list of a few thousand items fits, where kube's estimate would often allow more. `matches`
-runs on the Rust `regex` crate through jsonschema-rs (linear time, like Go's RE2), so no
-pattern can stall the loop either.
+Bound: cel_cost.py charges kube's cost units as the evaluation goes (a visited node, and the
+sizes of the strings and lists a function traverses or builds) against kube's per-expression
+limit and per-object budget. `matches` runs on the Rust `regex` crate through jsonschema-rs
+(linear time, like Go's RE2), so no pattern can stall the loop either.
 
 Kube's CEL libraries present here: the standard macros and functions (celpy's), lists
 (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), the strings extension's
@@ -37,8 +33,11 @@ import lark
 from celpy import celtypes
 from celpy.evaluation import Activation, CELEvalError, Evaluator, base_functions
 
-STEPS_PER_CALL = 10_000
-STEPS_PER_OBJECT = 50_000
+from watchproxy.schema import cel_cost
+from watchproxy.schema.cel_cost import NODE_COST, Budget, CostExceeded, metered
+
+__all__ = ["Budget", "CostExceeded"]
+
 JsonObject = dict[str, Any]
 
 
@@ -63,19 +62,8 @@ def _erase_runtime_generics() -> None:
 _erase_runtime_generics()
 
 
-class CostExceeded(BaseException):
-    """The step budget ran out (a BaseException, so celpy's own `except`s let it by)."""
-
-
-class Budget:
-    __slots__ = ("left",)
-
-    def __init__(self, left: int) -> None:
-        self.left = left
-
-
 class _BoundedEvaluator(Evaluator):
-    """celpy's tree interpreter, charging one step per visited node."""
+    """celpy's tree interpreter, charging NODE_COST per visited node."""
 
     def __init__(self, ast: Any, activation: Activation, budget: Budget) -> None:
         super().__init__(ast, activation)
@@ -87,7 +75,7 @@ class _BoundedEvaluator(Evaluator):
     def _visit_tree(self, tree: Any) -> Any:
         # lark's Interpreter routes visit() and visit_children() through here: every node.
         budget = self.budget
-        budget.left -= 1
+        budget.left -= NODE_COST
         if budget.left < 0:
             raise CostExceeded
         return super()._visit_tree(tree)
@@ -104,7 +92,8 @@ class Program:
         self.activation = runner.new_activation()
 
     def evaluate(self, variables: dict[str, Any], budget: Budget) -> Any:
-        return _BoundedEvaluator(self.ast, self.activation, budget).evaluate(variables)
+        with metered(budget):
+            return _BoundedEvaluator(self.ast, self.activation, budget).evaluate(variables)
 
 
 # -- kube's extension functions -----------------------------------------------------------------
@@ -123,17 +112,26 @@ def _matches(text: Any, pattern: Any) -> Any:
         return CELEvalError(f"invalid regex: {exc}")
 
 
+def _charge_traversal(container: Any) -> None:
+    """A string is traversed at 0.1 per character, a list at 1 per item (library/cost.go)."""
+    factor = cel_cost.STRING_FACTOR if isinstance(container, str) else 1
+    cel_cost.charge(cel_cost.size(container) * factor)
+
+
 def _is_sorted(items: Any) -> Any:
+    cel_cost.charge(cel_cost.size(items))
     return celtypes.BoolType(all(a <= b for a, b in itertools.pairwise(items)))
 
 
 def _index_of(container: Any, item: Any, *rest: Any) -> Any:
+    _charge_traversal(container)
     if isinstance(container, str):
         return celtypes.IntType(container.find(item, *(int(r) for r in rest)))
     return celtypes.IntType(next((i for i, v in enumerate(container) if v == item), -1))
 
 
 def _last_index_of(container: Any, item: Any) -> Any:
+    _charge_traversal(container)
     if isinstance(container, str):
         return celtypes.IntType(container.rfind(item))
     found = [i for i, v in enumerate(container) if v == item]
@@ -141,6 +139,7 @@ def _last_index_of(container: Any, item: Any) -> Any:
 
 
 def _sum(items: Any) -> Any:
+    cel_cost.charge(cel_cost.size(items))
     total: Any = celtypes.IntType(0)
     for i, item in enumerate(items):
         total = item if i == 0 else total + item
@@ -149,11 +148,15 @@ def _sum(items: Any) -> Any:
 
 def _extreme(pick: Any) -> Any:
     def fn(items: Any) -> Any:
+        cel_cost.charge(cel_cost.size(items))
         if not items:
             return CELEvalError("min/max of empty list")
         return pick(items)
 
     return fn
+
+
+_COMPARISONS = ("_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_")
 
 
 class CelOptional:
@@ -169,26 +172,31 @@ def _value(opt: Any) -> Any:
     return opt.inner
 
 
+_traversed = cel_cost.traversed
 FUNCTIONS: dict[str, Any] = {
-    "matches": _matches,
+    "_+_": cel_cost.added(base_functions["_+_"]),
+    **{op: cel_cost.compared(base_functions[op]) for op in _COMPARISONS},
+    "_in_": cel_cost.contained(base_functions["_in_"]),
+    "contains": _traversed(base_functions["contains"]),
+    "startsWith": _traversed(base_functions["startsWith"]),
+    "endsWith": _traversed(base_functions["endsWith"]),
+    "matches": cel_cost.regex(_matches),
     "isSorted": _is_sorted,
     "sum": _sum,
     "min": _extreme(min),
     "max": _extreme(max),
     "indexOf": _index_of,
     "lastIndexOf": _last_index_of,
-    "charAt": lambda s, i: celtypes.StringType(s[int(i)] if int(i) < len(s) else ""),
-    "lowerAscii": lambda s: celtypes.StringType(s.lower()),
-    "upperAscii": lambda s: celtypes.StringType(s.upper()),
-    "replace": lambda s, a, b, n=-1: celtypes.StringType(s.replace(a, b, int(n))),
-    "split": lambda s, sep, n=-1: celtypes.ListType(
-        [celtypes.StringType(p) for p in (s.split(sep, int(n) - 1) if int(n) > 0 else s.split(sep))]
+    "charAt": _traversed(lambda s, i: celtypes.StringType(s[int(i)] if int(i) < len(s) else "")),
+    "lowerAscii": _traversed(lambda s: celtypes.StringType(s.lower())),
+    "upperAscii": _traversed(lambda s: celtypes.StringType(s.upper())),
+    "replace": cel_cost.replace,
+    "split": cel_cost.split,
+    "substring": _traversed(
+        lambda s, a, b=None: celtypes.StringType(s[int(a) : None if b is None else int(b)])
     ),
-    "substring": lambda s, a, b=None: celtypes.StringType(
-        s[int(a) : None if b is None else int(b)]
-    ),
-    "trim": lambda s: celtypes.StringType(s.strip()),
-    "join": lambda items, sep="": celtypes.StringType(str(sep).join(items)),
+    "trim": _traversed(lambda s: celtypes.StringType(s.strip())),
+    "join": cel_cost.join,
     "hasValue": lambda opt: celtypes.BoolType(opt.inner is not None),
     "value": _value,
     "orValue": lambda opt, other: other if opt.inner is None else opt.inner,
@@ -301,3 +309,19 @@ def undeclared(ast: lark.Tree[Any]) -> lark.Token | None:
         if node.data == "member_dot_arg" and str(node.children[1]) not in _KNOWN_FUNCTIONS:
             return _token(node.children[1])
     return None
+
+
+def depth(tree: lark.Tree[Any]) -> int:
+    """How deeply `tree` nests, not counting pass-through levels (what flatten() keeps):
+    iterative, so any tree celpy could parse can be measured."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        if not (node.data in _PASS_THROUGH and len(node.children) == 1):
+            level += 1
+            deepest = max(deepest, level)
+        stack.extend((child, level) for child in node.children)
+    return deepest

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from watchproxy.resources import CustomResourceInfo, FieldGetter, ResourceType
+from watchproxy.schema.structural import read_decoder
 
 JsonObject = dict[str, Any]
 
@@ -163,6 +164,7 @@ def _version_type(
         scale=scale,
         selectable_fields=selectable,
         deprecation_warning=deprecation_warning(spec, version, kind),
+        read_decoder=read_decoder(schema) if isinstance(schema, dict) else None,
     )
     return ResourceType(
         group,

@@ -112,10 +112,6 @@ CATEGORIES: Mapping[GroupPlural, tuple[str, ...]] = {
 NOT_SERVED: Mapping[tuple[str, str, str], str] = {
     ("", "v1", "componentstatuses"): "deprecated, not stored (kube probes components on GET)",
     ("", "v1", "bindings"): "not stored; a pod is bound through pods/binding",
-    ("autoscaling", "v1", "horizontalpodautoscalers"): (
-        "shares its storage with autoscaling/v2 and watchproxy has no conversion; v2 is kube's"
-        " preferred version"
-    ),
     ("events.k8s.io", "v1", "events"): (
         "shares /registry/events with core v1 events and watchproxy has no conversion between"
         " the two shapes; client-go's event recorders fall back to core v1"

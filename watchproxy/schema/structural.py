@@ -25,12 +25,16 @@ that is not a regular expression); the CRD strategy is expected to have refused 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from watchproxy.schema import builtin
 from watchproxy.schema.cel import compile_errors as cel_compile_errors
 from watchproxy.schema.cel import compile_node
 from watchproxy.schema.cel import validate as cel_validate
+from watchproxy.schema.default_check import default_causes
 from watchproxy.schema.defaulting import apply_defaults, compile_defaults, prune_nulls
 from watchproxy.schema.invariants import embedded_causes, list_causes, spine
 from watchproxy.schema.pruning import unknown_fields
@@ -83,6 +87,11 @@ class CustomResourceSchema:
         pass `spec.versions[i].schema.openAPIV3Schema` as `path`."""
         return cel_compile_errors(self._cel, path)
 
+    def default_causes(self, path: str = "openAPIV3Schema") -> list[Cause]:
+        """The schema's `default`s that its own validation refuses (default_check.py), fields
+        under `path` as for compile_errors()."""
+        return default_causes(self.schema, path)
+
     def default(self, obj: dict[str, Any]) -> None:
         """Apply the schema's defaults to `obj` in place (kube's structural defaulting)."""
         apply_defaults(obj, self._defaults)
@@ -119,3 +128,24 @@ class CustomResourceSchema:
             else:
                 causes += cel_validate(self._cel, obj, old)
         return causes
+
+
+def read_decoder(openapi_v3_schema: JsonObject) -> Callable[[JsonObject], JsonObject]:
+    """What kube's storage codec does to a custom resource read from etcd
+    (customresource_handler.go crdConversionRESTOptionsGetter: schemaCoercingDecoder prunes
+    unknown fields and non-nullable nulls, unstructuredDefaulter applies the defaults), for
+    objects stored before the schema changed. The returned function gives a new object when
+    something changes (the decoded value may be shared by other versions' builds), else the
+    same one. Only pruning and defaulting are compiled (no validators)."""
+    schema = openapi_v3_schema if isinstance(openapi_v3_schema, dict) else {}
+    defaults = compile_defaults(schema)
+    definitions = builtin.load().definitions
+
+    def decode(obj: JsonObject) -> JsonObject:
+        copied = orjson.loads(orjson.dumps(obj))
+        unknown_fields(copied, schema, definitions, remove=True)
+        prune_nulls(copied, defaults)
+        apply_defaults(copied, defaults)
+        return obj if copied == obj else copied
+
+    return decode

@@ -3,15 +3,17 @@
 Every GA REST resource of the Kubernetes version in `builtin.load()` is served, except those in
 `kube_tables.NOT_SERVED`:
 
-- autoscaling/v1 HorizontalPodAutoscaler: v1 and v2 share `/registry/horizontalpodautoscalers`
-  (kube converts between them on every read); watchproxy has no conversion, so it serves only
-  v2, kube's preferred version for the group. Objects kube-apiserver stores are autoscaling/v2.
 - events.k8s.io/v1 Event: kube stores it with core v1 events under `/registry/events`, in the
-  core shape (`involvedObject`, `message`, `source`) and converts on every read. watchproxy has no
-  conversion and its reflector routes each etcd key to exactly one resource by prefix
-  (`watchproxy/reflector.py`), so two resources cannot share a prefix: only core v1 events are
+  core shape (`involvedObject`, `message`, `source`) and converts on every read. watchproxy has
+  no conversion between the two shapes (kube_tables.NOT_SERVED): only core v1 events are
   served. client-go's `tools/events` broadcaster (kube-scheduler) uses events.k8s.io only when
   discovery lists it and otherwise records through core v1.
+
+Types served at several versions from one etcd prefix carry a `Conversion` (`CONVERSIONS`):
+autoscaling/v1 and v2 HorizontalPodAutoscalers share `/registry/horizontalpodautoscalers`,
+stored as v2 (kube's storage version), v1 converted by `schema/hpa_conversion.py`
+(docs/decisions/0018-builtin-conversion.md). The storage version comes first in the table, so
+discovery lists it first and `Registry.by_group_kind` finds it.
 - v1 ComponentStatus (deprecated, never stored) and v1 Binding (never stored; pods/binding is).
 
 Subresources are listed only when watchproxy answers them (`kube_tables.SERVED_SUBRESOURCES`):
@@ -23,9 +25,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from watchproxy.resources import ResourceType
+from watchproxy.resources import Conversion, ResourceType
+from watchproxy.schema import hpa_conversion
 from watchproxy.schema import kube_tables as kt
 from watchproxy.schema.builtin import load
+
+# (group, plural) -> how its served versions convert (kube's scheme conversion functions).
+CONVERSIONS: dict[tuple[str, str], Conversion] = {
+    ("autoscaling", "horizontalpodautoscalers"): Conversion("v2", hpa_conversion.convert),
+}
 
 
 def build(entry: dict[str, Any], definition: str | None) -> ResourceType:
@@ -61,6 +69,7 @@ def build(entry: dict[str, Any], definition: str | None) -> ResourceType:
         virtual=virtual,
         categories=kt.CATEGORIES.get(gp, ()),
         definition=definition,
+        conversion=CONVERSIONS.get(gp),
         verbs=tuple(entry["verbs"]),
     )
 
@@ -77,4 +86,6 @@ def builtin_resources() -> tuple[ResourceType, ...]:
             continue
         definition = table.definition_name(entry["group"], entry["version"], entry["kind"])
         out.append(build(entry, definition))
+    # A converted type's storage version first (the table lists versions ascending).
+    out.sort(key=lambda r: r.conversion is not None and r.version != r.storage_version)
     return tuple(out)

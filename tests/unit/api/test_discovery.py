@@ -12,6 +12,7 @@ from watchproxy.api.discovery import (
     Discovery,
     build_documents,
     negotiate_aggregated,
+    storage_version_hash,
     version_info,
     version_priority,
 )
@@ -75,11 +76,19 @@ def test_named_group_documents() -> None:
     assert apps["deployments"]["storageVersionHash"] == "8aSe+NMegvE="
     groups = {g["name"]: g for g in legacy(registry, "/apis")["groups"]}
     assert groups["autoscaling"]["versions"] == [
-        {"groupVersion": "autoscaling/v2", "version": "v2"}
+        {"groupVersion": "autoscaling/v2", "version": "v2"},
+        {"groupVersion": "autoscaling/v1", "version": "v1"},
     ]
+    assert groups["autoscaling"]["preferredVersion"]["version"] == "v2"
     assert "events.k8s.io" not in groups
     assert legacy(registry, "/apis/policy/")["preferredVersion"]["version"] == "v1"
-    assert "/apis/autoscaling/v1" not in build_documents(registry).legacy
+    hpa_v1 = by_name(legacy(registry, "/apis/autoscaling/v1"))["horizontalpodautoscalers"]
+    hpa_v2 = by_name(legacy(registry, "/apis/autoscaling/v2"))["horizontalpodautoscalers"]
+    # Both versions name the storage version's hash (kube: one storage, autoscaling/v2).
+    assert hpa_v1["storageVersionHash"] == hpa_v2["storageVersionHash"]
+    assert hpa_v1["storageVersionHash"] == storage_version_hash(
+        "autoscaling", "v2", "HorizontalPodAutoscaler"
+    )
 
 
 def test_versions_sort_as_kube_prefers_them() -> None:

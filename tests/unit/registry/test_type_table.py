@@ -24,7 +24,7 @@ def test_table_rows() -> None:
     )
     namespaces = "create, delete, get, list, patch, update, watch | finalize, status | kube |"
     assert "| `v1` | Namespace | `namespaces` | cluster | ns | " + namespaces in out
-    assert "`autoscaling/v1`" not in out
+    assert "| `autoscaling/v1` | HorizontalPodAutoscaler | `horizontalpodautoscalers` |" in out
     # One row per served type, plus the verbs note, a blank line, the header and the rule.
     assert len(out.splitlines()) == len(Registry().all) + 4
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from watchproxy.schema import cel_runtime
+from watchproxy.schema import cel_cost
 from watchproxy.schema.structural import CustomResourceSchema
 
 
@@ -296,7 +296,8 @@ def test_the_object_budget_is_shared_by_all_rules(monkeypatch: pytest.MonkeyPatc
     schema = spec_schema([{"rule": "self.a == 2", "message": "no"}] * 5, a=INT)
     failed = ("FieldValueInvalid", "spec", 'Invalid value: "object": no')
     assert schema.validate({"spec": {"a": 1}}, None) == [failed] * 5
-    monkeypatch.setattr(cel, "STEPS_PER_OBJECT", 20)  # room for two or three of the five
+    # room for two or three of the five (each visits a handful of nodes)
+    monkeypatch.setattr(cel, "RUNTIME_BUDGET", 20 * cel_cost.NODE_COST)
     found = schema.validate({"spec": {"a": 1}}, None)
     assert found[-1] == (
         "FieldValueInvalid",
@@ -306,7 +307,7 @@ def test_the_object_budget_is_shared_by_all_rules(monkeypatch: pytest.MonkeyPatc
     )
     assert 1 <= len(found) - 1 < 5
     assert found[:-1] == [failed] * (len(found) - 1)
-    assert cel_runtime.STEPS_PER_CALL > 20
+    assert cel_cost.PER_CALL_LIMIT > 20 * cel_cost.NODE_COST
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ def test_every_ga_resource_is_served_or_left_out_with_a_reason() -> None:
     assert len(table) == 72
     assert served | set(kt.NOT_SERVED) == table
     assert not served & set(kt.NOT_SERVED)
-    assert len(RESOURCES) == len(builtin_resources()) == 68
+    assert len(RESOURCES) == len(builtin_resources()) == 69
 
 
 def test_every_table_entry_names_a_real_resource() -> None:
@@ -70,15 +70,24 @@ def test_storage_prefixes_are_kube_apiservers(
 
 
 def test_no_two_stored_resources_share_a_key_space() -> None:
-    # The reflector routes each key to one resource by prefix: `a` and `a/b` would collide.
-    prefixes = sorted(r.storage_prefix + "/" for r in REGISTRY.resources)
+    # The reflector routes each key to the routes of its longest prefix: `a` and `a/b` would
+    # collide. Only the versions of one converted type share a prefix (decision 0018).
+    stored = [r for r in REGISTRY.resources if r.version == r.storage_version]
+    prefixes = sorted(r.storage_prefix + "/" for r in stored)
     assert len(set(prefixes)) == len(prefixes)
     for a, b in itertools.pairwise(prefixes):
         assert not b.startswith(a), (a, b)
 
 
-def test_one_version_per_shared_storage() -> None:
-    assert REGISTRY.lookup("autoscaling", "v1", "horizontalpodautoscalers") is None
+def test_shared_storage_is_served_only_with_a_conversion() -> None:
+    v1 = lookup("autoscaling", "v1", "horizontalpodautoscalers")
+    v2 = lookup("autoscaling", "v2", "horizontalpodautoscalers")
+    assert v1.conversion is not None and v1.conversion is v2.conversion
+    assert v1.storage_prefix == v2.storage_prefix and v1.storage_version == "v2"
+    shared = [r for r in REGISTRY.resources if r.version != r.storage_version]
+    assert [(r.group, r.version, r.plural) for r in shared] == [
+        ("autoscaling", "v1", "horizontalpodautoscalers")
+    ]
     assert REGISTRY.lookup("events.k8s.io", "v1", "events") is None
     assert REGISTRY.lookup("", "v1", "componentstatuses") is None
     assert REGISTRY.lookup("", "v1", "bindings") is None
@@ -91,7 +100,8 @@ def test_short_names_and_categories() -> None:
         "crd",
         "crds",
     )
-    names = [n for r in REGISTRY.all for n in r.short_names]
+    # Per type: the versions of one type share theirs (both HPA versions are `hpa`).
+    names = [n for r in REGISTRY.all if r.version == r.storage_version for n in r.short_names]
     assert len(names) == len(set(names))
     in_all = {r.key for r in REGISTRY.all if "all" in r.categories}
     assert in_all == {

@@ -18,6 +18,7 @@ from watchproxy.registry.fieldmanager import fieldpath as fp
 from watchproxy.registry.fieldmanager import managed as mf
 from watchproxy.registry.fieldmanager.fieldpath import FieldSet
 from watchproxy.registry.fieldmanager.merge import ensure_named_fields, merge, remove_items
+from watchproxy.registry.fieldmanager.reset import reset_fields
 from watchproxy.registry.fieldmanager.typed import (
     Atom,
     TypedError,
@@ -60,16 +61,6 @@ def check_config(resource: ResourceType, config: dict[str, Any]) -> None:
         raise bad_request("metadata.managedFields must be nil")
 
 
-def ignored_fields(resource: ResourceType, subresource: str) -> FieldSet:
-    """The strategy's reset fields (GetResetFields): on the main resource of a type with a
-    status subresource nobody applies status; through /status, nobody applies spec."""
-    if not resource.status_subresource:
-        return {}
-    if subresource == "status":
-        return {"f:spec": {fp.SELF: {}}}
-    return {"f:status": {fp.SELF: {}}}
-
-
 def apply(
     resource: ResourceType,
     live: dict[str, Any] | None,
@@ -85,7 +76,7 @@ def apply(
     config = copy.deepcopy(config)  # the result shares its parts; the caller's stays intact
     atom = root_type(resource)
     version = resource.api_version
-    ignored = ignored_fields(resource, subresource)
+    ignored = reset_fields(resource, subresource)
     live_obj: dict[str, Any] = copy.deepcopy(live) if live is not None else {}
     found_meta = live_obj.get("metadata")
     live_meta: dict[str, Any] = found_meta if isinstance(found_meta, dict) else {}

@@ -11,6 +11,7 @@ subtrees.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -152,10 +153,31 @@ def _decode_node(raw: dict[str, Any], *, top: bool = False) -> FieldSet:
         if key == SELF:
             node[SELF] = {}
             continue
-        if key[:2] not in _KIND_RANK:
-            raise FieldsV1Error(f"unknown path element {key!r}")
+        if not valid_pe(key):
+            raise FieldsV1Error(f"invalid path element {key!r}")
         node[key] = _decode_node(child)
     return node
+
+
+_ATOI = re.compile(r"[+-]?[0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def valid_pe(pe: str) -> bool:
+    """DeserializePathElement (serialize-pe.go): `f:` any name, `k:` a JSON object, `v:` one
+    JSON value, `i:` a decimal integer (strconv.Atoi)."""
+    kind, text = pe[:2], pe[2:]
+    if kind == "f:":
+        return True
+    if kind == "i:":
+        return _ATOI.fullmatch(text) is not None
+    if kind not in ("k:", "v:"):
+        return False
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return kind == "v:" or isinstance(value, dict)
 
 
 def check(raw: Any) -> None:
@@ -166,8 +188,8 @@ def check(raw: Any) -> None:
         if not isinstance(child, dict):
             raise FieldsV1Error(f"expected an object at {key!r}")
         if key != SELF:
-            if key[:2] not in _KIND_RANK:
-                raise FieldsV1Error(f"unknown path element {key!r}")
+            if not valid_pe(key):
+                raise FieldsV1Error(f"invalid path element {key!r}")
             if child:
                 check(child)
 

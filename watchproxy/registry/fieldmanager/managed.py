@@ -116,7 +116,8 @@ def identifier(manager: str, operation: str, api_version: str, subresource: str 
 
 
 def decode(entries: Any) -> Managed:
-    """DecodeManagedFields. Raises DecodeError."""
+    """DecodeManagedFields (managedfields.go): every entry has operation Apply or Update, an
+    apiVersion, fieldsType FieldsV1 and a fieldsV1 that is a field set. Raises DecodeError."""
     managed = Managed()
     if entries is None:
         return managed
@@ -129,9 +130,13 @@ def decode(entries: Any) -> Managed:
         if not all(isinstance(t, str) for t in texts):
             raise DecodeError("managedFields entry fields must be strings")
         manager, operation, api_version, subresource = texts
+        if operation not in (APPLY, UPDATE):
+            raise DecodeError("operation must be `Apply` or `Update`")
+        if not api_version:
+            raise DecodeError("apiVersion must not be empty")
         fields_type, raw = entry.get("fieldsType") or "", entry.get("fieldsV1")
-        if fields_type not in ("", FIELDS_V1) or (fields_type == "" and raw):
-            raise DecodeError(f'error decoding set: unknown fields type "{fields_type}"')
+        if fields_type != FIELDS_V1:
+            raise DecodeError(f"invalid fieldsType {fields_type!r} in managed fields entry")
         try:
             fp.check(raw if raw is not None else {})
         except fp.FieldsV1Error as exc:
@@ -141,6 +146,19 @@ def decode(entries: Any) -> Managed:
         time = entry.get("time")
         managed.times[key] = time if isinstance(time, str) else None
     return managed
+
+
+def is_reset(entries: Any) -> bool:
+    """isResetManagedFields (fieldmanager.go): `[]` or `[{}]` (one entry with nothing set)
+    asks to drop every entry."""
+    if entries == []:
+        return True
+    return (
+        isinstance(entries, list)
+        and len(entries) == 1
+        and isinstance(entries[0], dict)
+        and all(v in ("", None) for v in entries[0].values())
+    )
 
 
 def encode(managed: Managed) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 FieldManager.UpdateNoErrors, called by endpoints/handlers/create.go, update.go and patch.go, and
 IgnoreManagedFieldsTimestampsTransformer).
 
-Objects are tracked as the strategy leaves them (defaults applied, server-owned fields reset),
-which is what kube's reset-fields filter and decode-time defaulting amount to: a status write
-owns only status fields, a spec write none of them.
+Updates are tracked as the strategy leaves them (defaults applied, server-owned fields carried
+from the stored object); creates before the strategy runs, as kube does. Either way the
+strategy's reset fields (reset.py) are owned by nobody: a create that sends status owns no status
+field, a status write no spec field.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from watchproxy.api.status import ApiError
 from watchproxy.core.validation import go_quote
 from watchproxy.registry.fieldmanager import managed as mf
+from watchproxy.registry.fieldmanager.reset import reset_fields
 from watchproxy.registry.fieldmanager.typed import TypedError, empty_object, root_type, with_zero
 from watchproxy.resources import ResourceType
 
@@ -100,18 +102,24 @@ def track(
     subresource: str = "",
 ) -> None:
     """Record in `new.metadata.managedFields` what `manager` changed from `live` (None: a
-    create). Sets the request's managedFields as given when it sends non-empty ones on the main
-    resource (`[{}]` resets them); otherwise continues the live object's. Never raises: an
-    object the type's rules cannot walk loses its managedFields (UpdateNoErrors)."""
+    create). Sets the request's managedFields as given when it sends valid non-empty ones on
+    the main resource (`[]` or `[{}]` resets them); otherwise, invalid ones included, continues
+    the live object's. Never raises: an object the type's rules cannot walk keeps the live
+    object's managedFields (UpdateNoErrors)."""
     if subresource in UNTRACKED_SUBRESOURCES:
         return
     meta = new.setdefault("metadata", {})
+    live_meta = (live or {}).get("metadata") or {}
+    # decodeLiveOrNew: a subresource never sets managedFields; the main resource may reset
+    # them or send its own, and entries that do not decode (or none) leave the live ones.
+    reset = not subresource and mf.is_reset(meta.get("managedFields"))
     try:
         sent = mf.decode(meta.get("managedFields"))
     except mf.DecodeError:
         sent = mf.Managed()
-    live_meta = (live or {}).get("metadata") or {}
-    if not sent.sets or subresource:
+    if reset:
+        managed = mf.Managed()
+    elif not sent.sets or subresource:
         try:
             managed = mf.decode(live_meta.get("managedFields"))
         except mf.DecodeError:
@@ -126,10 +134,15 @@ def track(
         before = zero if live is None else with_zero(_without_managed(live), zero)
         version = api_version_of(resource)
         key = mf.identifier(manager, mf.UPDATE, version, subresource)
-        comparison = mf.record_update(before, clean, atom, managed, key, version)
+        ignored = reset_fields(resource, subresource)
+        comparison = mf.record_update(before, clean, atom, managed, key, version, ignored)
         mf.cap_update_managers(managed)
     except TypedError:
-        meta.pop("managedFields", None)
+        # UpdateNoErrors: the live object's entries stay as they were.
+        if live_meta.get("managedFields"):
+            meta["managedFields"] = live_meta["managedFields"]
+        else:
+            meta.pop("managedFields", None)
         return
     entries = mf.encode(managed)
     if live is not None and comparison.same() and _same_but_time(entries, live_meta):

@@ -121,6 +121,23 @@ class _WorkloadStrategy(Strategy):
 class DeploymentStrategy(_WorkloadStrategy):
     kind_word = "deployment"
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """deploymentStatusStrategy GetResetFields: /status sets neither spec nor labels."""
+        if subresource == "status":
+            return (("spec",), ("metadata", "labels"))
+        return super().reset_fields(subresource)
+
+    def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
+        """deploymentStatusStrategy PrepareForUpdate also keeps the stored labels."""
+        super().prepare_for_update(new, old, subresource)
+        if subresource == "status":
+            labels = (old.get("metadata") or {}).get("labels")
+            meta = new.setdefault("metadata", {})
+            if labels is None:
+                meta.pop("labels", None)
+            else:
+                meta["labels"] = labels
+
     def spec_causes(self, spec: JsonObject) -> list[Cause]:
         strategy = as_dict(spec.get("strategy"))
         kind = strategy.get("type")

@@ -53,6 +53,15 @@ class CertificateSigningRequestStrategy(Strategy):
             if user.extra:
                 spec["extra"] = {k: list(v) for k, v in user.extra.items()}
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """csrStatusStrategy and csrApprovalStrategy GetResetFields (certificates/strategy.go):
+        each subresource owns only its part of status."""
+        if subresource == "status":
+            return (("spec",), ("status", "conditions"))
+        if subresource == "approval":
+            return (("spec",), ("status", "certificate"))
+        return super().reset_fields(subresource)
+
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         self.apply_defaults(new)
         new["spec"] = old.get("spec")

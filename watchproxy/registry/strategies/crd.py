@@ -314,7 +314,8 @@ def schema_causes(schema: JsonObject, path: str, *, root: bool = False) -> list[
 def _schema_all_causes(schema: JsonObject, path: str) -> list[Cause]:
     """The structural basics, then -- if they hold -- what the schema engine cannot compile:
     a pattern that is no regular expression, CEL rules that do not compile (kube:
-    "error building validator", and the CEL compilation errors of the CRD's validation)."""
+    "error building validator", and the CEL compilation errors of the CRD's validation), and
+    defaults the schema refuses (defaulting/validation.go)."""
     causes = schema_causes(schema, path, root=True)
     if causes:
         return causes
@@ -322,7 +323,7 @@ def _schema_all_causes(schema: JsonObject, path: str) -> list[Cause]:
         engine = CustomResourceSchema(schema)
     except ValueError as exc:
         return [field_invalid(path, '""', f"error building validator: {exc}")]
-    return engine.compile_errors(path)
+    return engine.compile_errors(path) + engine.default_causes(path)
 
 
 def _subresources_causes(subresources: JsonObject, path: str) -> list[Cause]:

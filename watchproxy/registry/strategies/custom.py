@@ -79,6 +79,12 @@ class CustomResourceStrategy(Strategy):
             obj.pop("status", None)
         self._decode(obj)
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """customresource statusStrategy GetResetFields: /status owns nothing of metadata."""
+        if subresource == "status" and self.resource.status_subresource:
+            return (("metadata",), ("spec",))
+        return super().reset_fields(subresource)
+
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         self._decode(new)
         super().prepare_for_update(new, old, subresource)
@@ -105,6 +111,24 @@ class CustomResourceStrategy(Strategy):
                     "create not allowed while custom resource definition is terminating",
                     details={"group": self.resource.group, "kind": self.resource.plural},
                 )
+
+    async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        """After a create, read the CRD from etcd (linearizable): if it is gone or being
+        deleted, undo (405). With the finalizer's order -- mark Terminating, then delete the
+        instances and count none left -- one of a racing create and deletion sees the other,
+        so no instance outlives its CRD (the cache-read `admit` alone leaves a window)."""
+        if old is not None:
+            return
+        crds = store.proxy.registry.lookup(CRD_RESOURCE.group, "v1", CRD_RESOURCE.plural)
+        found = await store.locate(crds or CRD_RESOURCE, "", self.info.crd_name)
+        meta = (found.obj.get("metadata") or {}) if found is not None else {}
+        if found is None or meta.get("deletionTimestamp"):
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+                details={"group": self.resource.group, "kind": self.resource.plural},
+            )
 
     def validate(self, obj: JsonObject) -> list[Cause]:
         return self._validate(obj, None)

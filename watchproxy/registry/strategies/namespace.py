@@ -38,6 +38,12 @@ class NamespaceStrategy(Strategy):
         spec["finalizers"] = [*finalizers, FINALIZER_KUBERNETES]
         obj["status"] = {"phase": "Active"}
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """namespaceFinalizeStrategy GetResetFields: /finalize never sets status."""
+        if subresource == "finalize":
+            return (("status",),)
+        return super().reset_fields(subresource)
+
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         self.apply_defaults(new)
         old_spec = old.get("spec") or {}

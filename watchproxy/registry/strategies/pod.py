@@ -55,6 +55,13 @@ class PodStrategy(Strategy):
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec"))}
         default_tolerations(obj)
 
+    def reset_fields(self, subresource: str) -> tuple[tuple[str, ...], ...]:
+        """podStatusStrategy GetResetFields: /status never sets spec, the deletionTimestamp or
+        ownerReferences (pod/strategy.go: old kubelets corrupted them)."""
+        if subresource == "status":
+            return (("spec",), ("metadata", "deletionTimestamp"), ("metadata", "ownerReferences"))
+        return super().reset_fields(subresource)
+
     def prepare_for_update(self, new: JsonObject, old: JsonObject, subresource: str) -> None:
         if subresource == "binding":
             return  # the binding handler builds the whole new pod from the stored one

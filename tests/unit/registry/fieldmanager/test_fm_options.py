@@ -29,8 +29,12 @@ def test_field_manager_rules() -> None:
 def test_force_is_for_apply_only() -> None:
     assert parse_force(b"force=true") is True
     assert parse_force(b"fieldManager=x") is None
-    with pytest.raises(ApiError, match="invalid syntax"):
-        parse_force(b"force=maybe")
+    # Convert_Slice_string_To_Pointer_bool: only 0 and false (any case) are false.
+    for value in (b"maybe", b"", b"1", b"TRUE", b"t"):
+        assert parse_force(b"force=" + value) is True, value
+    for value in (b"0", b"false", b"FaLsE"):
+        assert parse_force(b"force=" + value) is False, value
+    assert parse_force(b"force") is True
     with pytest.raises(ApiError) as caught:
         reject_force(b"force=false")
     assert str(caught.value) == (
@@ -47,9 +51,9 @@ def test_apply_body_is_yaml_as_json_sees_it() -> None:
         "data": {"when": "2024-01-01", "1": "one"},  # no timestamps; keys are strings
     }
     assert decode_apply_body(b'{"kind": "ConfigMap"}') == {"kind": "ConfigMap"}
-    with pytest.raises(ApiError, match=r"error decoding YAML: .*must be a JSON object"):
+    with pytest.raises(ApiError, match=r"error decoding patch: .*must be a JSON object"):
         decode_apply_body(b"- a\n")
-    with pytest.raises(ApiError, match=r"error decoding YAML: .*excessive aliasing"):
+    with pytest.raises(ApiError, match=r"error decoding patch: .*excessive aliasing"):
         laughs = [b"a: &a [x, x, x, x, x, x, x, x, x, x]"]
         laughs += [
             b"%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]"
@@ -57,5 +61,5 @@ def test_apply_body_is_yaml_as_json_sees_it() -> None:
             for i in range(8)
         ]
         decode_apply_body(b"\n".join(laughs) + b"\n")
-    with pytest.raises(ApiError, match="error decoding YAML"):
+    with pytest.raises(ApiError, match="error decoding patch"):
         decode_apply_body(b"a: [")
