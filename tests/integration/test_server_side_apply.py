@@ -442,3 +442,57 @@ def test_reapplying_an_atomic_list_the_server_defaults_writes_nothing(
     first = get(proxy, path)
     kubectl(proxy, cache, "apply", "--server-side", "-f", "-", stdin=STATEFULSET)
     assert get(proxy, path)["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+
+
+def test_reset_fields_scale_apply_and_sent_managed_fields(proxy: ProxyProcess) -> None:
+    with httpx.Client(base_url=proxy.url, timeout=30) as api:
+        make_namespace(api, NS)
+        base = f"/apis/apps/v1/namespaces/{NS}/deployments"
+        body = yaml.safe_load(deployment(2, name="r"))
+        body["status"] = {"replicas": 7}
+        # The strategy resets status: the creator owns none of it (GetResetFields).
+        r = api.post(base + "?fieldManager=user", json=body)
+        assert r.status_code == 201, r.text
+        assert "f:status" not in managers(r.json())[("user", "Update")]
+        status = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "r"}}
+        r = api.patch(
+            base + "/r/status?fieldManager=controller",
+            content=json.dumps({**status, "status": {"replicas": 1}}),
+            headers={"content-type": APPLY},
+        )
+        assert r.status_code == 200, r.text  # no conflict with "user"
+        # Apply of a Scale: the replicas' owner conflicts, force takes them (force=maybe is
+        # true, as kube converts the parameter).
+        scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 4}}
+        r = api.patch(
+            base + "/r/scale?fieldManager=hpa",
+            content=json.dumps(scale),
+            headers={"content-type": APPLY},
+        )
+        assert r.status_code == 409, r.text
+        # The Scale's managers are at its own version (ScaleHandler.ToSubresource).
+        assert r.json()["message"] == (
+            'Apply failed with 1 conflict: conflict with "user" using autoscaling/v1: '
+            ".spec.replicas"
+        )
+        r = api.patch(
+            base + "/r/scale?fieldManager=hpa&force=maybe",
+            content=json.dumps(scale),
+            headers={"content-type": APPLY},
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["kind"], r.json()["spec"]) == ("Scale", {"replicas": 4})
+        current = get(proxy, base + "/r")
+        assert current["spec"]["replicas"] == 4
+        entry = next(e for e in current["metadata"]["managedFields"] if e["manager"] == "hpa")
+        assert (entry["operation"], entry["subresource"]) == ("Apply", "scale")
+        assert entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+        assert "f:replicas" not in managers(current)[("user", "Update")]["f:spec"]
+        # managedFields that do not decode leave the live ones (decodeLiveOrNew).
+        before = current["metadata"]["managedFields"]
+        for sent in ([{"operation": "Update"}], [*before, {**before[0], "operation": "Bogus"}]):
+            current["metadata"]["managedFields"] = sent
+            current["metadata"].pop("resourceVersion", None)
+            r = api.put(base + "/r", json=current)
+            assert r.status_code == 200, r.text
+            assert r.json()["metadata"]["managedFields"] == before

@@ -8,14 +8,13 @@ watchproxy/registry/fieldmanager's. An apply to a missing object creates it (201
 
 from __future__ import annotations
 
-import copy
 from urllib.parse import parse_qsl
 
 import orjson
 
 from watchproxy.api.http import Send, respond
 from watchproxy.api.params import field_validation
-from watchproxy.api.status import ApiError, bad_request, invalid
+from watchproxy.api.status import ApiError, bad_request
 from watchproxy.api.target import Target
 from watchproxy.api.warnings import warning_headers
 from watchproxy.api.yaml_body import DECODE_PREFIX, apply_patch_duplicates, decode_yaml_object
@@ -23,17 +22,11 @@ from watchproxy.registry import fieldmanager
 from watchproxy.registry.errors import conflict
 from watchproxy.registry.field_validation import check_body_fields
 from watchproxy.registry.fieldmanager.apply import check_config
-from watchproxy.registry.fieldmanager.managed import DecodeError
-from watchproxy.registry.fieldmanager.scale import (
-    SCALE,
-    replicas_path,
-    to_parent,
-    to_subresource,
-)
+from watchproxy.registry.fieldmanager.scale import SCALE, apply_to_scale
 from watchproxy.registry.fieldmanager.tracking import options_invalid
 from watchproxy.registry.objects import JsonObject, Located
 from watchproxy.registry.options import WriteOptions, write_options
-from watchproxy.registry.scale import ScalePaths, apply_scale, read_scale, scale_causes
+from watchproxy.registry.scale import ScalePaths, read_scale
 from watchproxy.registry.store import Store
 from watchproxy.resources import ResourceType
 
@@ -187,33 +180,9 @@ async def serve_scale_apply(
     resource = target.resource
     options, force, config, headers = _apply_request(query, body, SCALE, "")
     manager = options.field_manager
-    path = replicas_path(paths.spec_replicas)
 
     def compute(current: Located) -> JsonObject:
-        parent = copy.deepcopy(current.obj)
-        entries = parent["metadata"].get("managedFields")
-        live = read_scale(parent, paths)
-        live["metadata"].pop("resourceVersion", None)  # only the client's is a precondition
-        try:
-            live["metadata"]["managedFields"] = to_subresource(entries, resource.api_version, path)
-        except DecodeError:
-            live["metadata"].pop("managedFields", None)
-            entries = None
-        scale = fieldmanager.apply(
-            SCALE, live, config, manager, force=force, subresource="scale"
-        ).obj
-        causes = scale_causes(scale)
-        if causes:
-            raise invalid("Scale", target.name, causes, "autoscaling")
-        apply_scale(parent, scale, paths)
-        updated = to_parent(
-            entries, scale["metadata"].get("managedFields"), resource.api_version, path
-        )
-        if updated:
-            parent["metadata"]["managedFields"] = updated
-        else:
-            parent["metadata"].pop("managedFields", None)
-        return parent
+        return apply_to_scale(resource, current.obj, config, manager, force=force, paths=paths)
 
     written = await store.update(
         resource,

@@ -14,9 +14,8 @@ from watchproxy.api.http import Send, respond
 from watchproxy.api.status import ApiError, bad_request, invalid
 from watchproxy.api.target import Target
 from watchproxy.api.writes import decode_object
-from watchproxy.core.patch import SUPPORTED_PATCH_TYPES, PatchError, apply_patch
+from watchproxy.core.patch import APPLY_PATCH, SUPPORTED_PATCH_TYPES, PatchError, apply_patch
 from watchproxy.registry.eviction import evict
-from watchproxy.registry.fieldmanager.scale import APPLY_PATCH_TYPE
 from watchproxy.registry.objects import JsonObject, Located
 from watchproxy.registry.options import write_options
 from watchproxy.registry.scale import BUILTIN, ScalePaths, apply_scale, read_scale, scale_causes
@@ -71,7 +70,7 @@ async def serve_scale(
 
     elif method == "PATCH":
         media = content_type.split(";")[0].strip().lower()
-        if media == APPLY_PATCH_TYPE:
+        if media == APPLY_PATCH:
             # Server-side apply of a Scale (api/applying.py, kube's ScaleHandler).
             await serve_scale_apply(store, target, query, body, send, paths)
             return

@@ -3,7 +3,8 @@ apimachinery util/managedfields, sigs.k8s.io/structured-merge-diff).
 
 `fieldpath.py` field sets and FieldsV1; `typed.py` merge rules from schemas; `walk.py` field sets
 of objects and comparisons; `merge.py` merging and removing; `managed.py` managedFields entries
-and Update tracking; `tracking.py` the create/update/patch hook; `apply.py` apply itself.
+and Update tracking; `reset.py` the strategies' reset fields, which nobody owns; `tracking.py`
+the create/update/patch hook; `apply.py` apply itself; `scale.py` managers through /scale.
 """
 
 from watchproxy.registry.fieldmanager.apply import Applied, apply

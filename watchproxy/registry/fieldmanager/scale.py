@@ -9,13 +9,17 @@ the managers that lost the field in the Scale lose it in the parent too.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import orjson
 
+from watchproxy.api.status import invalid
 from watchproxy.registry.fieldmanager import fieldpath as fp
 from watchproxy.registry.fieldmanager import managed as mf
+from watchproxy.registry.fieldmanager.apply import apply
 from watchproxy.registry.fieldmanager.fieldpath import FieldSet
+from watchproxy.registry.scale import ScalePaths, apply_scale, read_scale, scale_causes
 from watchproxy.resources import ResourceType
 
 # The Scale kind as a type the field manager can walk (never stored nor served as a resource).
@@ -28,7 +32,6 @@ SCALE = ResourceType(
     storage_prefix="",
     definition="io.k8s.api.autoscaling.v1.Scale",
 )
-APPLY_PATCH_TYPE = "application/apply-patch+yaml"
 SCALE_REPLICAS = (fp.field_pe("spec"), fp.field_pe("replicas"))
 
 
@@ -94,3 +97,38 @@ def to_parent(
             out.sets[key] = mf.VersionedSet(_only(path), version, vs.applied)
             out.times[key] = parent.times.get(key)
     return mf.encode(out)
+
+
+def apply_to_scale(
+    resource: ResourceType,
+    parent: dict[str, Any],
+    config: dict[str, Any],
+    manager: str,
+    *,
+    force: bool,
+    paths: ScalePaths,
+) -> dict[str, Any]:
+    """The parent (a copy) after applying the Scale `config` as `manager` to its Scale
+    (scaleUpdatedObjectInfo.UpdatedObject of a ScaleREST). Raises 409 Conflict, 400 for a
+    configuration that is not an autoscaling/v1 Scale, 422 for an invalid Scale."""
+    parent = copy.deepcopy(parent)
+    meta = parent.setdefault("metadata", {})
+    path = replicas_path(paths.spec_replicas)
+    entries = meta.get("managedFields")
+    live = read_scale(parent, paths)
+    live["metadata"].pop("resourceVersion", None)  # only the client's is a precondition
+    try:
+        live["metadata"]["managedFields"] = to_subresource(entries, resource.api_version, path)
+    except mf.DecodeError:
+        entries = None
+    scale = apply(SCALE, live, config, manager, force=force, subresource="scale").obj
+    causes = scale_causes(scale)
+    if causes:
+        raise invalid("Scale", str(meta.get("name", "")), causes, "autoscaling")
+    apply_scale(parent, scale, paths)
+    updated = to_parent(entries, scale["metadata"].get("managedFields"), resource.api_version, path)
+    if updated:
+        meta["managedFields"] = updated
+    else:
+        meta.pop("managedFields", None)
+    return parent

@@ -11,10 +11,11 @@ import pytest
 from watchproxy.registry.fieldmanager import fieldpath as fp
 from watchproxy.registry.fieldmanager import managed as mf
 from watchproxy.registry.fieldmanager import track
-from watchproxy.resources import Registry
+from watchproxy.resources import Registry, ResourceType
 
-PODS = Registry().lookup("", "v1", "pods")
-assert PODS is not None
+FOUND = Registry().lookup("", "v1", "pods")
+assert FOUND is not None
+PODS: ResourceType = FOUND
 
 VALID = {
     "manager": "m",

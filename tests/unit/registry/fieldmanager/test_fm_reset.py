@@ -10,6 +10,7 @@ import pytest
 from watchproxy.api.status import ApiError
 from watchproxy.registry.fieldmanager import apply, track
 from watchproxy.registry.fieldmanager.reset import reset_fields
+from watchproxy.registry.strategy import strategy_for
 from watchproxy.resources import CustomResourceInfo, Registry, ResourceType
 
 REGISTRY = Registry()
@@ -127,3 +128,15 @@ def test_apply_on_the_main_resource_owns_no_status() -> None:
     assert "f:status" not in owned(result, "me")
     with pytest.raises(ApiError):
         apply(DEPLOYMENTS, result, deployment(spec={"replicas": 2}), "other", force=False)
+
+
+def test_deployment_status_writes_keep_the_stored_labels() -> None:
+    """deploymentStatusStrategy.PrepareForUpdate, matching its reset metadata.labels."""
+    old = deployment()
+    new = deployment(status={"replicas": 1})
+    new["metadata"]["labels"] = {"app": "other"}
+    new["metadata"]["annotations"] = {"a": "b"}
+    strategy_for(DEPLOYMENTS).prepare_for_update(new, old, "status")
+    assert new["metadata"]["labels"] == {"app": "web"}
+    assert new["metadata"]["annotations"] == {"a": "b"}
+    assert new["status"] == {"replicas": 1}
