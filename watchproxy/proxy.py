@@ -286,12 +286,15 @@ def _comparable(resource: ResourceType | None) -> ResourceType | None:
 
 
 def _same_storage(old: ResourceType, new: ResourceType) -> bool:
-    """Whether `new` can keep `old`'s cache: same keys, scope and selectable fields."""
+    """Whether `new` can keep `old`'s cache: same keys, scope and selectable fields, and for a
+    custom resource the same schema (cached objects were pruned and defaulted by it on read;
+    kube's CRD handler builds a new storage, whose cache relists, when a CRD changes)."""
     return (
         old.storage_prefix == new.storage_prefix
         and old.namespaced == new.namespaced
         and old.version == new.version
         and set(old.fields) == set(new.fields)
+        and (old.custom and old.custom.schema) == (new.custom and new.custom.schema)
     )
 
 

@@ -16,9 +16,11 @@ compilation.go. What kube does and so this does:
   rules of the object (`validation failed due to running out of cost budget, no further
   validation rules will be run`).
 
-Budgets and the CEL libraries available are cel_runtime.py's. A rule that does not compile is
-reported by compile_errors() (for the CRD's own validation) and, if such a CRD exists anyway,
-as `rule compile error: ...` when objects are validated.
+Run-time costs are cel_cost.py's, the CEL libraries cel_runtime.py's. compile_errors() (the
+CRD's own validation) reports rules that do not compile, nest deeper than cel-go's parser
+allows, or are estimated past kube's cost limit (cel_estimate.py); if a CRD with a rule that
+does not compile exists anyway, objects get `rule compile error: ...`. No failure of the
+interpreter fails the request: it is the rule's evaluation error.
 """
 
 from __future__ import annotations
@@ -377,4 +379,9 @@ def validate(node: Node | None, obj: Any, old: Any) -> list[Cause]:
         _walk(ev, node, "", obj, old, False)
     except _Stop as stop:
         ev.causes.append(stop.args[0])
+    except RecursionError:
+        # A value nested past Python's stack (request bodies stop at a depth of 250 first):
+        # the rules' error, never a failed request.
+        detail = 'Invalid value: "object": max recursion depth exceeded evaluating rules'
+        ev.causes.append(("FieldValueInvalid", "<nil>", detail))
     return ev.causes
