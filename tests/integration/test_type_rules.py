@@ -423,3 +423,27 @@ def test_cluster_ips_unique_across_replicas(tmp_path: Path) -> None:
         finally:
             for replica in replicas:
                 replica.stop()
+
+
+def test_failed_service_creates_hold_no_address(api: httpx.Client) -> None:
+    """A create that fails after its ClusterIP was taken gives it back (the allocators'
+    txn.Revert): a taken nodePort (422) or a name that exists (409) leaves no IPAddress."""
+    services = f"/api/v1/namespaces/{NS}/services"
+
+    def held() -> set[str]:
+        items = api.get("/apis/networking.k8s.io/v1/ipaddresses").json()["items"]
+        return {i["metadata"]["name"] for i in items}
+
+    first = json.loads(service("leak1"))
+    first["spec"]["type"] = "NodePort"
+    r = api.post(services, json=first)
+    assert r.status_code == 201, r.text
+    port = r.json()["spec"]["ports"][0]["nodePort"]
+    before = held()
+    for i in range(5):
+        body = json.loads(service(f"leak-port-{i}"))
+        body["spec"]["type"] = "NodePort"
+        body["spec"]["ports"][0]["nodePort"] = port
+        assert api.post(services, json=body).status_code == 422
+        assert api.post(services, json=first).status_code == 409
+    assert held() == before

@@ -208,25 +208,25 @@ class Store:
             await check_namespace_open(self, resource, namespace, name)
         await strategy.admit(self, obj, None)
         await admit_request(self, resource, "create", "", obj, None)
-        await strategy.reserve(self, obj, None, dry_run=options.dry_run)
-        shard = self.tenancy.shard_of_object(resource, obj)
-        key = self.key(shard, resource, namespace, name)
-        if options.dry_run:
-            if await self.locate(resource, namespace, name) is not None:
-                raise already_exists(resource, name)
-            return Written(obj, None)
-        revision = await self._create_kv(resource, name, shard, key, obj)
-        try:
-            await strategy.verify_written(self, obj, None)
-        except ApiError:
-            # A concurrent write broke an invariant the admission check could not see: undo.
-            await _quietly(
-                self.proxy.shards[shard].client.delete(key, expected_mod_revision=revision)
-            )
-            if self.needs_claim(resource):
-                await _quietly(self.claims.forget(resource, name, shard))
-            raise
-        return Written(obj, revision)
+        async with strategy.reserved(self, obj, None, dry_run=options.dry_run):
+            shard = self.tenancy.shard_of_object(resource, obj)
+            key = self.key(shard, resource, namespace, name)
+            if options.dry_run:
+                if await self.locate(resource, namespace, name) is not None:
+                    raise already_exists(resource, name)
+                return Written(obj, None)
+            revision = await self._create_kv(resource, name, shard, key, obj)
+            try:
+                await strategy.verify_written(self, obj, None)
+            except ApiError:
+                # A concurrent write broke an invariant the admission check could not see.
+                await _quietly(
+                    self.proxy.shards[shard].client.delete(key, expected_mod_revision=revision)
+                )
+                if self.needs_claim(resource):
+                    await _quietly(self.claims.forget(resource, name, shard))
+                raise
+            return Written(obj, revision)
 
     async def _create_kv(
         self, resource: ResourceType, name: str, shard: int, key: bytes, obj: JsonObject

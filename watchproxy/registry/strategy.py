@@ -10,7 +10,8 @@ Strategies hold no state; one instance per resource type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -138,6 +139,26 @@ class Strategy:
         and replicas (a Service's ClusterIP: kube's allocators in the service REST), setting it
         on `obj`; a dry run only checks. Raise to refuse. What a write that then fails leaves
         held must be recognisable as stale by the type (its owner does not hold it)."""
+
+    async def unreserve(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        """Give back what `reserve` took for `obj` when the write then failed (kube: the
+        allocators' txn.Revert in pkg/registry/core/service/storage/alloc.go). Best effort."""
+
+    @contextlib.asynccontextmanager
+    async def reserved(
+        self, store: Store, obj: JsonObject, old: JsonObject | None, *, dry_run: bool
+    ) -> AsyncIterator[None]:
+        """`reserve`, then the caller's write; if anything in between raises (a 409, a refused
+        verification, etcd gone, a half-done reservation), `unreserve` before re-raising, so a
+        failed create leaves no ClusterIP or NodePort held."""
+        try:
+            await self.reserve(store, obj, old, dry_run=dry_run)
+            yield
+        except BaseException:
+            if not dry_run:
+                with contextlib.suppress(Exception):
+                    await self.unreserve(store, obj, old)
+            raise
 
     async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         """Re-check, after the write, an invariant that spans shards and so cannot be made

@@ -13,13 +13,15 @@ give the Go type (`integer`/`int32` is `int32`, an array of `#/definitions/io.k8
 Container` is `[]v1.Container`). Go's error names the innermost struct and the path of JSON
 field names from the root, without list indices or map keys (encoding/json errorContext). null
 decodes into anything. Types with their own UnmarshalJSON are checked by what they accept
-(IntOrString: string or integer, Quantity: string or number, Time: string); opaque ones
+(IntOrString: string or integer, Quantity: string or number in ParseQuantity's format, whose
+own error is the answer, Time: string); opaque ones
 (RawExtension, FieldsV1, apiextensions JSON) take anything. Custom resources are not checked
 here: their structural schema is validated whole (schema/structural.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +40,31 @@ _CUSTOM: dict[str, tuple[tuple[type, ...], str]] = {
     "io.k8s.apimachinery.pkg.apis.meta.v1.Time": ((str,), "v1.Time"),
     "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": ((str,), "v1.MicroTime"),
 }
+
+
+_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+# apimachinery pkg/api/resource/quantity.go: ParseQuantity's format and its errors.
+_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+_QUANTITY_FORMAT = (
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+)
+_SUFFIXES = frozenset(
+    {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"}
+)
+_EXPONENT_RE = re.compile(r"^[eE][-+]?[0-9]+$")
+
+
+def quantity_error(text: str) -> str | None:
+    """ParseQuantity's error for `text` (after Quantity.UnmarshalJSON trims it), or None."""
+    match = _QUANTITY_RE.match(text.strip())
+    if match is None:
+        return _QUANTITY_FORMAT
+    number, suffix = match.groups()
+    if number.lstrip("+-").count(".") > 1 or number.lstrip("+-") in ("", "."):
+        return "unable to parse numeric part of quantity"
+    if suffix not in _SUFFIXES and not _EXPONENT_RE.match(suffix):
+        return "unable to parse quantity's suffix"
+    return None
 
 
 class _TypeError(Exception):
@@ -114,6 +141,10 @@ class _Checker:
                 ok = isinstance(value, custom[0]) and not isinstance(value, bool)
                 if not ok:
                     self.fail(value, struct, path, custom[1])
+                if name == _QUANTITY:
+                    problem = quantity_error(str(value))
+                    if problem is not None:
+                        raise _TypeError(problem)  # UnmarshalJSON's own error, as is
                 return
         if resolved is None:
             return

@@ -93,3 +93,17 @@ def test_custom_decoders_accept_what_they_accept() -> None:
     # RawExtension takes any JSON (ControllerRevision.data).
     revision = "io.k8s.api.apps.v1.ControllerRevision"
     assert check(revision, {"data": [1, "x", {"y": None}], "revision": 1}) is None
+
+
+def test_quantities_are_parsed_as_parse_quantity_does() -> None:
+    def limits(cpu: object) -> str | None:
+        return check(POD, pod(containers=[{"name": "c", "resources": {"limits": {"cpu": cpu}}}]))
+
+    for good in ("500m", "1", "0.5", "2Gi", "1e3", "+1.5E-3", 2, 0.25):
+        assert limits(good) is None, good
+    assert limits("abc") == (
+        "quantities must match the regular expression"
+        " '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+    )
+    assert limits("1.2.3") == "unable to parse numeric part of quantity"
+    assert limits("5Gim") == "unable to parse quantity's suffix"

@@ -182,6 +182,14 @@ class ServiceStrategy(Strategy):
         except EtcdError as exc:
             raise etcd_unavailable(exc) from exc
 
+    async def unreserve(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
+        """The write failed: give back what `obj` holds and `old` (None: a create) does not;
+        only values held by `obj`'s uid are released."""
+        try:
+            await release_unused(store, old, obj)
+        except EtcdError:
+            pass  # a leaked value is taken back when it is next requested
+
     async def verify_written(self, store: Store, obj: JsonObject, old: JsonObject | None) -> None:
         """Give back what the update stopped using (ExternalName: the ClusterIP; ClusterIP:
         the nodePorts)."""
