@@ -447,3 +447,32 @@ def test_failed_service_creates_hold_no_address(api: httpx.Client) -> None:
         assert api.post(services, json=body).status_code == 422
         assert api.post(services, json=first).status_code == 409
     assert held() == before
+
+
+def test_numeric_quantities_are_stored_as_kubes_strings(api: httpx.Client, dev_url: str) -> None:
+    """A quantity sent as a JSON number is stored canonical (`500m`), as kube stores it: the
+    official Python client refuses numbers there, so one such pod would break every list."""
+    from kubernetes import client
+
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "qty"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "i", "resources": {"requests": {"cpu": 0.5, "memory": 5}}}
+            ]
+        },
+    }
+    r = api.post(f"/api/v1/namespaces/{NS}/pods", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["spec"]["containers"][0]["resources"]["requests"] == {
+        "cpu": "500m",
+        "memory": "5",
+    }
+    config = client.Configuration()
+    config.host = dev_url
+    with client.ApiClient(config) as python_client:
+        pods = client.CoreV1Api(python_client).list_namespaced_pod(NS).items
+    mine = next(p for p in pods if p.metadata.name == "qty")
+    assert mine.spec.containers[0].resources.requests == {"cpu": "500m", "memory": "5"}

@@ -133,9 +133,11 @@ def configure_logging(level: str, log_format: LogFormat, stream: IO[str] | None 
     root.setLevel(LEVELS[level.lower()])
     for name in UVICORN_LOGGERS:
         # Handlers a uvicorn configured earlier in this process (its default dictConfig) would
-        # write its own format; with none, its records propagate to the handler above.
+        # write its own format; with none, its records propagate to the handler above. Its
+        # `log_level` set a level on these loggers: cleared, so `level` is the one that counts.
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
+        uvicorn_logger.setLevel(logging.NOTSET)
         uvicorn_logger.propagate = True
 
 

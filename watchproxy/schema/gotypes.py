@@ -14,20 +14,20 @@ Container` is `[]v1.Container`). Go's error names the innermost struct and the p
 field names from the root, without list indices or map keys (encoding/json errorContext). null
 decodes into anything. Types with their own UnmarshalJSON are checked by what they accept
 (IntOrString: string or integer, Quantity: string or number in ParseQuantity's format, whose
-own error is the answer, Time: string); opaque ones
+own error is the answer, stored as its canonical string, Time: string); opaque ones
 (RawExtension, FieldsV1, apiextensions JSON) take anything. Custom resources are not checked
 here: their structural schema is validated whole (schema/structural.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from watchproxy.schema.pruning import OPAQUE_DEFINITIONS
+from watchproxy.schema.quantity import QuantityError, canonical_quantity
 
 Schema = Mapping[str, Any]
 Definitions = Mapping[str, Schema]
@@ -43,28 +43,6 @@ _CUSTOM: dict[str, tuple[tuple[type, ...], str]] = {
 
 
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
-# apimachinery pkg/api/resource/quantity.go: ParseQuantity's format and its errors.
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_QUANTITY_FORMAT = (
-    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-)
-_SUFFIXES = frozenset(
-    {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"}
-)
-_EXPONENT_RE = re.compile(r"^[eE][-+]?[0-9]+$")
-
-
-def quantity_error(text: str) -> str | None:
-    """ParseQuantity's error for `text` (after Quantity.UnmarshalJSON trims it), or None."""
-    match = _QUANTITY_RE.match(text.strip())
-    if match is None:
-        return _QUANTITY_FORMAT
-    number, suffix = match.groups()
-    if number.lstrip("+-").count(".") > 1 or number.lstrip("+-") in ("", "."):
-        return "unable to parse numeric part of quantity"
-    if suffix not in _SUFFIXES and not _EXPONENT_RE.match(suffix):
-        return "unable to parse quantity's suffix"
-    return None
 
 
 class _TypeError(Exception):
@@ -128,29 +106,31 @@ class _Checker:
             return "map[string]" + self.go_type(extra)
         return "map[string]interface {}"
 
-    def check(self, value: Any, schema: Schema, struct: str, path: list[str]) -> None:
-        """Raise _TypeError at the first value `schema` cannot decode (document order)."""
+    def check(self, value: Any, schema: Schema, struct: str, path: list[str]) -> Any:
+        """Raise _TypeError at the first value `schema` cannot decode (document order); answer
+        the value as kube re-encodes it (a quantity's canonical string), else `value` itself."""
         if value is None:
-            return
+            return value
         name, resolved = self.resolve(schema)
         if name is not None:
             if name in OPAQUE_DEFINITIONS or resolved is None:
-                return
+                return value
             custom = _CUSTOM.get(name)
             if custom is not None:
                 ok = isinstance(value, custom[0]) and not isinstance(value, bool)
                 if not ok:
                     self.fail(value, struct, path, custom[1])
                 if name == _QUANTITY:
-                    problem = quantity_error(str(value))
-                    if problem is not None:
-                        raise _TypeError(problem)  # UnmarshalJSON's own error, as is
-                return
+                    try:
+                        return canonical_quantity(value)
+                    except QuantityError as exc:
+                        raise _TypeError(str(exc)) from exc  # UnmarshalJSON's error, as is
+                return value
         if resolved is None:
-            return
+            return value
         kind = resolved.get("type")
         if kind is None:
-            return  # untyped: any JSON (e.g. apiextensions JSON)
+            return value  # untyped: any JSON (e.g. apiextensions JSON)
         if kind == "object":
             if not isinstance(value, dict):
                 self.fail(value, struct, path, self.go_type(schema))
@@ -161,22 +141,29 @@ class _Checker:
                 for key, item in value.items():
                     sub = properties.get(key)
                     if isinstance(sub, Mapping):
-                        self.check(item, sub, inner, [*path, key])
-                return
+                        new = self.check(item, sub, inner, [*path, key])
+                        if new is not item:
+                            value[key] = new
+                return value
             extra = resolved.get("additionalProperties")
             if isinstance(extra, Mapping):
-                for item in value.values():
-                    self.check(item, extra, struct, path)
-            return
+                for key, item in value.items():
+                    new = self.check(item, extra, struct, path)
+                    if new is not item:
+                        value[key] = new
+            return value
         if kind == "array":
             if not isinstance(value, list):
                 self.fail(value, struct, path, self.go_type(schema))
             items = resolved.get("items")
             if isinstance(items, Mapping):
-                for item in value:
-                    self.check(item, items, struct, path)
-            return
+                for index, item in enumerate(value):
+                    new = self.check(item, items, struct, path)
+                    if new is not item:
+                        value[index] = new
+            return value
         self.scalar(value, resolved, struct, path, schema)
+        return value
 
     def scalar(
         self, value: Any, resolved: Schema, struct: str, path: list[str], schema: Schema
@@ -215,7 +202,8 @@ class _Checker:
 def type_error(obj: Any, schema: Schema, definitions: Definitions) -> str | None:
     """Go's decode error for the first value of `obj` whose JSON type `schema` (a built-in
     definition, resolved against `definitions`) cannot decode, or None when every value fits.
-    `obj` is not changed. The root's apiVersion, kind and metadata are checked like any field."""
+    Quantities in `obj` are replaced by their canonical strings (schema/quantity.py), as kube
+    stores them. The root's apiVersion, kind and metadata are checked like any field."""
     checker = _Checker(definitions)
     name, resolved = checker.resolve(schema)
     root = _short(name).rsplit(".", 1)[-1] if name else "Object"

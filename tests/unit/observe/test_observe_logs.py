@@ -137,6 +137,9 @@ def test_one_handler_replaced_on_reconfiguration_others_kept() -> None:
 
 
 def test_trace_level() -> None:
+    # A uvicorn configured in this process before (log_level="warning") left its level on
+    # uvicorn.error: ours wins.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     stream = io.StringIO()
     configure_logging("trace", "text", stream)
     logging.getLogger("uvicorn.error").log(5, "low")
