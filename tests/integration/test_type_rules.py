@@ -476,3 +476,88 @@ def test_numeric_quantities_are_stored_as_kubes_strings(api: httpx.Client, dev_u
         pods = client.CoreV1Api(python_client).list_namespaced_pod(NS).items
     mine = next(p for p in pods if p.metadata.name == "qty")
     assert mine.spec.containers[0].resources.requests == {"cpu": "500m", "memory": "5"}
+
+
+def test_more_kube_type_rules_answer_422(api: httpx.Client) -> None:
+    """Review findings, through the HTTP API: each answers kube's 422 with its cause."""
+    container = {"name": "c", "image": "i"}
+
+    def causes(path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        r = api.post(path, json=body)
+        assert r.status_code == 422, r.text
+        status = r.json()
+        assert status["kind"] == "Status" and status["reason"] == "Invalid"
+        found: list[dict[str, Any]] = status["details"]["causes"]
+        return found
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "over"},
+        "spec": {
+            "containers": [
+                {**container, "resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "2"}}}
+            ]
+        },
+    }
+    assert causes(f"/api/v1/namespaces/{NS}/pods", pod) == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "2": must be less than or equal to cpu limit of 1',
+            "field": "spec.containers[0].resources.requests",
+        }
+    ]
+    template = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [container]}}
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "zero-zero"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+            "template": template,
+        },
+    }
+    assert causes(f"/apis/apps/v1/namespaces/{NS}/deployments", deploy) == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: 0: may not be 0 when `maxSurge` is 0",
+            "field": "spec.strategy.rollingUpdate.maxUnavailable",
+        }
+    ]
+    svc = json.loads(service("v6"))
+    svc["spec"]["ipFamilies"] = ["IPv6"]
+    assert causes(f"/api/v1/namespaces/{NS}/services", svc) == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: []string(nil): ipfamily IPv6 is not configured on cluster",
+            "field": "spec.ipFamilies[0]",
+        }
+    ]
+    job_template = {**template, "spec": {"containers": [container], "restartPolicy": "Never"}}
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "mars"},
+        "spec": {
+            "schedule": "* * * * *",
+            "timeZone": "Mars/Olympus",
+            "jobTemplate": {"spec": {"template": job_template}},
+        },
+    }
+    assert causes(f"/apis/batch/v1/namespaces/{NS}/cronjobs", cron) == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus',
+            "field": "spec.timeZone",
+        }
+    ]
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "manual"},
+        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": job_template},
+    }
+    [cause] = causes(f"/apis/batch/v1/namespaces/{NS}/jobs", job)
+    assert cause["field"] == "spec.selector"
+    assert cause["message"].endswith("`selector` not auto-generated")

@@ -99,3 +99,12 @@ def canonical_quantity(value: str | int | float) -> str:
                 return f"{int(mantissa)}e{power}" if power else str(int(mantissa))
             return f"{int(mantissa)}{_DECIMAL_SUFFIX[power]}"
     return str(amount)  # unreachable: nano precision always gives an integer mantissa
+
+
+def quantity_value(text: str) -> Fraction | None:
+    """The exact value of the quantity `text` (for resource.Quantity.Cmp), or None when it
+    does not parse or its exponent is beyond 10^±1000."""
+    try:
+        return _parse(text)[0]
+    except (QuantityError, OverflowError):
+        return None

@@ -15,6 +15,10 @@ from typing import Any
 from watchproxy.core.validation import field_invalid, not_supported
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategies.podspec import as_dict, pod_spec_causes, required
+from watchproxy.registry.strategies.rollout import (
+    daemonset_rolling_update_causes,
+    deployment_rolling_update_causes,
+)
 from watchproxy.registry.strategies.selectors import (
     go_label_selector,
     go_string_map,
@@ -53,7 +57,14 @@ def template_causes(
         )
     pod = template.get("spec")
     where = f"{path}.template.spec"
-    causes += [c for c in pod_spec_causes(where, pod) if c[1] != f"{where}.restartPolicy"]
+    claims = spec.get("volumeClaimTemplates")
+    claim_names = frozenset(
+        str(as_dict(c.get("metadata")).get("name"))
+        for c in (claims if isinstance(claims, list) else [])
+        if isinstance(c, dict)
+    )
+    pod_causes = pod_spec_causes(where, pod, claim_volumes=claim_names)
+    causes += [c for c in pod_causes if c[1] != f"{where}.restartPolicy"]
     policy = pod.get("restartPolicy") if isinstance(pod, dict) else None
     if policy in (None, ""):
         shown = ", ".join(f'"{p}"' for p in restart)
@@ -152,6 +163,11 @@ class DeploymentStrategy(_WorkloadStrategy):
                     "Forbidden: may not be specified when strategy `type` is 'Recreate'",
                 )
             ]
+        rolling = deployment_rolling_update_causes(
+            "spec.strategy.rollingUpdate", strategy.get("rollingUpdate")
+        )
+        if rolling:
+            return rolling
         deadline, ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds") or 0
         if isinstance(deadline, int) and isinstance(ready, int) and deadline <= ready:
             return [
@@ -180,7 +196,8 @@ class DaemonSetStrategy(_WorkloadStrategy):
         types = ("OnDelete", "RollingUpdate")
         if kind not in types:
             return [not_supported("spec.updateStrategy.type", str(kind or ""), types)]
-        return []
+        rolling = as_dict(strategy).get("rollingUpdate") if kind == "RollingUpdate" else None
+        return daemonset_rolling_update_causes("spec.updateStrategy.rollingUpdate", rolling)
 
 
 # ValidateStatefulSetUpdate: what an update may change in a StatefulSet's spec.

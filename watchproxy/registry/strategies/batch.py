@@ -3,30 +3,34 @@ strategy.go, pkg/apis/batch/validation/validation.go).
 
 Job create: status cleared, and unless `spec.manualSelector` is true the selector is generated
 (generateSelector): the template gets `batch.kubernetes.io/controller-uid` / `controller-uid`
-(the Job's uid) and `batch.kubernetes.io/job-name` / `job-name` labels, the selector matches
-the uid label. Validation: restartPolicy OnFailure or Never, the selector matching the template,
+(the Job's uid) and `batch.kubernetes.io/job-name` / `job-name` labels, an absent selector
+becomes one matching the uid label, and a client's own selector is refused ("`selector` not
+auto-generated"). Validation: restartPolicy OnFailure or Never, the selector matching the template,
 non-negative counts; on update the selector, completionMode and (for a Job that is not
 suspended) the pod template are immutable. CronJob: a schedule in the standard cron format
 (without TZ=), a supported concurrencyPolicy, a valid job template, a name of at most 52
-characters (its Jobs get an 11-character suffix).
+characters (its Jobs get an 11-character suffix), a `timeZone` of the IANA database.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watchproxy.core.validation import field_invalid, invalid_value, not_supported
 from watchproxy.registry.defaults.workloads import job as default_job
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategies.apps import non_negative, template_causes
 from watchproxy.registry.strategies.podspec import as_dict, required
-from watchproxy.registry.strategies.selectors import go_label_selector
+from watchproxy.registry.strategies.selectors import go_label_selector, matches
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
 JOB_RESTART = ("OnFailure", "Never")
 CONTROLLER_UID, LEGACY_CONTROLLER_UID = "batch.kubernetes.io/controller-uid", "controller-uid"
 JOB_NAME, LEGACY_JOB_NAME = "batch.kubernetes.io/job-name", "job-name"
 CRONJOB_NAME_MAX = 52  # validation.go: 63 - len("-$TIMESTAMP")
+_TZ_PART = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")  # validTimeZoneCharacters
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
@@ -64,13 +68,23 @@ def generate_selector(obj: JsonObject) -> None:
         labels.setdefault(key, name)
     for key in (LEGACY_CONTROLLER_UID, CONTROLLER_UID):
         labels.setdefault(key, uid)
+    if spec.get("selector") is None:  # a client's selector is kept and then refused
+        spec["selector"] = {"matchLabels": {CONTROLLER_UID: uid}}
+
+
+def generated_selector_causes(obj: JsonObject) -> list[Cause]:
+    """ValidateGeneratedSelector's last rule: without `manualSelector: true` the selector must
+    match the Job's own {batch.kubernetes.io/controller-uid: uid} (a client's selector is
+    refused, shown as Go's %#v of it)."""
+    spec = as_dict(obj.get("spec"))
     selector = spec.get("selector")
-    if not isinstance(selector, dict):
-        selector = spec["selector"] = {}
-    match = selector.get("matchLabels")
-    if not isinstance(match, dict):
-        match = selector["matchLabels"] = {}
-    match.setdefault(CONTROLLER_UID, uid)
+    if spec.get("manualSelector") is True or not isinstance(selector, dict):
+        return []
+    uid = str(as_dict(obj.get("metadata")).get("uid", ""))
+    if matches(selector, {CONTROLLER_UID: uid}):
+        return []
+    shown = go_label_selector(selector)
+    return [field_invalid("spec.selector", shown, "`selector` not auto-generated")]
 
 
 @register("jobs.batch")
@@ -88,7 +102,7 @@ class JobStrategy(Strategy):
         causes: list[Cause] = []
         if not isinstance(spec, dict) or not isinstance(spec.get("selector"), dict):
             causes.append(required("spec.selector"))
-        return causes + job_spec_causes(spec, "spec")
+        return causes + job_spec_causes(spec, "spec") + generated_selector_causes(obj)
 
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
         causes = self.validate(new)
@@ -128,6 +142,31 @@ def schedule_problem(schedule: str) -> str:
     return ""
 
 
+def time_zone_causes(zone: Any) -> list[Cause]:
+    """validateTimeZone: non-empty, each '/'-part of IANA name characters (at most 14, not "."
+    or "..", not starting with '-'), not "Local", a zone time.LoadLocation knows (here Python's
+    zoneinfo, the same IANA database)."""
+    if not isinstance(zone, str):
+        return []
+    path = "spec.timeZone"
+    if not zone:
+        return [invalid_value(path, zone, "timeZone must be nil or non-empty string")]
+    unknown = invalid_value(path, zone, f"unknown time zone {zone}")
+    for part in zone.split("/"):
+        if part in (".", "..") or part.startswith("-") or not _TZ_PART.fullmatch(part):
+            return [unknown]
+    if zone.lower() == "local":
+        explicit = (
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+        )
+        return [invalid_value(path, zone, explicit)]
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [unknown]
+    return []
+
+
 @register("cronjobs.batch")
 class CronJobStrategy(Strategy):
     clear_status_on_create = True
@@ -152,6 +191,7 @@ class CronJobStrategy(Strategy):
             problem = schedule_problem(schedule)
             if problem:
                 causes.append(invalid_value("spec.schedule", schedule, problem))
+        causes += time_zone_causes(spec.get("timeZone"))
         policy = spec.get("concurrencyPolicy")
         policies = ("Allow", "Forbid", "Replace")
         if policy not in policies:

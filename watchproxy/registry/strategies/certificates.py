@@ -18,6 +18,7 @@ from watchproxy.auth.context import request_auth
 from watchproxy.core.validation import go_quote, invalid_value, not_supported
 from watchproxy.registry.deletion import timestamp
 from watchproxy.registry.errors import Cause
+from watchproxy.registry.strategies.csr_certificate import certificate_causes
 from watchproxy.registry.strategies.podspec import as_dict, duplicate, required
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
@@ -135,7 +136,7 @@ class CertificateSigningRequestStrategy(Strategy):
         return causes
 
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
-        causes = self.validate(new)
+        causes = self.validate(new) + certificate_causes(new, old)
         have = {as_dict(c).get("type") for c in _conditions(new)}
         for kind in _PERMANENT:
             if kind not in have and any(as_dict(c).get("type") == kind for c in _conditions(old)):

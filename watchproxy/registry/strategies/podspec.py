@@ -1,6 +1,7 @@
 """PodSpec validation shared by Pods and every pod template (kube:
 pkg/apis/core/validation/validation.go ValidatePodSpec, validateContainers,
-validateContainerPorts, validateRestartPolicy, validateDNSPolicy, ValidateVolumes) -- the rules
+validateContainerPorts, validateRestartPolicy, validateDNSPolicy, ValidateVolumes; per-container
+resources, probes, volumeMounts and env sources in containers.py) -- the rules
 controllers and kubectl flows hit, not all of ValidatePodSpec. Field paths and messages are
 kube's; `path` is where the spec sits ("spec", "spec.template.spec", ...). Also
 ValidatePodUpdate's spec rule: what an update of a Pod may change (`pod_update_causes`).
@@ -18,6 +19,7 @@ from watchproxy.core.validation import (
     not_supported,
 )
 from watchproxy.registry.errors import Cause
+from watchproxy.registry.strategies.containers import container_rule_causes
 
 JsonObject = dict[str, Any]
 
@@ -25,6 +27,7 @@ RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 PROTOCOLS = ("SCTP", "TCP", "UDP")
+INT32_MAX = 2**31 - 1
 PORT_RANGE = "must be between 1 and 65535, inclusive"
 
 
@@ -54,9 +57,12 @@ def _name_causes(path: str, name: Any) -> list[Cause]:
     return [invalid_value(path, str(name), m) for m in dns1123_label_errors(str(name))]
 
 
-def container_causes(path: str, c: Any, seen: set[str]) -> list[Cause]:
+def container_causes(
+    path: str, c: Any, seen: set[str], volumes: set[str] | None = None
+) -> list[Cause]:
     """validateContainers (one entry): name (a unique DNS-1123 label), image, pull policy,
-    ports."""
+    ports, and (containers.py) env sources, volumeMounts naming one of `volumes`, probes,
+    resources."""
     if not isinstance(c, dict):
         return [field_invalid(path, "null", "must be an object")]
     causes = _name_causes(f"{path}.name", c.get("name"))
@@ -81,26 +87,36 @@ def container_causes(path: str, c: Any, seen: set[str]) -> list[Cause]:
         protocol = port.get("protocol")
         if protocol not in (None, *PROTOCOLS):
             causes.append(not_supported(f"{where}.protocol", str(protocol), PROTOCOLS))
-    return causes
+    return causes + container_rule_causes(path, c, volumes or set())
 
 
 def pod_spec_causes(
-    path: str, spec: Any, restart_policies: tuple[str, ...] = RESTART_POLICIES
+    path: str,
+    spec: Any,
+    restart_policies: tuple[str, ...] = RESTART_POLICIES,
+    claim_volumes: frozenset[str] = frozenset(),
 ) -> list[Cause]:
     """ValidatePodSpec's common rules: at least one container, valid containers and init
     containers (names unique across both), a supported restartPolicy and dnsPolicy, unique
-    DNS-1123 volume names."""
+    DNS-1123 volume names. `claim_volumes` are the names a StatefulSet's volumeClaimTemplates
+    add (volumeMounts may name them; kube does not validate that pod spec at all)."""
     if not isinstance(spec, dict):
         return [required(f"{path}.containers")]
     causes: list[Cause] = []
     seen: set[str] = set()
+    volumes = spec.get("volumes")
+    volume_names = {
+        str(v.get("name"))
+        for v in (volumes if isinstance(volumes, list) else [])
+        if isinstance(v, dict) and v.get("name")
+    } | claim_volumes
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers:
         causes.append(required(f"{path}.containers"))
     for key in ("initContainers", "containers"):
         entries = spec.get(key)
         for i, c in enumerate(entries if isinstance(entries, list) else []):
-            causes += container_causes(f"{path}.{key}[{i}]", c, seen)
+            causes += container_causes(f"{path}.{key}[{i}]", c, seen, volume_names)
     restart = spec.get("restartPolicy")
     if restart not in (None, "") and restart not in restart_policies:
         causes.append(not_supported(f"{path}.restartPolicy", str(restart), restart_policies))
@@ -109,7 +125,6 @@ def pod_spec_causes(
     dns = spec.get("dnsPolicy")
     if dns not in (None, "", *DNS_POLICIES):
         causes.append(not_supported(f"{path}.dnsPolicy", str(dns), DNS_POLICIES))
-    volumes = spec.get("volumes")
     names: set[str] = set()
     for i, v in enumerate(volumes if isinstance(volumes, list) else []):
         name = v.get("name") if isinstance(v, dict) else None
@@ -124,6 +139,15 @@ def pod_spec_causes(
                 f"{path}.terminationGracePeriodSeconds",
                 str(grace),
                 "must be greater than or equal to 0",
+            )
+        )
+    active = spec.get("activeDeadlineSeconds")
+    if isinstance(active, int) and not isinstance(active, bool) and not 1 <= active <= INT32_MAX:
+        causes.append(
+            field_invalid(
+                f"{path}.activeDeadlineSeconds",
+                str(active),
+                f"must be between 1 and {INT32_MAX}, inclusive",
             )
         )
     return causes
@@ -175,6 +199,17 @@ def pod_update_causes(new: JsonObject, old: JsonObject) -> list[Cause]:
     """ValidatePodUpdate's spec rule: only images, activeDeadlineSeconds, added tolerations,
     removed scheduling gates (and, through pods/binding, the first nodeName) may change."""
     spec, old_spec = as_dict(new.get("spec")), as_dict(old.get("spec"))
+    active, old_active = spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
+    where = "spec.activeDeadlineSeconds"
+    # kube returns at once after any of these three.
+    if isinstance(active, int) and not 0 <= active <= INT32_MAX:
+        return [field_invalid(where, str(active), f"must be between 0 and {INT32_MAX}, inclusive")]
+    if isinstance(active, int) and isinstance(old_active, int) and active > old_active:
+        return [field_invalid(where, str(active), "must be less than or equal to previous value")]
+    if active is None and old_active is not None:
+        return [
+            field_invalid(where, "null", "must not update from a positive integer to nil value")
+        ]
     frozen = _frozen_spec(spec, old_spec)
     if frozen != {k: v for k, v in old_spec.items() if v is not None}:
         return [("FieldValueForbidden", "spec", POD_UPDATE_FORBIDDEN)]

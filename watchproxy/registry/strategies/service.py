@@ -16,7 +16,13 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from watchproxy.api.status import etcd_unavailable
-from watchproxy.core.validation import field_invalid, go_string_slice, invalid_value, not_supported
+from watchproxy.core.validation import (
+    field_invalid,
+    go_quote,
+    go_string_slice,
+    invalid_value,
+    not_supported,
+)
 from watchproxy.etcd.client import EtcdError
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategies.podspec import PROTOCOLS, duplicate, port_causes, required
@@ -37,6 +43,55 @@ if TYPE_CHECKING:
 
 TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 AFFINITIES = ("ClientIP", "None")
+_PORT_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def port_name_errors(name: str) -> list[str]:
+    """validation.IsValidPortName (an IANA_SVC_NAME): at most 15 characters of a-z, 0-9 and
+    '-', a letter, no "--", no hyphen at either end."""
+    errors = []
+    if len(name) > 15:
+        errors.append("must be no more than 15 characters")
+    if not name or not set(name) <= _PORT_NAME_CHARS:
+        errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not any("a" <= ch <= "z" for ch in name):
+        errors.append("must contain at least one letter (a-z)")
+    if "--" in name:
+        errors.append("must not contain consecutive hyphens")
+    if name and (name[0] == "-" or name[-1] == "-"):
+        errors.append("must not begin or end with a hyphen")
+    return errors
+
+
+def duplicate_port_causes(ports: list[Any]) -> list[Cause]:
+    """ValidateService's duplicate checks: a nodePort used twice with one protocol (at
+    `ports[i].nodePort`), a (port, protocol) pair used twice (at `ports[i]`, shown as Go's %#v
+    of the core.ServicePort key kube builds)."""
+    causes: list[Cause] = []
+    node_ports: set[tuple[Any, Any]] = set()
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict) or port.get("nodePort") in (None, 0):
+            continue
+        key = (port.get("protocol"), port.get("nodePort"))
+        if key in node_ports:
+            causes.append(
+                ("FieldValueDuplicate", f"spec.ports[{i}].nodePort", f"Duplicate value: {key[1]}")
+            )
+        node_ports.add(key)
+    seen: set[tuple[Any, Any]] = set()
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        key = (port.get("protocol"), port.get("port"))
+        if key in seen:
+            shown = (
+                f'core.ServicePort{{Name:"", Protocol:{go_quote(str(key[0] or ""))}, '
+                f"AppProtocol:(*string)(nil), Port:{key[1]}, "
+                'TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}'
+            )
+            causes.append(("FieldValueDuplicate", f"spec.ports[{i}]", f"Duplicate value: {shown}"))
+        seen.add(key)
+    return causes
 
 
 @register("services")
@@ -122,7 +177,7 @@ class ServiceStrategy(Strategy):
         names: set[str] = set()
         for i, port in enumerate(ports):
             causes += self._port_causes(f"spec.ports[{i}]", port, len(ports) > 1, names, kind)
-        return causes
+        return causes + duplicate_port_causes(ports)
 
     def _port_causes(
         self, path: str, port: Any, named: bool, names: set[str], kind: Any
@@ -144,6 +199,11 @@ class ServiceStrategy(Strategy):
         target = port.get("targetPort")
         if isinstance(target, int) and not isinstance(target, bool):
             causes += port_causes(f"{path}.targetPort", target)
+        elif isinstance(target, str):
+            # IntOrString prints as its String(): the name, unquoted.
+            causes += [
+                field_invalid(f"{path}.targetPort", target, m) for m in port_name_errors(target)
+            ]
         if port.get("nodePort") not in (None, 0):
             if kind in ("ClusterIP", "ExternalName"):
                 causes.append(

@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 from watchproxy.api.status import ApiError, invalid
 from watchproxy.core.validation import field_invalid, go_string_slice
 from watchproxy.etcd.values import KeyValue
+from watchproxy.registry.errors import Cause
 from watchproxy.registry.ipallocator import IPAllocator, age_seconds, held_by, parent_of
 from watchproxy.registry.portallocator import NodePortAllocator, record
 from watchproxy.resources import ResourceType
@@ -114,6 +115,30 @@ async def _parent(store: Store, services: ResourceType, namespace: str, name: st
 # -- ClusterIP ---------------------------------------------------------------------------------
 
 
+def family_causes(obj: JsonObject, configured: str) -> list[Cause]:
+    """initIPFamilyFields' checks against the one family this cluster's Service range has
+    (kube: pkg/registry/core/service/storage/alloc.go): no RequireDualStack, every requested
+    family configured (shown with the Service's clusterIPs, as kube does)."""
+    spec = spec_of(obj)
+    causes: list[Cause] = []
+    if spec.get("ipFamilyPolicy") == "RequireDualStack":
+        causes.append(
+            field_invalid(
+                "spec.ipFamilyPolicy",
+                "RequireDualStack",
+                "Cluster is not configured for dual stack services",
+            )
+        )
+    families = spec.get("ipFamilies")
+    ips = spec.get("clusterIPs")
+    shown = go_string_slice(ips) if isinstance(ips, list) and ips else "[]string(nil)"
+    for i, family in enumerate(families if isinstance(families, list) else []):
+        if family != configured:
+            message = f"ipfamily {family} is not configured on cluster"
+            causes.append(field_invalid(f"spec.ipFamilies[{i}]", shown, message))
+    return causes
+
+
 async def reserve_cluster_ip(
     store: Store, services: ResourceType, obj: JsonObject, old: JsonObject | None, dry_run: bool
 ) -> None:
@@ -121,10 +146,13 @@ async def reserve_cluster_ip(
     when the range is full), unless the Service is ExternalName, headless, or has one."""
     if spec_of(obj).get("type") == "ExternalName":
         return
+    alloc = ip_allocator(store)
+    refusals = family_causes(obj, alloc.family)
+    if refusals:
+        raise invalid("Service", _name(obj), refusals)
     ip = cluster_ip(obj)
     if ip == "None" or (old is not None and allocated(cluster_ip(old))):
         return
-    alloc = ip_allocator(store)
     if not ip:
         for _ in range(RANDOM_ATTEMPTS):
             chosen = await alloc.pick()

@@ -337,7 +337,6 @@ def test_pod_updates_may_change_only_images_and_a_few_fields() -> None:
     for change in (
         lambda spec: spec.update(restartPolicy="Never"),
         lambda spec: spec["containers"][0].update(command=["sh"]),
-        lambda spec: spec.update(activeDeadlineSeconds=90),
         lambda spec: spec.update(tolerations=[]),
     ):
         causes = causes_of(change)
