@@ -45,13 +45,16 @@ class Conversion:
     """How a built-in type served at several versions from one etcd prefix converts between
     them (kube's scheme conversion functions, e.g. pkg/apis/autoscaling/v1/conversion.go).
 
-    `storage_version` is the version objects are stored at (kube's storage version);
-    `convert(obj, version)` returns a new dict: `obj`, at any served version, as `version`.
+    `storage_version` is the version objects are stored at (kube's storage version), in
+    `storage_group` (None: the type's own group; "" for events.k8s.io Events, stored as core
+    v1 Events); `convert(obj, version)` returns a new dict: `obj`, at any served version, as
+    `version` (of the other group when the groups differ).
     A hook on the type rather than a lookup in schema/: core (`build_from_dict`) converts
     what it caches, and core sits below schema (pyproject's import contracts)."""
 
     storage_version: str
     convert: Callable[[JsonObject, str], JsonObject]
+    storage_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,21 @@ class ResourceType:
             return self.custom.storage_version
         return self.conversion.storage_version if self.conversion else self.version
 
+    @property
+    def storage_group(self) -> str:
+        """The API group objects of this resource are stored in (events.k8s.io Events: core)."""
+        if self.conversion is not None and self.conversion.storage_group is not None:
+            return self.conversion.storage_group
+        return self.group
+
+    @property
+    def converted(self) -> bool:
+        """Whether this built-in type is served at another group/version than it is stored."""
+        return self.conversion is not None and (self.group, self.version) != (
+            self.storage_group,
+            self.storage_version,
+        )
+
     def served_form(self, obj: JsonObject) -> JsonObject:
         """`obj` (as stored, at any version) as this version serves it: converted by the
         type's `conversion`; a custom resource's apiVersion replaced (CRD conversion None,
@@ -130,7 +148,7 @@ class ResourceType:
 
     def stored_form(self, obj: JsonObject) -> JsonObject:
         """`obj` (at this version) as it is stored: at the storage version."""
-        if self.conversion is not None and self.version != self.conversion.storage_version:
+        if self.conversion is not None and self.converted:
             return self.conversion.convert(obj, self.conversion.storage_version)
         return obj
 

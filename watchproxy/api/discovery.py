@@ -96,8 +96,10 @@ def _resource_entry(r: ResourceType) -> dict[str, Any]:
     if r.categories:
         entry["categories"] = list(r.categories)
     if not r.virtual:
-        # Of the storage version: autoscaling/v1 HPAs answer v2's hash, as kube does.
-        entry["storageVersionHash"] = storage_version_hash(r.group, r.storage_version, r.kind)
+        # Of the storage version: autoscaling/v1 HPAs answer v2's hash, as kube does, and
+        # events.k8s.io Events core v1's (getStorageVersionKind of the cohabiting storage).
+        stored = (r.storage_group, r.storage_version, r.kind)
+        entry["storageVersionHash"] = storage_version_hash(*stored)
     return entry
 
 

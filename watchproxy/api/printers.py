@@ -9,7 +9,8 @@ defaults the v1 -> internal conversion would apply where a field may be absent.
 
 Parts: api/printer_cells.py (time, label and container cells), api/printers_workloads.py (Pod,
 Node, Deployment), api/printers_cluster.py (Namespace, ConfigMap, Secret, Service, Endpoints,
-Event, Lease); this module is the table of printers by (group, kind) that api/table.py reads.
+Event, Lease), api/printers_more.py (the other kinds, with their columns); this module is the
+table of printers by (group, kind) that api/table.py reads.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from watchproxy.api.printers_cluster import (
     _secret,
     _service,
 )
+from watchproxy.api.printers_more import COLUMNS, KINDS
 from watchproxy.api.printers_workloads import _deployment, _node, _pod, pod_row_conditions
 
 __all__ = [
+    "COLUMNS",
     "PRINTERS",
     "JsonObject",
     "Printer",
@@ -75,4 +78,5 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "Event"): _event,
     ("coordination.k8s.io", "Lease"): _lease,
     ("apps", "Deployment"): _deployment,
+    **{key: printer for key, (_, printer) in KINDS.items()},  # api/printers_more.py
 }

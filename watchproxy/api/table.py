@@ -4,13 +4,11 @@
 as=Table;v=v1beta1;g=meta.k8s.io,application/json` (negotiated in api/printing.py) and prints
 the Table's columns (uppercased), hiding priority > 0 columns unless `-o wide`; with `-A` it
 takes NAMESPACE, and with `--show-labels`/`-L` the labels, from each row's `object` (a
-PartialObjectMetadata by default, the `includeObject` table option). Column definitions are
-kube's (pkg/printers/internalversion); the cells come from `watchproxy.api.printers`. Kinds
-without a printer get `rest.defaultTableConvertor`'s Name / Created At table.
+PartialObjectMetadata by default). Columns are kube's (pkg/printers/internalversion), cells
+from api/printers.py; no printer: `rest.defaultTableConvertor`'s Name / Created At table.
 
-A Table watch (handlers/watch.go) sends each event's object as a one-row Table and sets
-`TableOptions.NoHeaders` after the first event, so only the first carries `columnDefinitions`
-(the rest `null`); kubectl keeps the last columns it saw for such tables, so either works.
+A Table watch (handlers/watch.go) sends each event as a one-row Table; only the first carries
+`columnDefinitions` (`NoHeaders` after it), and kubectl keeps the columns it saw last.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from typing import Any
 import orjson
 
 from watchproxy.api import printer_columns
-from watchproxy.api.printers import PRINTERS, default_cells, pod_row_conditions
+from watchproxy.api.printers import COLUMNS, PRINTERS, default_cells, pod_row_conditions
 from watchproxy.resources import ResourceType
 
 JsonObject = dict[str, Any]
@@ -220,7 +218,7 @@ _AGE = _col("Age", "string", _DOC["CREATED"])
 _CONTAINERS = _wide("Containers", "Names of each container in the template.")
 _IMAGES = _wide("Images", "Images referenced by each container in the template.")
 
-_COLUMNS: dict[tuple[str, str], tuple[JsonObject, ...]] = {
+_COLUMNS: dict[tuple[str, str], tuple[JsonObject, ...]] = {**COLUMNS,  # api/printers_more.py
     ("", "Pod"): (
         _NAME,
         _col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
@@ -303,7 +301,9 @@ def column_definitions(resource: ResourceType) -> list[JsonObject]:
     """kube-apiserver's TableColumnDefinitions for the kind (fresh dicts, safe to modify)."""
     if resource.custom is not None:
         return printer_columns.column_definitions(resource)
-    columns = _COLUMNS.get((resource.group, resource.kind), _DEFAULT_COLUMNS)
+    # A converted version (events.k8s.io Events) prints as its storage's kind: kube's
+    # TableConvertor is the shared storage's, printing the internal object.
+    columns = _COLUMNS.get((resource.storage_group, resource.kind), _DEFAULT_COLUMNS)
     return [dict(column) for column in columns]
 
 
@@ -321,8 +321,9 @@ def table_row(
     gives a PartialObjectMetadata of the Table's own apiVersion, Object the whole object,
     None a null. Anything else raises ValueError (kube answers 400 BadRequest).
     """
-    printer = PRINTERS.get((resource.group, resource.kind))
-    row: JsonObject = {"cells": printer(obj, now) if printer else default_cells(obj)}
+    printer = PRINTERS.get((resource.storage_group, resource.kind))
+    printed = resource.stored_form(obj) if resource.converted else obj  # as kube: internal
+    row: JsonObject = {"cells": printer(printed, now) if printer else default_cells(printed)}
     if resource.custom is not None:
         row["cells"] = printer_columns.cells(resource, obj, now)
     if (resource.group, resource.kind) == ("", "Pod"):

@@ -18,7 +18,7 @@ from watchproxy.resources import ResourceType
 
 def converts(resource: ResourceType) -> bool:
     """Whether `resource` is served at a version other than the one it is stored at."""
-    return resource.conversion is not None and resource.version != resource.storage_version
+    return resource.converted
 
 
 def defaulted(strategy: Strategy, resource: ResourceType, obj: JsonObject) -> JsonObject:

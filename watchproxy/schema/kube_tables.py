@@ -112,10 +112,6 @@ CATEGORIES: Mapping[GroupPlural, tuple[str, ...]] = {
 NOT_SERVED: Mapping[tuple[str, str, str], str] = {
     ("", "v1", "componentstatuses"): "deprecated, not stored (kube probes components on GET)",
     ("", "v1", "bindings"): "not stored; a pod is bound through pods/binding",
-    ("events.k8s.io", "v1", "events"): (
-        "shares /registry/events with core v1 events and watchproxy has no conversion between"
-        " the two shapes; client-go's event recorders fall back to core v1"
-    ),
 }
 
 # Subresources watchproxy answers. `status` is the generic store's (Strategy.prepare_for_update);
@@ -214,12 +210,45 @@ _EVENT = FieldSelectors(
     CORE_ERROR,
 )
 
+
+def _event_source(obj: JsonObject) -> str:
+    # pkg/registry/core/event/strategy.go ToSelectableFields: source.component, else the
+    # reporting controller.
+    return path("deprecatedSource", "component")(obj) or path("reportingController")(obj)
+
+
+# pkg/apis/events/v1/conversion.go AddFieldLabelConversionsForEvent: these labels map to the
+# core event's field set (the core registry's GetAttrs); core's own spellings are refused.
+# The getters read the events.k8s.io form the route caches.
+_EVENTS_V1 = FieldSelectors(
+    {
+        **{
+            f"regarding.{f}": path("regarding", f)
+            for f in (
+                "kind",
+                "namespace",
+                "name",
+                "uid",
+                "apiVersion",
+                "resourceVersion",
+                "fieldPath",
+            )
+        },
+        "reason": path("reason"),
+        "reportingController": path("reportingController"),
+        "source": _event_source,
+        "type": path("type"),
+    },
+    CORE_ERROR,
+)
+
 _CORE_NO_EXTRA = FieldSelectors({}, CORE_ERROR)
 
 FIELD_SELECTORS: Mapping[GroupPlural, FieldSelectors] = {
     # pkg/apis/core/v1/conversion.go addFieldLabelConversionsFor*.
     ("", "pods"): _POD,
     ("", "events"): _EVENT,
+    ("events.k8s.io", "events"): _EVENTS_V1,
     ("", "nodes"): FieldSelectors(
         {"spec.unschedulable": bool_path("spec", "unschedulable")}, CORE_ERROR
     ),

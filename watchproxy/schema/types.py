@@ -1,19 +1,17 @@
 """The built-in `ResourceType`s, built from the generated type table and `kube_tables`.
 
-Every GA REST resource of the Kubernetes version in `builtin.load()` is served, except those in
-`kube_tables.NOT_SERVED`:
-
-- events.k8s.io/v1 Event: kube stores it with core v1 events under `/registry/events`, in the
-  core shape (`involvedObject`, `message`, `source`) and converts on every read. watchproxy has
-  no conversion between the two shapes (kube_tables.NOT_SERVED): only core v1 events are
-  served. client-go's `tools/events` broadcaster (kube-scheduler) uses events.k8s.io only when
-  discovery lists it and otherwise records through core v1.
+Every GA REST resource of the Kubernetes version in `builtin.load()` is served, except those
+listed at the end.
 
 Types served at several versions from one etcd prefix carry a `Conversion` (`CONVERSIONS`):
 autoscaling/v1 and v2 HorizontalPodAutoscalers share `/registry/horizontalpodautoscalers`,
 stored as v2 (kube's storage version), v1 converted by `schema/hpa_conversion.py`
 (docs/decisions/0018-builtin-conversion.md). The storage version comes first in the table, so
-discovery lists it first and `Registry.by_group_kind` finds it.
+discovery lists it first and `Registry.by_group_kind` finds it. events.k8s.io/v1 Events are
+stored with core v1 Events under `/registry/events`, in the core shape (`involvedObject`,
+`message`, `source`), and converted by `schema/event_conversion.py` (storage group "").
+
+Not served (`kube_tables.NOT_SERVED`):
 - v1 ComponentStatus (deprecated, never stored) and v1 Binding (never stored; pods/binding is).
 
 Subresources are listed only when watchproxy answers them (`kube_tables.SERVED_SUBRESOURCES`):
@@ -26,13 +24,14 @@ import functools
 from typing import Any
 
 from watchproxy.resources import Conversion, ResourceType
-from watchproxy.schema import hpa_conversion
+from watchproxy.schema import event_conversion, hpa_conversion
 from watchproxy.schema import kube_tables as kt
 from watchproxy.schema.builtin import load
 
 # (group, plural) -> how its served versions convert (kube's scheme conversion functions).
 CONVERSIONS: dict[tuple[str, str], Conversion] = {
     ("autoscaling", "horizontalpodautoscalers"): Conversion("v2", hpa_conversion.convert),
+    ("events.k8s.io", "events"): Conversion("v1", event_conversion.convert, storage_group=""),
 }
 
 
@@ -87,5 +86,5 @@ def builtin_resources() -> tuple[ResourceType, ...]:
         definition = table.definition_name(entry["group"], entry["version"], entry["kind"])
         out.append(build(entry, definition))
     # A converted type's storage version first (the table lists versions ascending).
-    out.sort(key=lambda r: r.conversion is not None and r.version != r.storage_version)
+    out.sort(key=lambda r: r.converted)
     return tuple(out)

@@ -80,7 +80,11 @@ def test_named_group_documents() -> None:
         {"groupVersion": "autoscaling/v1", "version": "v1"},
     ]
     assert groups["autoscaling"]["preferredVersion"]["version"] == "v2"
-    assert "events.k8s.io" not in groups
+    assert groups["events.k8s.io"]["preferredVersion"]["version"] == "v1"
+    # events.k8s.io Events name core v1's hash: one storage, core v1 (AddCohabitatingResources).
+    events = by_name(legacy(registry, "/apis/events.k8s.io/v1"))["events"]
+    assert events["storageVersionHash"] == storage_version_hash("", "v1", "Event")
+    assert events["shortNames"] == ["ev"]
     assert legacy(registry, "/apis/policy/")["preferredVersion"]["version"] == "v1"
     hpa_v1 = by_name(legacy(registry, "/apis/autoscaling/v1"))["horizontalpodautoscalers"]
     hpa_v2 = by_name(legacy(registry, "/apis/autoscaling/v2"))["horizontalpodautoscalers"]

@@ -26,7 +26,7 @@ def test_every_ga_resource_is_served_or_left_out_with_a_reason() -> None:
     assert len(table) == 72
     assert served | set(kt.NOT_SERVED) == table
     assert not served & set(kt.NOT_SERVED)
-    assert len(RESOURCES) == len(builtin_resources()) == 69
+    assert len(RESOURCES) == len(builtin_resources()) == 70
 
 
 def test_every_table_entry_names_a_real_resource() -> None:
@@ -72,7 +72,7 @@ def test_storage_prefixes_are_kube_apiservers(
 def test_no_two_stored_resources_share_a_key_space() -> None:
     # The reflector routes each key to the routes of its longest prefix: `a` and `a/b` would
     # collide. Only the versions of one converted type share a prefix (decision 0018).
-    stored = [r for r in REGISTRY.resources if r.version == r.storage_version]
+    stored = [r for r in REGISTRY.resources if not r.converted]
     prefixes = sorted(r.storage_prefix + "/" for r in stored)
     assert len(set(prefixes)) == len(prefixes)
     for a, b in itertools.pairwise(prefixes):
@@ -84,11 +84,16 @@ def test_shared_storage_is_served_only_with_a_conversion() -> None:
     v2 = lookup("autoscaling", "v2", "horizontalpodautoscalers")
     assert v1.conversion is not None and v1.conversion is v2.conversion
     assert v1.storage_prefix == v2.storage_prefix and v1.storage_version == "v2"
-    shared = [r for r in REGISTRY.resources if r.version != r.storage_version]
+    shared = [r for r in REGISTRY.resources if r.converted]
     assert [(r.group, r.version, r.plural) for r in shared] == [
-        ("autoscaling", "v1", "horizontalpodautoscalers")
+        ("autoscaling", "v1", "horizontalpodautoscalers"),
+        ("events.k8s.io", "v1", "events"),
     ]
-    assert REGISTRY.lookup("events.k8s.io", "v1", "events") is None
+    # events.k8s.io Events are stored as core v1 Events (AddCohabitatingResources).
+    events, core = lookup("events.k8s.io", "v1", "events"), lookup("", "v1", "events")
+    assert events.storage_prefix == core.storage_prefix == "events"
+    assert (events.storage_group, events.storage_version) == ("", "v1")
+    assert core.conversion is None and not core.converted
     assert REGISTRY.lookup("", "v1", "componentstatuses") is None
     assert REGISTRY.lookup("", "v1", "bindings") is None
 
@@ -100,8 +105,9 @@ def test_short_names_and_categories() -> None:
         "crd",
         "crds",
     )
-    # Per type: the versions of one type share theirs (both HPA versions are `hpa`).
-    names = [n for r in REGISTRY.all if r.version == r.storage_version for n in r.short_names]
+    # Per type: the versions of one type share theirs (both HPA versions are `hpa`, both
+    # Event groups `ev`).
+    names = [n for r in REGISTRY.all if not r.converted for n in r.short_names]
     assert len(names) == len(set(names))
     in_all = {r.key for r in REGISTRY.all if "all" in r.categories}
     assert in_all == {
