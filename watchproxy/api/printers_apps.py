@@ -33,8 +33,10 @@ def _template_cells(spec: JsonObject) -> list[str]:
     return _containers(_l(_d(_d(spec.get("template")).get("spec")).get("containers")))
 
 
-def _replica_set(rs: JsonObject, now: float) -> list[Any]:
-    meta, spec, status = _d(rs.get("metadata")), _d(rs.get("spec")), _d(rs.get("status"))
+def _replicated(obj: JsonObject, now: float, selector: str) -> list[Any]:
+    """ReplicaSet and ReplicationController rows: the same columns, kube's printers differ
+    only in how the selector prints (a LabelSelector, a plain label map)."""
+    meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
     return [
         _s(meta.get("name")),
         _replicas(spec),
@@ -42,21 +44,16 @@ def _replica_set(rs: JsonObject, now: float) -> list[Any]:
         _i(status.get("readyReplicas")),
         _since(meta.get("creationTimestamp"), now),
         *_template_cells(spec),
-        label_selector(spec.get("selector")),
+        selector,
     ]
+
+
+def _replica_set(rs: JsonObject, now: float) -> list[Any]:
+    return _replicated(rs, now, label_selector(_d(rs.get("spec")).get("selector")))
 
 
 def _replication_controller(rc: JsonObject, now: float) -> list[Any]:
-    meta, spec, status = _d(rc.get("metadata")), _d(rc.get("spec")), _d(rc.get("status"))
-    return [
-        _s(meta.get("name")),
-        _replicas(spec),
-        _i(status.get("replicas")),
-        _i(status.get("readyReplicas")),
-        _since(meta.get("creationTimestamp"), now),
-        *_template_cells(spec),
-        format_labels(spec.get("selector")),
-    ]
+    return _replicated(rc, now, format_labels(_d(rc.get("spec")).get("selector")))
 
 
 def _daemon_set(ds: JsonObject, now: float) -> list[Any]:

@@ -188,20 +188,20 @@ _POD = FieldSelectors(
     aliases={"spec.host": "spec.nodeName"},
 )
 
+# The ObjectReference fields an event's involvedObject (events.k8s.io: regarding) selects on.
+_OBJECT_REFERENCE_FIELDS = (
+    "kind",
+    "namespace",
+    "name",
+    "uid",
+    "apiVersion",
+    "resourceVersion",
+    "fieldPath",
+)
+
 _EVENT = FieldSelectors(
     {
-        **{
-            f"involvedObject.{f}": path("involvedObject", f)
-            for f in (
-                "kind",
-                "namespace",
-                "name",
-                "uid",
-                "apiVersion",
-                "resourceVersion",
-                "fieldPath",
-            )
-        },
+        **{f"involvedObject.{f}": path("involvedObject", f) for f in _OBJECT_REFERENCE_FIELDS},
         "reason": path("reason"),
         "reportingComponent": path("reportingComponent"),
         "source": path("source", "component"),
@@ -222,18 +222,7 @@ def _event_source(obj: JsonObject) -> str:
 # The getters read the events.k8s.io form the route caches.
 _EVENTS_V1 = FieldSelectors(
     {
-        **{
-            f"regarding.{f}": path("regarding", f)
-            for f in (
-                "kind",
-                "namespace",
-                "name",
-                "uid",
-                "apiVersion",
-                "resourceVersion",
-                "fieldPath",
-            )
-        },
+        **{f"regarding.{f}": path("regarding", f) for f in _OBJECT_REFERENCE_FIELDS},
         "reason": path("reason"),
         "reportingController": path("reportingController"),
         "source": _event_source,
