@@ -42,7 +42,7 @@ integration: $(STAMP) haproxy node-clients
 	$(BIN)/pytest -q tests/integration
 
 lint: $(STAMP)
-	$(BIN)/ruff check watchproxy tests bench loadtests
+	$(BIN)/ruff check watchproxy tests bench loadtests hatch_build.py
 	$(BIN)/mypy watchproxy bench
 	$(BIN)/lint-imports --no-cache
 

@@ -40,7 +40,8 @@ GENERATED_ARTIFACTS = (
 
 def _load_generate(root: Path, script: Path = GENERATE_SCRIPT) -> Any:
     path = root / script
-    spec = importlib.util.spec_from_file_location(f"_watchproxy_{script.parent.name}_generate", path)
+    name = f"_watchproxy_{script.parent.name}_generate"
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)

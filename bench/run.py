@@ -313,26 +313,22 @@ async def bench(
         r = sizes.repeats
         watch: list[dict[str, Any]] = results["watch"]
         kub, ctl, obj = "kubelets", "controllers", "single-object"
+
+        async def run(
+            name: str, groups: tuple[Group, ...], rate: float, duration: float, label: str
+        ) -> None:
+            """One watchproxy scenario, repeated `r` times (medians), into `watch`."""
+            scenario = WatchRun(
+                name, "watchproxy", groups, rate, duration, sizes.workers, label=label
+            )
+            watch.append(await _repeat(env, scenario, r))
+
         if want(kub):
             for n in sizes.kubelet_sweep:
                 groups: tuple[Group, ...] = (Group("kubelets", "kubelet", n),)
                 if sizes.kubelet_controllers:
                     groups += (Group("controllers", "controller", sizes.kubelet_controllers),)
-                watch.append(
-                    await _repeat(
-                        env,
-                        WatchRun(
-                            kub,
-                            "watchproxy",
-                            groups,
-                            sizes.kubelet_rate,
-                            sizes.duration,
-                            sizes.workers,
-                            label=f"sweep N={n}",
-                        ),
-                        r,
-                    )
-                )
+                await run(kub, groups, sizes.kubelet_rate, sizes.duration, f"sweep N={n}")
             for key, watchlist in (("memory_probe", True), ("memory_probe_resume", False)):
                 probes = [
                     await memory_probe(
@@ -343,85 +339,20 @@ async def bench(
                 results[key] = _median_probe(probes)
             cluster.stop_proxy()
             cluster.start_proxy()
-            watch.append(
-                await _repeat(
-                    env,
-                    WatchRun(
-                        kub,
-                        "watchproxy",
-                        (Group("kubelets", "kubelet", sizes.peer_kubelets),),
-                        sizes.peer_kubelet_rate,
-                        sizes.peer_duration,
-                        sizes.workers,
-                        label="peer size",
-                    ),
-                    r,
-                )
-            )
+            kubelets = (Group("kubelets", "kubelet", sizes.peer_kubelets),)
+            await run(kub, kubelets, sizes.peer_kubelet_rate, sizes.peer_duration, "peer size")
         if want(ctl):
             if sizes.controllers:
-                watch.append(
-                    await _repeat(
-                        env,
-                        WatchRun(
-                            ctl,
-                            "watchproxy",
-                            (Group("controllers", "controller", sizes.controllers),),
-                            sizes.controller_rate,
-                            sizes.duration,
-                            sizes.workers,
-                            label="throughput",
-                        ),
-                        r,
-                    )
-                )
-            watch.append(
-                await _repeat(
-                    env,
-                    WatchRun(
-                        ctl,
-                        "watchproxy",
-                        (Group("controllers", "controller", sizes.peer_controllers),),
-                        sizes.peer_controller_rate,
-                        sizes.peer_duration,
-                        sizes.workers,
-                        label="peer size",
-                    ),
-                    r,
-                )
-            )
+                many = (Group("controllers", "controller", sizes.controllers),)
+                await run(ctl, many, sizes.controller_rate, sizes.duration, "throughput")
+            peer = (Group("controllers", "controller", sizes.peer_controllers),)
+            await run(ctl, peer, sizes.peer_controller_rate, sizes.peer_duration, "peer size")
         if want(obj):
             if sizes.objects:
-                watch.append(
-                    await _repeat(
-                        env,
-                        WatchRun(
-                            obj,
-                            "watchproxy",
-                            (Group("watchers", "object", sizes.objects),),
-                            sizes.object_rate,
-                            sizes.duration,
-                            sizes.workers,
-                            label="many",
-                        ),
-                        r,
-                    )
-                )
-            watch.append(
-                await _repeat(
-                    env,
-                    WatchRun(
-                        obj,
-                        "watchproxy",
-                        (Group("watchers", "object", sizes.peer_objects),),
-                        sizes.peer_object_rate,
-                        sizes.peer_duration,
-                        sizes.workers,
-                        label="peer size",
-                    ),
-                    r,
-                )
-            )
+                many = (Group("watchers", "object", sizes.objects),)
+                await run(obj, many, sizes.object_rate, sizes.duration, "many")
+            peer = (Group("watchers", "object", sizes.peer_objects),)
+            await run(obj, peer, sizes.peer_object_rate, sizes.peer_duration, "peer size")
         if want("list"):
             results["list"] = await run_list(env, sizes.list_repeats)
         # cold start on the full store
