@@ -21,8 +21,10 @@ import contextlib
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import os
+import random
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -32,6 +34,7 @@ INITIAL_END = b"k8s.io/initial-events-end"
 RV_MARK = b'"resourceVersion":"'
 NAME_MARK = b'"name":"'
 TYPE_AT = len(b'{"type":"')
+RETRIES_429 = 5
 
 
 @dataclass(frozen=True)
@@ -375,25 +378,35 @@ async def _worker(conn: mpc.Connection, spec: WorkerSpec) -> None:
     t_start = time.time()
 
     async def open_http(w: HttpWatcherDef) -> None:
-        state = WatcherState(w.wid, loop.create_future())
-        states.append(state)
         request = (
             f"GET {w.path} HTTP/1.1\r\nHost: 127.0.0.1:{spec.http_port}\r\n"
             "Accept: application/json\r\nUser-Agent: watchproxy-bench\r\n\r\n"
         ).encode()
-        async with sem:
-            try:
-                _, proto = await loop.create_connection(
-                    lambda: HttpWatch(w, state, rec, request, spec.pod_shards),
-                    "127.0.0.1",
-                    spec.http_port,
-                )
-                protocols.append(proto)
-                await asyncio.wait_for(asyncio.shield(state.ready), spec.ready_timeout)
-            except (OSError, TimeoutError) as exc:
-                state.error = state.error or f"connect: {type(exc).__name__}: {exc}"
-                state.ended_early = True
-                state.set_ready(False)
+        # A 429 from the proxy's flow control (a burst of WatchLists at start) is retried after
+        # its Retry-After, as client-go does (rest/request.go checkWait), a few times at most.
+        for attempt in range(RETRIES_429 + 1):
+            state = WatcherState(w.wid, loop.create_future())
+
+            def protocol(st: WatcherState = state) -> HttpWatch:
+                return HttpWatch(w, st, rec, request, spec.pod_shards)
+
+            async with sem:
+                try:
+                    _, proto = await loop.create_connection(
+                        protocol,
+                        "127.0.0.1",
+                        spec.http_port,
+                    )
+                    protocols.append(proto)
+                    await asyncio.wait_for(asyncio.shield(state.ready), spec.ready_timeout)
+                except (OSError, TimeoutError) as exc:
+                    state.error = state.error or f"connect: {type(exc).__name__}: {exc}"
+                    state.ended_early = True
+                    state.set_ready(False)
+            if state.http_status != 429 or attempt == RETRIES_429:
+                break
+            await asyncio.sleep(1.0 + random.random())
+        states.append(state)
 
     stubs: list[Any] = []
     if spec.etcd_watchers:
@@ -523,14 +536,18 @@ async def _recv(conn: mpc.Connection, limit_s: float) -> Any:
 class WorkerPool:
     """K worker processes holding the watchers of one scenario run."""
 
-    def __init__(self, specs: list[WorkerSpec]) -> None:
+    def __init__(
+        self, specs: Sequence[Any], target: Callable[[mpc.Connection, Any], None] = worker_entry
+    ) -> None:
+        """`target(conn, spec)` runs in each process: worker_entry, or another client speaking
+        the same pipe protocol (bench/big_cluster_h2.py)."""
         ctx = mp.get_context("spawn")
         self.specs = specs
         self.conns: list[mpc.Connection] = []
         self.procs: list[Any] = []
         for spec in specs:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=worker_entry, args=(child, spec), daemon=True)
+            proc = ctx.Process(target=target, args=(child, spec), daemon=True)
             proc.start()
             child.close()
             self.conns.append(parent)

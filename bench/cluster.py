@@ -109,9 +109,17 @@ class ProxyProcess:
     """`python -m watchproxy serve --config FILE` on a free loopback port."""
 
     def __init__(
-        self, workdir: Path, endpoints: list[str], gc_log: bool = False, **settings: Any
+        self,
+        workdir: Path,
+        endpoints: list[str],
+        gc_log: bool = False,
+        workers: int = 1,
+        **settings: Any,
     ) -> None:
+        """`workers` > 1 runs `serve --workers N`: N processes on one SO_REUSEPORT port (the
+        harness sums CPU and RSS over the process tree)."""
         self.port = free_port()
+        self.workers = workers
         config: dict[str, Any] = {
             "listen": f"127.0.0.1:{self.port}",
             "shutdown_delay_seconds": 0,
@@ -150,8 +158,9 @@ class ProxyProcess:
         module = ["bench.gcwrap", str(self.gc_log)] if self.gc_log else ["watchproxy"]
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        workers = ["--workers", str(self.workers)] if self.workers > 1 else []
         self.proc = _spawn(
-            [sys.executable, "-m", *module, "serve", "--config", str(self.config_path)],
+            [sys.executable, "-m", *module, "serve", "--config", str(self.config_path), *workers],
             self.log_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path},
         )
@@ -259,9 +268,11 @@ class Cluster:
         for etcd in self.etcds:
             etcd.start()
 
-    def start_proxy(self, **settings: Any) -> float:
+    def start_proxy(self, workers: int = 1, **settings: Any) -> float:
         self.stop_proxy()
-        self.proxy = ProxyProcess(self.workdir, self.endpoints, self.gc_log, **settings)
+        self.proxy = ProxyProcess(
+            self.workdir, self.endpoints, self.gc_log, workers=workers, **settings
+        )
         return self.proxy.start()
 
     def stop_proxy(self) -> None:

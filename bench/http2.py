@@ -449,7 +449,11 @@ async def run_once(
         proxy.stop()
 
 
-async def main_async(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every mode of `args.modes`, `args.runs` times each (interleaved), on two fresh etcd
+    shards: {"modes": {mode: {cpu_us_per_delivery (median), range, runs, delivered,
+    expected, complete}}, "rate", "seconds", "controllers", "kubelets"}. Also what
+    `python -m bench` runs as its "serving" stage."""
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="bench-http2-"))
     pki = make_pki(workdir)
@@ -459,25 +463,58 @@ async def main_async(args: argparse.Namespace) -> int:
         for server in etcd:
             server.data_dir.mkdir(parents=True, exist_ok=True)
             server.start()
-        if args.profile:
-            out = workdir / "proxy.prof"
-            result = await run_once("h2-tls", etcd, workdir, pki, args, profile=out)
-            print_profile(out, result)
-            return 0
         for run in range(args.runs):
             for mode in args.modes:
                 result = await run_once(mode, etcd, workdir, pki, args)
                 results[mode].append(result)
-                print(
+                log(
                     f"run {run + 1} {mode:11s} {result.cpu_us_per_delivery:6.2f} us/delivery"
                     f"  delivered {result.deliveries}/{result.expected}"
-                    f"  in {result.seconds:.1f} s  serving={compact(result.serving)}",
-                    flush=True,
+                    f"  in {result.seconds:.1f} s  serving={compact(result.serving)}"
                 )
     finally:
         for server in etcd:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    modes: dict[str, Any] = {}
+    for mode, runs in results.items():
+        figures = [r.cpu_us_per_delivery for r in runs]
+        modes[mode] = {
+            "cpu_us_per_delivery": statistics.median(figures),
+            "range": [min(figures), max(figures)],
+            "runs": len(runs),
+            "delivered": sum(r.deliveries for r in runs),
+            "expected": sum(r.expected for r in runs),
+            "complete": all(r.deliveries == r.expected for r in runs),
+        }
+    return {
+        "modes": modes,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "controllers": args.controllers,
+        "kubelets": NODES,
+    }
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    if args.profile:
+        raise_fd_limit()
+        workdir = Path(tempfile.mkdtemp(prefix="bench-http2-"))
+        etcd = [EtcdServer(f"shard-{x}", workdir / f"shard-{x}") for x in "ab"]
+        try:
+            for server in etcd:
+                server.data_dir.mkdir(parents=True, exist_ok=True)
+                server.start()
+            out = workdir / "proxy.prof"
+            pki = make_pki(workdir)
+            result = await run_once("h2-tls", etcd, workdir, pki, args, profile=out)
+            print_profile(out, result)
+        finally:
+            for server in etcd:
+                server.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 0
+    measured = await measure(args, lambda line: print(line, flush=True))
     print()
     print(
         f"{args.rate:g} events/s x {args.seconds:g} s, {args.controllers} controller +"
@@ -486,12 +523,11 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print("| mode | µs CPU / delivery | all delivered |")
     print("|---|---|---|")
-    for mode, runs in results.items():
-        figures = [r.cpu_us_per_delivery for r in runs]
-        complete = all(r.deliveries == r.expected for r in runs)
+    for mode, m in measured["modes"].items():
+        low, high = m["range"]
         print(
-            f"| {mode} | {statistics.median(figures):.1f} ({min(figures):.1f}-{max(figures):.1f})"
-            f" | {'yes' if complete else 'NO'} |"
+            f"| {mode} | {m['cpu_us_per_delivery']:.1f} ({low:.1f}-{high:.1f})"
+            f" | {'yes' if m['complete'] else 'NO'} |"
         )
     return 0
 

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import metrics, report
+from bench import http2, metrics, plots, report
 from bench.cluster import Cluster, raise_fd_limit
 from bench.model import Population
 from bench.scenarios import (
@@ -45,6 +45,7 @@ from watchproxy.resources import Registry
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PLOT = ROOT / "docs" / "benchmarks" / "latency-vs-watchers.png"
+COST_PLOT = ROOT / "docs" / "benchmarks" / "cpu-per-delivery.png"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,21 @@ class Sizes:
     objects: int
     object_rate: float
     list_repeats: int
+    # issue 10: the moderate rate (kubelets + controllers, writes/s, seconds), over HTTP/1.1
+    # in the harness and, in the "serving" stage (bench.http2), over TLS + HTTP/2 too
+    moderate_kubelets: int = 50
+    moderate_controllers: int = 100
+    moderate_rate: float = 300
+    moderate_duration: float = 15
+    serving_runs: int = 3
+    serving_seconds: float = 15
+    # `serve --workers 2` against one process: controllers at a rate neither keeps up with
+    scaling_controllers: int = 200
+    scaling_rate: float = 3000
+    scaling_duration: float = 10
+    # `moderate_controllers` controllers at each of these writes/s: the cost-vs-rate curve
+    rate_sweep: tuple[int, ...] = ()
+    rate_sweep_duration: float = 10
 
 
 QUICK = Sizes(
@@ -99,6 +115,12 @@ QUICK = Sizes(
     objects=1000,
     object_rate=20,
     list_repeats=3,
+    moderate_duration=6,
+    serving_runs=1,
+    serving_seconds=5,
+    scaling_controllers=100,
+    scaling_rate=2000,
+    scaling_duration=4,
 )
 FULL = Sizes(
     name="full",
@@ -123,6 +145,7 @@ FULL = Sizes(
     objects=2000,
     object_rate=20,
     list_repeats=5,
+    rate_sweep=(30, 100, 300, 1000, 3000),
 )
 
 
@@ -353,8 +376,28 @@ async def bench(
                 await run(obj, many, sizes.object_rate, sizes.duration, "many")
             peer = (Group("watchers", "object", sizes.peer_objects),)
             await run(obj, peer, sizes.peer_object_rate, sizes.peer_duration, "peer size")
+        if want("moderate"):
+            both = (
+                Group("kubelets", "kubelet", sizes.moderate_kubelets),
+                Group("controllers", "controller", sizes.moderate_controllers),
+            )
+            await run("moderate", both, sizes.moderate_rate, sizes.moderate_duration, "moderate")
+        if want("moderate") and sizes.rate_sweep:
+            sweep = (Group("controllers", "controller", sizes.moderate_controllers),)
+            for sweep_rate in sizes.rate_sweep:
+                label = f"{sweep_rate} writes/s"
+                await run("rate sweep", sweep, sweep_rate, sizes.rate_sweep_duration, label)
         if want("list"):
             results["list"] = await run_list(env, sizes.list_repeats)
+        if want("workers"):
+            # the same saturating load on one process, then on `serve --workers 2`
+            flood = (Group("controllers", "controller", sizes.scaling_controllers),)
+            rate, seconds = sizes.scaling_rate, sizes.scaling_duration
+            await run("workers", flood, rate, seconds, "1 process")
+            cluster.start_proxy(workers=2)
+            for _ in range(6):  # each request lands on either process (SO_REUSEPORT)
+                await wait_cached(env, pop.pods)
+            await run("workers", flood, rate, seconds, "2 processes")
         # cold start on the full store
         cluster.stop_proxy()
         cold_s = cluster.start_proxy()
@@ -421,6 +464,18 @@ async def bench(
                         r,
                     )
                 )
+        if want("serving"):
+            log("serving: the moderate rate over HTTP/1.1 and TLS + HTTP/2 (bench.http2)")
+            results["serving"] = await http2.measure(
+                argparse.Namespace(
+                    modes=["http1-plain", "h2-tls"],
+                    runs=sizes.serving_runs,
+                    seconds=sizes.serving_seconds,
+                    rate=sizes.moderate_rate,
+                    controllers=sizes.moderate_controllers,
+                ),
+                lambda line: log(f"  {line}"),
+            )
         results["notes"] = env.notes
         results["elapsed_s"] = time.monotonic() - t0
         results["machine"]["load_avg_end"] = load_average()
@@ -449,7 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_true", help="small sizes, once (< 3 min)")
     mode.add_argument("--full", action="store_true", help="documented sizes, 3 repeats, plot")
     parser.add_argument(
-        "--only", default="", help="comma list of kubelets,controllers,single-object,list"
+        "--only",
+        default="",
+        help="comma list of kubelets,controllers,single-object,moderate,list,workers,serving",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     parser.add_argument(
@@ -499,7 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     plot_path = PLOT if args.docs else RESULTS / f"{sizes.name}-{stamp}.png"
     report.plot(results, plot_path)
-    log(f"plot: {plot_path}")
+    cost_plot = COST_PLOT if args.docs else RESULTS / f"{sizes.name}-{stamp}-cost.png"
+    plots.plot_cpu_per_delivery(results, cost_plot)
+    log(f"plots: {plot_path}, {cost_plot}")
     if args.docs:
         report.update_docs(ROOT / "docs" / "benchmarks.md", md)
     log(f"results: {json_path}")
