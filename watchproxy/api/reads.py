@@ -7,14 +7,14 @@ and answer from memory (KEP-2340). LIST bodies are spliced from each object's st
 streamed in chunks (api/streaming.py, KEP-5116's streaming list encoding), so a LIST in flight
 holds its object references and one chunk, and selecting and encoding a big list gives the
 event loop back every few milliseconds.
+
+A LIST's merged selection is kept per revision vector and reused by LISTs at the same revision
+-- every continue page of a paginated LIST, a relist storm -- and so is the gzip-compressed body
+of a whole list (core/list_segments.py, decision 0021); pages are cut in api/list_pages.py.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-from bisect import bisect_right
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Final
 
@@ -27,16 +27,30 @@ from watchproxy.api.freshness import (
     list_parts,
 )
 from watchproxy.api.http import Send
+from watchproxy.api.list_pages import (
+    CONTINUE_LATEST,
+    Page,
+    bytes_array_chunks,
+    decode_continue,
+    select_page,
+)
+from watchproxy.api.list_pages import FILTER_OBJECTS_PER_STEP as FILTER_OBJECTS_PER_STEP
+from watchproxy.api.list_pages import encode_continue as _encode_continue
 from watchproxy.api.params import EXACT, ListOptions, parse_list_options
 from watchproxy.api.printing import LIST_TAIL, Printing, list_encoding, render_object
 from watchproxy.api.status import (
     ApiError,
-    bad_request,
     continue_expired,
     list_expired,
     not_found,
 )
-from watchproxy.api.streaming import TURNS, accepts_gzip, json_array_chunks, send_chunks
+from watchproxy.api.streaming import (
+    TURNS,
+    accepts_gzip,
+    json_array_chunks,
+    send_chunks,
+    send_kept_gzip,
+)
 from watchproxy.api.target import Target
 from watchproxy.api.view import (
     View,
@@ -47,6 +61,7 @@ from watchproxy.api.view import (
     tenant_view,
 )
 from watchproxy.core.errors import ResourceExpired
+from watchproxy.core.list_segments import LIST_REUSE, SnapshotKey, snapshot_key
 from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import WatchFilter
@@ -55,6 +70,7 @@ from watchproxy.resources import ResourceType
 
 Vector = tuple[int, ...]
 _key_of = attrgetter("key")
+_raw_of = attrgetter("raw")
 
 
 def not_ready(resource: ResourceType) -> ApiError:
@@ -100,37 +116,6 @@ def make_filter(proxy: Proxy, target: Target, opts: ListOptions) -> WatchFilter:
 # -- LIST ------------------------------------------------------------------------------------------
 
 
-# The rv of a continue token that continues at the latest state (kube's `rv: -1`, handed out
-# with the 410 for an expired continue token: storage/etcd3/errors.go).
-CONTINUE_LATEST = "-1"
-
-
-def _encode_continue(rv: str, key: str) -> str:
-    """base64url(JSON) as storage/continue.go: `{"v":"meta.k8s.io/v1","rv":..,"start":key\\0}`;
-    rv is the list's resourceVersion text, or the integer -1 for CONTINUE_LATEST."""
-    rv_field: str | int = -1 if rv == CONTINUE_LATEST else rv
-    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv_field, "start": key + "\x00"})
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    """(rv text or CONTINUE_LATEST, the key to continue after); 400 for anything else."""
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        rv, start = data["rv"], data["start"]
-        if rv == -1 and not isinstance(rv, bool):
-            rv = CONTINUE_LATEST
-        if data.get("v") != "meta.k8s.io/v1" or not isinstance(rv, str) or not rv:
-            raise ValueError
-        if not isinstance(start, str) or not start.endswith("\x00") or len(start) < 2:
-            raise ValueError
-        return rv, start[:-1]
-    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
-        raise bad_request(
-            "invalid continue token: continue key is not valid: " + token[:64]
-        ) from exc
-
-
 def ready_view(proxy: Proxy, target: Target, opts: ListOptions) -> tuple[ResourceCache, View]:
     """The resource's cache and the request's view; 429 until those shards have listed."""
     cache = proxy.cache_of(target.resource)
@@ -163,7 +148,7 @@ async def serve_list(
         await _serve_list(proxy, target, opts, send, printing, accept_encoding)
     except ResourceExpired as exc:
         if opts.continue_token:
-            _, start_after = _decode_continue(opts.continue_token)
+            _, start_after = decode_continue(opts.continue_token)
             raise continue_expired(_encode_continue(CONTINUE_LATEST, start_after)) from exc
         raise list_expired() from exc
 
@@ -185,7 +170,7 @@ async def _serve_list(
     from_etcd: dict[int, int] = {}  # shards the cache could not prove fresh -> etcd revision
     continue_rv = ""
     if opts.continue_token:
-        continue_rv, start_after = _decode_continue(opts.continue_token)
+        continue_rv, start_after = decode_continue(opts.continue_token)
         if continue_rv == CONTINUE_LATEST:
             rv = ""  # the rest of the list, read consistently at the latest state
     if continue_rv and continue_rv != CONTINUE_LATEST:
@@ -204,91 +189,108 @@ async def _serve_list(
         from_etcd = await fresh_or_etcd(proxy, cache, view, targets, exact=exact is not None)
     # Shards the cache could not prove fresh are read from etcd, as the apiserver falls back.
     filt = make_filter(proxy, target, opts)
+    merged, vector, key = await _selection(proxy, cache, view, resource, filt, from_etcd, exact)
+    # From here on nothing reads the cache again: `merged` is a list of its own, of immutable
+    # objects (core/objects.py), never mutated (it may be a kept snapshot), so awaiting while
+    # selecting and sending keeps the answer the state at `vector`.
+    page = await select_page([merged], filt, limit, start_after)
+    del merged
+    meta = list_meta(proxy, view, vector, page)
+    gzip = accepts_gzip(accept_encoding)
+    if printing is not None:
+        head, items = list_encoding(resource, page.items, meta, printing)
+        await send_chunks(
+            send,
+            json_array_chunks(head, items, LIST_TAIL, chunk_items=RENDERED_CHUNK_ITEMS),
+            gzip=gzip,
+        )
+        return
+    head = list_head(resource, meta)
+    # The length is known before the first byte: a plain body goes out with Content-Length,
+    # written as it is (no chunk framing, so no copy of each chunk to frame it).
+    length, chunks = bytes_array_chunks(head, page.items, LIST_TAIL, _raw_of)
+    if not (gzip and key is not None and not page.more and filt.scope is None):
+        del page  # the items stay referenced by `chunks` until they are sent
+        await send_chunks(send, chunks, gzip=gzip, length=length)
+        return
+    # A whole answer over a kept snapshot: its gzip body is compressed once per revision, by
+    # the first LIST that asks (the others compress their own meanwhile, holding nothing).
+    body_key = (head, str(filt.labels), str(filt.fields), start_after)
+    kept = LIST_REUSE.body(cache, key, body_key)
+    if kept is not None:
+        await send_kept_gzip(send, kept)
+        return
+    if not LIST_REUSE.claim_body(cache, key, body_key):
+        await send_chunks(send, chunks, gzip=True, length=length)
+        return
+
+    def keep(compressed: list[bytes], key: SnapshotKey = key) -> None:
+        LIST_REUSE.keep_body(cache, key, body_key, compressed)
+
+    try:
+        await send_chunks(
+            send, chunks, gzip=True, length=length, keep=keep, keep_limit=LIST_REUSE.max_body_bytes
+        )
+    finally:
+        LIST_REUSE.release_body(key, body_key)
+
+
+async def _selection(
+    proxy: Proxy,
+    cache: ResourceCache,
+    view: View,
+    resource: ResourceType,
+    filt: WatchFilter,
+    from_etcd: dict[int, int],
+    exact: Vector | None,
+) -> tuple[list[CachedObject], Vector, SnapshotKey | None]:
+    """The LIST's selection narrowed by the index, merged in key order; the vector it is at;
+    the key of its kept snapshot (core/list_segments.py), None when read from etcd in part.
+
+    A snapshot kept at the same revisions (an earlier page of the same paginated LIST, a LIST
+    at the same revision) is reused: no selection, no merge.
+    """
+    shards = tuple(sorted(view.shards))
+    if not from_etcd and (kept := _kept(cache, shards, filt, exact)) is not None:
+        return kept
     units = scope_size(cache, view, filt) // SELECT_OBJECTS_PER_UNIT
     if units:
         # Concurrent LISTs wake together from the shared revision read; taking the big
         # selections (a millisecond or more each, no await inside, and the first chunks
         # built before the status line) in turns keeps them out of one loop iteration.
         await TURNS.wait_until_turn(weight=2 + units)
+        # LISTs that woke together (a relist storm) find the first one's selection.
+        if not from_etcd and (kept := _kept(cache, shards, filt, exact)) is not None:
+            return kept
     parts, vector = await list_parts(proxy, cache, view, resource, filt, from_etcd, exact)
-    # From here on nothing reads the cache again: `parts` are lists of their own, of immutable
-    # objects (core/objects.py), so awaiting while selecting and sending keeps the answer the
-    # state at `vector`.
-    page = await select_page(parts, filt, limit, start_after)
-    meta = list_meta(proxy, view, vector, page)
-    if printing is not None:
-        head, items = list_encoding(resource, page.items, meta, printing)
-        chunk_items = RENDERED_CHUNK_ITEMS
-    else:
-        head, items = list_head(resource, meta), (o.raw for o in page.items)
-        chunk_items = 0
-    del page, parts  # the page's items stay referenced by `items` until they are sent
-    await send_chunks(
-        send,
-        json_array_chunks(head, items, LIST_TAIL, chunk_items=chunk_items),
-        gzip=accepts_gzip(accept_encoding),
-    )
+    merged = ResourceCache.merge_sorted(parts)
+    if from_etcd:
+        return merged, vector, None
+    key = snapshot_key(cache, shards, filt.namespace, filt.trigger, vector)
+    # Safe to share: `ResourceCache.select` builds each part as a list of its own, and neither
+    # it nor any reader mutates one afterwards.
+    LIST_REUSE.keep(cache, key, merged)
+    return merged, vector, key
+
+
+def _kept(
+    cache: ResourceCache, shards: tuple[int, ...], filt: WatchFilter, exact: Vector | None
+) -> tuple[list[CachedObject], Vector, SnapshotKey] | None:
+    """The kept snapshot at `exact` (or at the cache's current vector), with its vector and
+    key; None if none is kept. Raises ResourceExpired when the history no longer reaches it."""
+    at = exact if exact is not None else cache.vector()
+    key = snapshot_key(cache, shards, filt.namespace, filt.trigger, at)
+    items = LIST_REUSE.snapshot(cache, key)
+    return None if items is None else (items, at, key)
 
 
 # Objects selected from the cache and merged per unit of LIST work (api/streaming.py
 # `STEPS_PER_TURN`: about 0.2 ms): a LIST over more waits for its turn before selecting.
 SELECT_OBJECTS_PER_UNIT: Final = 2500
-# Objects tested against a selector per step (about 0.2 ms: 0.3-0.7 us each).
-FILTER_OBJECTS_PER_STEP: Final = 400
 # Items rendered (Table rows, PartialObjectMetadata) per chunk: rendering decodes each object's
 # JSON (about 15 us a pod), so this bounds a step's time (under a millisecond) rather than its
 # bytes.
 RENDERED_CHUNK_ITEMS: Final = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A LIST page: its items in key order; `more` when the list goes on past them (a continue
-    token is due); `remaining` the items after them, known only without a selector."""
-
-    items: list[CachedObject]
-    more: bool
-    remaining: int | None
-
-
-async def select_page(
-    parts: list[list[CachedObject]], filt: WatchFilter, limit: int, start_after: str
-) -> Page:
-    """The page of a LIST from per-shard key-ordered parts: after the key `start_after` (a
-    continue token's), matching the filter's selectors and scope, at most `limit` items (0: no
-    limit). `remaining` follows kube (storage/cacher and etcd3 store): set only when nothing but
-    the index narrowed the list, so it is a count and not a guess.
-
-    Waits for its turn (api/streaming.py `LoopTurns`) every FILTER_OBJECTS_PER_STEP objects
-    tested.
-    """
-    merged = ResourceCache.merge_sorted(parts)
-    if start_after:
-        # Key order: a continue page starts with a bisect, not a scan.
-        merged = merged[bisect_right(merged, start_after, key=_key_of) :]
-    # A tenant scope is a predicate too: the index does not narrow to it.
-    selecting = not (filt.labels.is_empty and filt.fields.is_empty) or filt.scope is not None
-    if not selecting:
-        # The index already narrowed to the scope: every item matches, so a page is a slice
-        # and remainingItemCount a subtraction.
-        items = merged[:limit] if limit else merged
-        return Page(items, len(merged) > len(items), len(merged) - len(items))
-    matches = filt.compile() or _everything
-    items = []
-    more = False
-    for start in range(0, len(merged), FILTER_OBJECTS_PER_STEP):
-        if start:
-            await TURNS.wait_until_turn()
-        for obj in merged[start : start + FILTER_OBJECTS_PER_STEP]:
-            if not matches(obj):
-                continue
-            if limit and len(items) >= limit:
-                more = True
-                break
-            items.append(obj)
-        if more:
-            break
-    return Page(items, more, None)
 
 
 def scope_size(cache: ResourceCache, view: View, filt: WatchFilter) -> int:
@@ -358,7 +360,3 @@ async def serve_get(
         raise not_found(target.resource.plural, target.name, target.resource.group)
     body = obj.raw if printing is None else render_object(target.resource, obj, printing)
     await send_chunks(send, (body,), gzip=accepts_gzip(accept_encoding))
-
-
-def _everything(_: CachedObject) -> bool:
-    return True

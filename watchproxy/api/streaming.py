@@ -16,7 +16,10 @@ runs on threads beside the loop.
 Nothing is sent before the first chunk is built, so a request that fails (410, 429, 400, 504,
 406) fails before the first byte, with a Status (house-style 5.5). A body that ends within its
 first chunks (a GET, a small LIST) goes out in one message with its Content-Length; a longer one
-goes out chunked (HTTP/1.1) or as DATA frames (HTTP/2) without one, as kube's streamed lists do.
+goes out chunked (HTTP/1.1) or as DATA frames (HTTP/2) without one, as kube's streamed lists do,
+unless its caller knows the length up front (a LIST of stored bytes, api/reads.py): then it has
+its Content-Length and HTTP/1.1 writes each chunk as it is, without framing it (one copy less).
+A gzip body kept for reuse at one revision (core/list_segments.py) goes out the same way.
 
 gzip as kube-apiserver (endpoints/handlers/responsewriters/writers.go and compression.go): when
 the request's Accept-Encoding names `gzip` (the first header's comma-separated tokens,
@@ -32,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final, Protocol
 
@@ -130,6 +133,9 @@ async def send_chunks(
     gzip: bool,
     status: int = 200,
     content_type: bytes = JSON,
+    length: int | None = None,
+    keep: Callable[[list[bytes]], None] | None = None,
+    keep_limit: int = 0,
 ) -> None:
     """Answer `status` with the concatenation of `chunks` as the body.
 
@@ -138,7 +144,12 @@ async def send_chunks(
     while building them still becomes a Status; each further chunk waits for its turn
     (`TURNS`). `gzip` (the client accepts it: `accepts_gzip`) compresses a body over
     GZIP_THRESHOLD_BYTES. A body that ends within those first chunks goes out in one message
-    with its Content-Length.
+    with its Content-Length; so does a longer one sent uncompressed when the caller knows its
+    `length` in bytes (the body is then written as it is, without chunked framing).
+
+    `keep`: called with the whole compressed body (chunks of about CHUNK_BYTES) once it has
+    been sent, when it was streamed gzip-compressed and is at most `keep_limit` bytes
+    (core/list_segments.py keeps it for the next LIST at the same revision).
     """
     it = iter(chunks)
     buffered: list[bytes] = []
@@ -161,21 +172,96 @@ async def send_chunks(
     if gzip:
         compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
         headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+    elif length is not None:
+        headers.append((b"content-length", b"%d" % length))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     built = buffered  # the chunks built to settle the encoding go out first
     built.append(following)
     del following, buffered
+    kept = _Kept(keep_limit) if keep is not None and compressor is not None else None
+    await _timed(_send_rest(send, built, it, compressor, kept))
+    if kept is not None and kept.parts is not None and keep is not None:
+        keep(kept.joined())
+
+
+async def _timed(sending: Awaitable[None]) -> None:
+    """`sending` within SEND_TIMEOUT_SECONDS, else SendTimeout."""
     try:
         async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-            await _send_rest(send, built, it, compressor)
+            await sending
     except TimeoutError as exc:
         raise SendTimeout(
             f"the client read less than the body in {SEND_TIMEOUT_SECONDS:g} s"
         ) from exc
 
 
+class _Kept:
+    """The compressed output of a streamed body, collected while it is at most `limit` bytes
+    (past it `parts` is None and nothing more is held)."""
+
+    __slots__ = ("limit", "parts", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] | None = []
+        self.size = 0
+
+    def add(self, out: bytes) -> None:
+        if self.parts is None or not out:
+            return
+        self.size += len(out)
+        if self.size > self.limit:
+            self.parts = None
+        else:
+            self.parts.append(out)
+
+    def joined(self) -> list[bytes]:
+        """The parts joined into chunks of about CHUNK_BYTES (fewer sends when reused)."""
+        assert self.parts is not None
+        out: list[bytes] = []
+        group: list[bytes] = []
+        size = 0
+        for part in self.parts:
+            group.append(part)
+            size += len(part)
+            if size >= CHUNK_BYTES:
+                out.append(b"".join(group))
+                group, size = [], 0
+        if group:
+            out.append(b"".join(group))
+        return out
+
+
+async def send_kept_gzip(send: Send, chunks: list[bytes], content_type: bytes = JSON) -> None:
+    """A 200 whose body is a kept gzip-compressed body (`send_chunks`'s `keep`): with its
+    Content-Length, chunk by chunk (each awaited: a slow client holds the transport's buffer,
+    the chunks themselves are shared), in turns with the other big LISTs."""
+    headers = [
+        (b"content-type", content_type),
+        (b"content-encoding", b"gzip"),
+        (b"vary", b"Accept-Encoding"),
+        (b"content-length", b"%d" % sum(map(len, chunks))),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def rest() -> None:
+        last = len(chunks) - 1
+        for i, chunk in enumerate(chunks):
+            if i:
+                await TURNS.wait_until_turn()
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < last})
+        if not chunks:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    await _timed(rest())
+
+
 async def _send_rest(
-    send: Send, built: list[bytes], it: Iterator[bytes], compressor: Compressor | None
+    send: Send,
+    built: list[bytes],
+    it: Iterator[bytes],
+    compressor: Compressor | None,
+    kept: _Kept | None = None,
 ) -> None:
     first = True
     while True:
@@ -189,11 +275,15 @@ async def _send_rest(
             break
         out = chunk if compressor is None else await _compress(compressor, chunk)
         if out:
+            if kept is not None:
+                kept.add(out)
             await send({"type": "http.response.body", "body": out, "more_body": True})
         # Drop the references before waiting: a slow client then pins what the transport
         # holds, not this chunk too.
         out = chunk = b""
     last = compressor.flush() if compressor is not None else b""
+    if kept is not None:
+        kept.add(last)
     await send({"type": "http.response.body", "body": last, "more_body": False})
 
 
