@@ -16,7 +16,9 @@ events up to M, so every cache's shard revision is raised to M -- a write to Lea
 ConfigMap LIST fresh. The same holds for progress notifications that etcd orders after events:
 periodic ones on every 3.5, requested ones only on etcd >= 3.5.13 / 3.4.31
 (ShardBackend.trust_requested_progress). An unordered answer to a progress request (etcd#15220)
-proves nothing and is dropped: it may run ahead of events still in flight.
+proves nothing and is dropped: it may run ahead of events still in flight. How and when the
+caches are raised (deferred up to 100 ms after events unless a reader waits, decision 0020):
+reflector_progress.py, the base class.
 
 Resume: a broken watch restarts from the last event's mod_revision + 1 -- not from the response
 header revision, which during catch-up is the store's current revision and would skip events --
@@ -47,6 +49,7 @@ from collections.abc import Sequence
 from watchproxy.core.objects import CachedObject
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.etcd.client import EtcdCompacted, EtcdError, EtcdWatch, KeyValue, WatchResponse
+from watchproxy.reflector_progress import ShardProgress
 from watchproxy.resources import ResourceType
 from watchproxy.routing import Joining, OneValue, Route, RouteTable
 from watchproxy.shard import ShardBackend
@@ -55,10 +58,9 @@ log = logging.getLogger("watchproxy.reflector")
 
 INITIAL_BACKOFF = 0.05  # etcd clientv3 defaults: 50 ms doubling to 2 s
 MAX_BACKOFF = 2.0
-PROGRESS_REQUEST_PERIOD = 0.1  # apiserver progressRequestPeriod
 
 
-class ShardReflector:
+class ShardReflector(ShardProgress):
     """Feeds every resource cache from one shard's single etcd watch."""
 
     def __init__(
@@ -92,8 +94,7 @@ class ShardReflector:
         # The last etcd error, until the stream (or a relist) answers again: /healthz's etcd check.
         self.etcd_error: str | None = None
         self._watch: EtcdWatch | None = None
-        self._last_progress_request = 0.0
-        self._progress_tasks: set[asyncio.Task[None]] = set()
+        self._init_progress()
         for cache in self.table.live_caches:
             cache.progress_requesters[shard.index] = self.request_progress
 
@@ -244,48 +245,12 @@ class ShardReflector:
                         out[id(route.cache)].append(obj)
         return revision, out
 
-    # -- progress ------------------------------------------------------------------------------
-
-    def request_progress(self) -> None:
-        """Ask etcd for a progress notification on the shard's stream (rate-limited).
-
-        Only where etcd orders the answer after pending events (>= 3.5.13 / 3.4.31): elsewhere
-        the answer proves nothing (etcd#15220), so it is not asked for.
-        """
-        now = time.monotonic()
-        watch = self._watch
-        if (
-            watch is None
-            or not self.shard.trust_requested_progress
-            or now - self._last_progress_request < PROGRESS_REQUEST_PERIOD
-        ):
-            return
-        self._last_progress_request = now
-        task = asyncio.create_task(self._send_progress(watch))
-        self._progress_tasks.add(task)
-        task.add_done_callback(self._progress_tasks.discard)
-
-    @staticmethod
-    async def _send_progress(watch: EtcdWatch) -> None:
-        try:
-            await watch.request_progress()
-        except Exception as exc:  # the watch loop sees the broken stream itself
-            log.debug("progress request failed: %s", exc)
-
-    def _proven(self, revision: int) -> None:
-        """The stream has delivered every event of the shard up to `revision`."""
-        if revision > self.revision:
-            self.revision = revision
-        shard = self.shard.index
-        for cache in self.table.live_caches:
-            cache.progress(shard, revision)
-
     # -- watch ---------------------------------------------------------------------------------
 
     def apply(self, response: WatchResponse) -> None:
         """One watch response, applied to the caches synchronously."""
         self.etcd_error = None
-        self.last_heard = time.monotonic()
+        self.last_heard = now = time.monotonic()
         if not response.events:
             if response.requested_progress and not self.shard.trust_requested_progress:
                 self.ignored_progress += 1  # may run ahead of events in flight (etcd#15220)
@@ -323,7 +288,7 @@ class ShardReflector:
                 self.skipped_events += 1
         last = response.events[-1].kv.mod_revision
         self.next_revision = last + 1
-        self._proven(last)
+        self._events_proven(last, now)
 
     async def watch_once(self) -> None:
         """Follow etcd from next_revision until the stream breaks."""
@@ -334,8 +299,9 @@ class ShardReflector:
         )
         self._watch = watch
         try:
-            async for response in watch:
-                self.apply(response)
+            # Responses are applied as they are parsed (h2 transport: in the socket's read
+            # callback, several per wake-up when they arrive together).
+            await watch.run(self.apply)
         finally:
             self._watch = None
             await watch.close()

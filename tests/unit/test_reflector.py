@@ -3,11 +3,14 @@ which responses prove freshness (docs/decisions/0007-one-watch-per-shard.md)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.etcd.client import EtcdClient, KeyValue, WatchEvent, WatchResponse
 from watchproxy.reflector import ShardReflector
+from watchproxy.reflector_progress import PROOF_DELAY
 from watchproxy.resources import Registry
 from watchproxy.shard import ShardBackend
 
@@ -120,3 +123,30 @@ def test_requested_progress_raises_every_cache_where_ordered() -> None:
     refl.apply(WatchResponse(50, [], requested_progress=True))
     assert {c.vector() for c in caches.values()} == {(50,)}
     assert refl.next_revision == 51
+
+
+async def test_raising_the_other_caches_after_events_waits_unless_a_reader_waits() -> None:
+    """Decision 0020: after a response with events the caches that took events are raised at
+    once, the others within PROOF_DELAY -- or at once while a reader waits for freshness."""
+    refl, caches = reflector()
+    leases, configmaps = caches["leases.coordination.k8s.io"], caches["configmaps"]
+    refl.apply(WatchResponse(11, [put("/registry/leases/ns/l", 11, "l")]))
+    assert leases.vector() == (11,) and configmaps.vector() == (10,)  # still true of it
+    assert refl.revision == 11 and refl.next_revision == 12
+    refl.apply(WatchResponse(12, [put("/registry/leases/ns/l", 12, "l")]))
+    await asyncio.sleep(PROOF_DELAY * 1.5)
+    assert {c.vector() for c in caches.values()} == {(12,)}  # one raise covered both
+
+    refl.apply(WatchResponse(13, [put("/registry/leases/ns/l", 13, "l")]))
+    assert configmaps.vector() == (12,)
+    # A consistent read of configmaps waits: its request flushes the pending raise.
+    await asyncio.wait_for(configmaps.wait_until_fresh({0: 13}), PROOF_DELAY / 2)
+    assert {c.vector() for c in caches.values()} == {(13,)}
+    # And while readers wait, raises are immediate again.
+    refl.apply(WatchResponse(14, [put("/registry/leases/ns/l", 14, "l")]))
+    assert {c.vector() for c in caches.values()} == {(14,)}
+    # A progress notification raises every cache at once.
+    refl._reader_asked = float("-inf")
+    refl.apply(WatchResponse(15, [put("/registry/leases/ns/l", 15, "l")]))
+    refl.apply(WatchResponse(16, []))
+    assert {c.vector() for c in caches.values()} == {(16,)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 import weakref
 from collections.abc import Sequence
@@ -179,6 +180,10 @@ class _EtcdChannels(_ClosesOnExit):
         self._targets = [_grpc_target(host, port) for _, host, port in parsed]
         self._timeout = request_timeout
         self._credentials: Any = None
+        # The same files as an ssl.SSLContext, for the Watch stream's own HTTP/2 connection
+        # (etcd/h2stream.py); made on first use.
+        self._tls_files = (ca_file, cert_file, key_file) if secure else None
+        self._ssl: ssl.SSLContext | None = None
         if secure:
             self._credentials = grpc.ssl_channel_credentials(
                 root_certificates=_read_file(ca_file),
@@ -214,6 +219,21 @@ class _EtcdChannels(_ClosesOnExit):
             )
             self._connections[index] = conn
         return conn
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of https:// endpoints (None for http://): the CA file's roots (the
+        system's without one), the client certificate if given, ALPN "h2" as gRPC requires.
+        Raises OSError/ssl.SSLError for unreadable or bad files."""
+        if self._tls_files is None:
+            return None
+        if self._ssl is None:
+            ca_file, cert_file, key_file = self._tls_files
+            context = ssl.create_default_context(cafile=ca_file)
+            if cert_file is not None:
+                context.load_cert_chain(cert_file, key_file)
+            context.set_alpn_protocols(["h2"])
+            self._ssl = context
+        return self._ssl
 
     def _failover(self, index: int) -> None:
         """Move off endpoint ``index`` after it failed (no-op with one endpoint)."""

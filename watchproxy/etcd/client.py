@@ -54,7 +54,7 @@ from watchproxy.etcd.values import (
     WatchEvent,
     WatchResponse,
 )
-from watchproxy.etcd.watch import EtcdWatch
+from watchproxy.etcd.watch import EtcdWatch, default_transport
 
 __all__ = [
     "DEFAULT_PORT",
@@ -269,11 +269,14 @@ class EtcdClient(_EtcdChannels):
         start_revision: int,
         prev_kv: bool = True,
         progress_notify: bool = True,
+        transport: str | None = None,
     ) -> EtcdWatch:
         """A watch on every key under ``prefix`` from ``start_revision`` (inclusive).
 
         Nothing is sent until the watch is iterated (or ``request_progress`` is
-        called). ``start_revision`` 0 means "from now".
+        called). ``start_revision`` 0 means "from now". ``transport``: "h2" (its own HTTP/2
+        connection read on the loop) or "grpc" (grpc.aio on the client's channel); None
+        takes $WATCHPROXY_ETCD_WATCH, "h2" if unset (etcd/watch.py, decision 0020).
         """
         watch = EtcdWatch(
             self,
@@ -281,6 +284,7 @@ class EtcdClient(_EtcdChannels):
             start_revision=start_revision,
             prev_kv=prev_kv,
             progress_notify=progress_notify,
+            transport=transport or default_transport(),
         )
         self._watches.add(watch)
         return watch
