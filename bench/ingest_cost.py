@@ -288,9 +288,11 @@ def summary(runs: list[dict[str, Any]], transports: list[str], rates: list[float
     return lines
 
 
-async def main_async(workdir: Path, args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    info = machine_info()
+async def measure(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every transport of `args.transports` (and `base` with `args.base`) at every rate,
+    `args.repeats` times, alternating the order: one row per (repeat, transport, rate) with
+    `us_per_event` (proxy CPU per etcd event, the idle rate subtracted). Also what
+    `python -m bench` runs as its "ingest" stage."""
     rates = [float(r) for r in args.rates.split(",")]
     transports = args.transports.split(",")
     if args.base:
@@ -313,6 +315,28 @@ async def main_async(workdir: Path, args: argparse.Namespace) -> int:
                     runs.extend({**row, "repeat": repeat} for row in rows)
     finally:
         cluster.close()
+    return runs
+
+
+def medians(runs: list[dict[str, Any]], transport: str) -> dict[float, float]:
+    """Median µs per event of `transport`'s rows, by rate."""
+    rates = sorted({float(r["rate"]) for r in runs if r["transport"] == transport})
+    return {
+        rate: statistics.median(
+            float(r["us_per_event"])
+            for r in runs
+            if r["transport"] == transport and r["rate"] == rate
+        )
+        for rate in rates
+    }
+
+
+async def main_async(workdir: Path, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    info = machine_info()
+    runs = await measure(workdir, args)
+    transports = (["base"] if args.base else []) + args.transports.split(",")
+    rates = [float(r) for r in args.rates.split(",")]
     lines = [run_header(info, started), *summary(runs, transports, rates)]
     print("\n".join(lines))
     path = save_results("ingest-cost", {"machine": info, "runs": runs, "summary": lines})

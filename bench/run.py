@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import http2, metrics, plots, report
+from bench import http2, ingest_cost, metrics, plots, report
 from bench.cluster import Cluster, raise_fd_limit
 from bench.model import Population
 from bench.scenarios import (
@@ -90,6 +90,10 @@ class Sizes:
     # `moderate_controllers` controllers at each of these writes/s: the cost-vs-rate curve
     rate_sweep: tuple[int, ...] = ()
     rate_sweep_duration: float = 10
+    # bench.ingest_cost: proxy CPU per etcd event, one delivery each, at these rates
+    ingest_rates: str = "100,1000"
+    ingest_seconds: float = 5
+    ingest_repeats: int = 3
 
 
 QUICK = Sizes(
@@ -121,6 +125,8 @@ QUICK = Sizes(
     scaling_controllers=100,
     scaling_rate=2000,
     scaling_duration=4,
+    ingest_seconds=3,
+    ingest_repeats=1,
 )
 FULL = Sizes(
     name="full",
@@ -476,6 +482,17 @@ async def bench(
                 ),
                 lambda line: log(f"  {line}"),
             )
+        if want("ingest"):
+            log("ingest: proxy CPU per etcd event at low fan-out (bench.ingest_cost)")
+            (workdir / "ingest").mkdir(exist_ok=True)
+            runs = await ingest_cost.measure(
+                workdir / "ingest",
+                argparse.Namespace(
+                    rates=sizes.ingest_rates, seconds=sizes.ingest_seconds,
+                    repeats=sizes.ingest_repeats, transports="h2", base="", no_watchers=False,
+                ),
+            )
+            results["ingest"] = {"runs": runs, "us_per_event": ingest_cost.medians(runs, "h2")}
         results["notes"] = env.notes
         results["elapsed_s"] = time.monotonic() - t0
         results["machine"]["load_avg_end"] = load_average()
@@ -506,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma list of kubelets,controllers,single-object,moderate,list,workers,serving",
+        help="comma list of kubelets,controllers,single-object,moderate,list,workers,serving,"
+        "ingest",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     parser.add_argument(

@@ -150,10 +150,12 @@ def _ingest_rows(results: dict[str, Any]) -> list[list[str]]:
     if not ingest:
         return [_row("ingest ≤ 100 µs CPU per etcd event", None, None,
                      "--only ingest (bench.ingest_cost)")]
+    by_rate: dict[float, float] = {float(k): float(v) for k, v in ingest["us_per_event"].items()}
     return [_row(
-        "ingest ≤ 100 µs proxy CPU per etcd event at low fan-out",
-        f"{fmt(ingest['cpu_us_per_event'], 0)} µs/event ({ingest['label']})",
-        ingest["cpu_us_per_event"] <= 100,
+        "ingest ≤ 100 µs proxy CPU per etcd event at low fan-out (one delivery per event)",
+        ", ".join(f"{fmt(us, 0)} µs/event at {rate:,.0f} events/s" for rate, us in
+                  sorted(by_rate.items())),
+        bool(by_rate) and max(by_rate.values()) <= 100,
     )]
 
 
