@@ -63,6 +63,7 @@ from watchproxy.controllers import running_controllers, running_crd_controller
 from watchproxy.controllers.cached import wait_for_caches
 from watchproxy.controllers.rbac_bootstrap import ensure_bootstrap_policy
 from watchproxy.core.errors import ProxyError
+from watchproxy.core.flush import WATCH_SINK
 from watchproxy.flowcontrol import Admission, FlowController
 from watchproxy.flowcontrol.controller import ClientGone
 from watchproxy.observe.audit import (
@@ -299,7 +300,8 @@ def create_app(settings: Settings) -> Any:
                 opts = parse_list_options(
                     query, target.resource, name=target.name or None, force_watch=True
                 )
-                await serve_watch(proxy, target, opts, receive, send, printing)
+                extensions = scope.get("extensions")
+                await serve_watch(proxy, target, opts, receive, send, printing, extensions)
             elif is_collection:
                 opts = parse_list_options(query, target.resource)
                 await serve_list(
@@ -471,7 +473,11 @@ def create_app(settings: Settings) -> Any:
                 metrics.requests.finished(labels, code, began)
             if record is not None and audit is not None:
                 audit.log(record)
-            # One line per request at info, when it ends (a watch: once, with its bytes).
+            # One line per request at info, when it ends (a watch: once, with its bytes, also
+            # those its watch sink wrote past tracked_send).
+            sink = scope.get("extensions", {}).get(WATCH_SINK)
+            if sink is not None:
+                sent += sink.direct_bytes
             access_log.log_asgi(
                 scope,
                 code=code,

@@ -6,6 +6,7 @@ initial state, or now), bookmarks, the stream with its timeout, and its in-band 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from watchproxy.api.status import error_line, too_old_resource_version
 from watchproxy.api.target import Target
 from watchproxy.api.view import View, format_rv, parse_rv
 from watchproxy.core.errors import ProxyError, ResourceExpired, TooLargeResourceVersion
+from watchproxy.core.flush import WATCH_SINK, WatchSink
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import CacheWatcher
 from watchproxy.proxy import Proxy
@@ -26,6 +28,10 @@ from watchproxy.resources import ResourceType
 
 Vector = tuple[int, ...]
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+# Live events are written from the dispatch path through the server's WatchSink (decision 0019).
+# WATCHPROXY_WATCH_DIRECT=0 keeps every event on the writer task: a measurement knob for the
+# before/after comparison (bench/fanout_micro.py, docs/decisions/0019), not a setting.
+direct_writes = os.environ.get("WATCHPROXY_WATCH_DIRECT", "") != "0"
 
 
 # -- WATCH -----------------------------------------------------------------------------------------
@@ -61,8 +67,11 @@ async def serve_watch(
     receive: Receive,
     send: Send,
     printing: Printing | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> None:
-    """A WATCH. Once the request is valid, every error is an in-band ERROR event after HTTP 200
+    """A WATCH. `extensions` are the ASGI scope's: a server's `watchproxy.watch_sink` there
+    lets live events bypass `send` while the stream keeps up (core/flush.py).
+    Once the request is valid, every error is an in-band ERROR event after HTTP 200
     (cacher/cacher.go `Watch`, `newErrWatcher`): a start position the history no longer holds
     (or this view cannot read) is 410 `too old resource version: N (M)`, a WatchList whose
     position the cache does not reach in time is the 504 with cause ResourceVersionTooLarge.
@@ -109,6 +118,10 @@ async def serve_watch(
     )
     if printing is not None:
         watcher.render = event_renderer(resource, printing)
+    sink: WatchSink | None = extensions.get(WATCH_SINK) if extensions else None
+    if sink is not None and direct_writes:
+        window = proxy.settings.watch_coalesce_window_seconds
+        watcher.attach_sink(sink, cache.flusher, window)
     if pending_error is None:
         if initial:
             objects = [

@@ -23,6 +23,7 @@ from operator import attrgetter
 
 from watchproxy.core.dispatcher import Dispatcher
 from watchproxy.core.errors import ResourceExpired
+from watchproxy.core.flush import Flusher
 from watchproxy.core.history import EventHistory
 from watchproxy.core.objects import CachedObject, CacheEvent
 from watchproxy.core.watcher import CacheWatcher, WatcherState
@@ -135,6 +136,8 @@ class ResourceCache:
         self.shards = [ShardState() for _ in range(shard_count)]
         self.history = EventHistory(history_size, shard_count, history_max_bytes)
         self.dispatcher = Dispatcher()
+        # Writes direct watchers' lines after dispatch (core/flush.py): one per cache.
+        self.flusher = Flusher()
         self.seq = 0
         # Lines and bytes sent by watchers that have ended (open ones keep their own counts).
         self._ended_events_sent = 0

@@ -7,84 +7,26 @@ EventHistory in batches of at most BATCH events and about BATCH_BYTES, so a clie
 reading pins a bounded number of bytes however large the objects are (the history holds the
 events anyway). Only a watcher whose position has been evicted from the history gets a 410,
 in-band. The writer side (`next_chunk`) drains everything queued into one chunk, so a burst of
-events costs one socket write per watcher.
+events costs one socket write per watcher. With a `WatchSink` attached (`attach_sink`) and the
+writer parked, live lines skip the writer task: the cache's Flusher writes them from the
+dispatch path (core/flush.py, decision 0019), and the writer resumes whenever a sink refuses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Protocol
 
+from watchproxy.core.flush import Flusher, WatchSink, joined
 from watchproxy.core.history import EventHistory
 from watchproxy.core.objects import ADDED, DELETED, MODIFIED, CachedObject, CacheEvent, object_line
-from watchproxy.core.selectors import FieldSelector, LabelSelector
+from watchproxy.core.watch_batches import BATCH, BATCH_BYTES, initial_lines
+from watchproxy.core.watch_filter import TokenEncoder, WatcherState, WatchFilter
+
+__all__ = ["BATCH", "BATCH_BYTES", "CacheWatcher", "TokenEncoder", "WatchFilter", "WatcherState"]
 
 Vector = tuple[int, ...]
-# Objects and events handed to the writer per batch: bounds the time between two awaits.
-BATCH = 500
-# ... and about this many bytes (or `max_queue_bytes` if smaller): 500 objects of 1 MB would be
-# a 500 MB chunk held until the client reads it. A batch ends after the line that reaches it.
-BATCH_BYTES: Final = 1024 * 1024
-
-
-class TokenEncoder(Protocol):
-    """TokenCodec.encode: a vector's token; with an object revision, the token of one object."""
-
-    def __call__(self, vector: Vector, object_revision: int | None = None) -> str: ...
-
-
-def _unchanged(raw: bytes) -> bytes:
-    return raw
-
-
-class WatcherState(enum.Enum):
-    ACTIVE = "active"
-    LAGGING = "lagging"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class WatchFilter:
-    """What a watcher selects: scope from the path or exact selectors, then the predicates."""
-
-    namespace: str  # "" = all namespaces
-    name: str  # "" = all names
-    trigger: str | None  # exact value of the resource's trigger field, if the selector pins it
-    labels: LabelSelector
-    fields: FieldSelector
-    # An extra predicate narrowing what the caller may see at all (a tenant-scoped identity's
-    # view: api/view.py); None = no narrowing.
-    scope: Callable[[CachedObject], bool] | None = None
-
-    def matches(self, obj: CachedObject) -> bool:
-        if self.namespace and obj.namespace != self.namespace:
-            return False
-        if self.name and obj.name != self.name:
-            return False
-        if self.scope is not None and not self.scope(obj):
-            return False
-        return self.labels.matches(obj.labels) and self.fields.matches(obj.fields)
-
-    def compile(self) -> Callable[[CachedObject], bool] | None:
-        """The predicate specialised to what is set; None when it selects everything.
-
-        Dispatch calls it twice per event per candidate watcher, so the common shapes
-        (no selector at all, one namespace, a kubelet's trigger-only selector) skip the rest.
-        """
-        if self.scope is not None and not (
-            self.namespace or self.name or not self.labels.is_empty or not self.fields.is_empty
-        ):
-            return self.scope  # a tenant's cluster-wide watch: its scope is the only test
-        if self.namespace or self.name or not self.labels.is_empty or self.scope is not None:
-            return self.matches
-        if self.fields.is_empty:
-            return None
-        fields = self.fields.matches
-        return lambda obj: fields(obj.fields)
 
 
 class CacheWatcher:
@@ -96,6 +38,7 @@ class CacheWatcher:
     # Thousands of idle watchers per process: slots keep each one small.
     __slots__ = (
         "__weakref__",
+        "_direct",
         "_dominated",
         "_encode_token",
         "_end_bookmark",
@@ -105,10 +48,14 @@ class CacheWatcher:
         "_initial_vector",
         "_lag_vector",
         "_match",
+        "_pending",
         "_wake",
         "bookmark_line",
+        "coalesce_window",
         "filter",
         "floor",
+        "flushed_at",
+        "flusher",
         "high_water",
         "initial",
         "max_queue",
@@ -122,6 +69,7 @@ class CacheWatcher:
         "sent_bytes",
         "sent_events",
         "shards",
+        "sink",
         "state",
     )
 
@@ -173,6 +121,13 @@ class CacheWatcher:
         self._final: bytes | None = None
         self._wake = asyncio.Event()
         self.next_bookmark_at = 0.0
+        # The direct path (attach_sink): `_direct` while the writer is parked in next_chunk and
+        # the flusher may write; `_pending` while in a flusher list; `flushed_at` (loop time of
+        # the last direct flush) starts the coalescing window.
+        self.sink: WatchSink | None = None
+        self.flusher: Flusher | None = None
+        self.coalesce_window, self.flushed_at = 0.0, -1e18
+        self._direct = self._pending = False
 
     # -- set-up (synchronous, before the watcher is registered) ------------------------------
 
@@ -196,6 +151,13 @@ class CacheWatcher:
         self.state = WatcherState.LAGGING
         self.resume_after_seq = after_seq
         self._lag_vector = self.floor
+
+    def attach_sink(self, sink: WatchSink, flusher: Flusher, window: float) -> None:
+        """Let `flusher` write live lines through `sink` while the writer is parked; events
+        within `window` seconds of the last direct flush wait for the window's end."""
+        self.sink = sink
+        self.flusher = flusher
+        self.coalesce_window = window
 
     # -- dispatcher side -----------------------------------------------------------------------
 
@@ -250,7 +212,42 @@ class CacheWatcher:
         self.queue_bytes += len(line)
         if len(self.queue) > self.high_water:
             self.high_water = len(self.queue)
+        if not self._direct:  # (self._ready(), inlined: once per delivery)
+            self._wake.set()
+        elif not self._pending:
+            self._pending = True
+            self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
+
+    def _ready(self) -> None:
+        """Lines were queued: hand them to the flusher if direct, else wake the writer."""
+        if not self._direct:
+            self._wake.set()
+        elif not self._pending:
+            self._pending = True
+            self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
+
+    def _wake_writer(self) -> None:
+        """Give the stream back to the writer task (it drains the queue first)."""
+        self._direct = False
         self._wake.set()
+
+    def flush_direct(self, now: float) -> int:
+        """Called by the flusher's pass: write the queue through the sink as one chunk; 1 if
+        the sink took it, else 0 (and the writer takes over with the queue as it is)."""
+        self._pending = False
+        queue = self.queue
+        if not self._direct or not queue:
+            return 0
+        chunk = queue[0] if len(queue) == 1 else joined(queue)
+        if not self.sink.write_body(chunk):  # type: ignore[union-attr]  # set with _direct
+            self._wake_writer()
+            return 0
+        self.flushed_at = now
+        self.sent_events += len(queue)
+        self.sent_bytes += len(chunk)
+        queue.clear()
+        self.queue_bytes = 0
+        return 1
 
     def _lag_before(self, event: CacheEvent) -> None:
         """Switch to catch-up from the history, owing `event` and everything after it."""
@@ -260,6 +257,7 @@ class CacheWatcher:
         before = list(event.vector)
         before[event.shard] = event.revision - 1
         self._lag_vector = tuple(before)
+        self._wake_writer()  # catch-up from the history is the writer's
 
     def offer_bookmark(self, vector: Vector) -> bool:
         """Queue a bookmark at `vector` if the watcher is fully caught up; False if not sent."""
@@ -274,7 +272,7 @@ class CacheWatcher:
         line = self.bookmark_line(self.rv_at(vector), False)
         self.queue.append(line)
         self.queue_bytes += len(line)
-        self._wake.set()
+        self._ready()
         return True
 
     def _raised(self, vector: Vector) -> Vector:
@@ -298,7 +296,7 @@ class CacheWatcher:
             return
         self.state = WatcherState.CLOSED
         self._final = final_line
-        self._wake.set()
+        self._wake_writer()
 
     @property
     def closed(self) -> bool:
@@ -309,21 +307,14 @@ class CacheWatcher:
     def _initial_batch(self) -> bytes:
         """The next initial objects as ADDED lines: up to BATCH of them, stopping after the
         line that reaches the byte bound."""
-        vector = self._initial_vector
-        render = self.render or _unchanged
-        encode = self._encode_token
-        limit = min(BATCH_BYTES, self.max_queue_bytes)
-        lines: list[bytes] = []
-        size = 0
-        pos = self._initial_pos
-        end = min(pos + BATCH, len(self.initial))
-        while pos < end and size < limit:
-            obj = self.initial[pos]
-            raw = obj.raw if vector is None else obj.with_rv(encode(vector, obj.revision))
-            line = object_line(ADDED, render(raw))
-            lines.append(line)
-            size += len(line)
-            pos += 1
+        lines, pos = initial_lines(
+            self.initial,
+            self._initial_pos,
+            self._initial_vector,
+            self.render,
+            self._encode_token,
+            min(BATCH_BYTES, self.max_queue_bytes),
+        )
         self._initial_pos = pos
         self.sent_events += len(lines)
         if pos == len(self.initial):
@@ -395,4 +386,11 @@ class CacheWatcher:
                 final, self._final = self._final, None
                 return final
             self._wake.clear()
-            await self._wake.wait()
+            # Parked: live lines go out through the sink until one is refused (or the watch
+            # lags or closes), which sets _wake. A cancelled wait (the watch's timeout) must
+            # not leave the flusher writing behind the handler's back.
+            self._direct = self.sink is not None
+            try:
+                await self._wake.wait()
+            finally:
+                self._direct = False

@@ -24,9 +24,11 @@ from h2.settings import SettingCodes
 from uvicorn.protocols.http.flow_control import service_unavailable
 
 from watchproxy import serving
+from watchproxy.core.flush import WATCH_SINK
 from watchproxy.serving.h2_connection import _H2ConnectionState
 from watchproxy.serving.h2_limits import MAX_QUEUED_CONTROL_FRAMES, MAX_WRITE_BUFFER
 from watchproxy.serving.h2_stream import H2Stream, Scope
+from watchproxy.serving.watch_sink import H2WatchSink
 
 if TYPE_CHECKING:
     from watchproxy.serving.h2 import H2Protocol
@@ -155,6 +157,7 @@ class _H2Events(_H2ConnectionState):
         }
         # H2Protocol is the one concrete connection class: its streams send through it.
         stream = H2Stream(cast("H2Protocol", self), stream_id, scope)
+        scope["extensions"][WATCH_SINK] = H2WatchSink(stream)  # core/flush.py
         if event.stream_ended is not None:
             stream.more_body = False
         self.streams[stream_id] = stream

@@ -30,6 +30,7 @@ class H2Stream:
     """
 
     __slots__ = (
+        "__weakref__",  # (its watch sink, serving/watch_sink.py)
         "_body_waiter",
         "_window_waiter",
         "body",

@@ -24,7 +24,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from watchproxy import serving
+from watchproxy.core.flush import WATCH_SINK
 from watchproxy.serving.h2 import H2Protocol
+from watchproxy.serving.watch_sink import Http1WatchSink
 
 TLS_VERSIONS: Final = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
@@ -204,6 +206,11 @@ class Http1Protocol(HttpToolsProtocol):
         self.wire_bytes = 0
         self._cancel_header_timer()
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # (not on an upgrade)
+            # A watch's live events bypass `send` through this (core/flush.py).
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[WATCH_SINK] = Http1WatchSink(cycle)  # type: ignore[assignment]
 
     def _charge(self, size: int) -> None:
         self.header_bytes += size
