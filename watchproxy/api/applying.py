@@ -130,7 +130,10 @@ async def serve_apply(store: Store, target: Target, query: bytes, body: bytes, s
         return applied.obj
 
     for attempt in range(2):
-        found = await store.locate(resource, target.namespace, target.name)
+        # Whether to create or update: the watch cache knows most objects; one it holds that
+        # etcd no longer has makes the update's 404, and the second attempt asks etcd.
+        found = store.cached(resource, target.namespace, target.name) if not attempt else None
+        found = found or await store.locate(resource, target.namespace, target.name)
         if found is None and not target.subresource:
             applied = fieldmanager.apply(resource, None, config, manager, force=force)
             uid = (applied.obj.get("metadata") or {}).get("uid")

@@ -7,7 +7,6 @@ per-type rules -- lives in the registry; this module only speaks HTTP.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import orjson
@@ -39,7 +38,7 @@ from watchproxy.kubeproto.decode import MEDIA_TYPE as PROTOBUF_MEDIA_TYPE
 from watchproxy.registry.deleting import delete, delete_collection
 from watchproxy.registry.field_validation import check_patched_fields
 from watchproxy.registry.fieldmanager import validate_field_manager
-from watchproxy.registry.objects import JsonObject, Located, Written, check_type
+from watchproxy.registry.objects import JsonObject, Located, Written, check_type, json_copy
 from watchproxy.registry.options import delete_options, write_options
 from watchproxy.registry.store import Store
 from watchproxy.registry.strategy import strategy_for
@@ -96,7 +95,7 @@ async def serve_update(
         )
 
     def compute(_: Located) -> JsonObject:
-        return copy.deepcopy(new)
+        return json_copy(new)
 
     written = await store.update(
         target.resource,
@@ -145,7 +144,8 @@ async def serve_patch(
         if media == JSON_PATCH and b"/metadata/resourceVersion" in body:
             patch = _plain_resource_version_tests(store, current, body)
         try:
-            patched = apply_patch(copy.deepcopy(current.obj), patch, media, kind=resource.kind)
+            # apply_patch copies what it patches: current.obj stays the update's old object.
+            patched = apply_patch(current.obj, patch, media, kind=resource.kind)
         except PatchError as exc:
             # 500 is apimachinery's untyped error; it is still the client's patch at fault.
             if exc.code in (422, 500):
@@ -346,7 +346,7 @@ async def serve_binding(
     annotations = (binding.get("metadata") or {}).get("annotations") or {}
 
     def compute(current: Located) -> JsonObject:
-        pod = copy.deepcopy(current.obj)
+        pod = json_copy(current.obj)
         spec = pod.setdefault("spec", {})
         if spec.get("nodeName"):
             raise ApiError(

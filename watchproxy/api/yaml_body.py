@@ -42,27 +42,35 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+class _CLoader(yaml.CSafeLoader):
+    """_Loader with libyaml's parser (the same YAML 1.1 grammar, in C; the constructor and the
+    resolvers stay PyYAML's): a server-side apply body is parsed twice (its object, its
+    duplicate keys), which in pure Python was a third of the apply's CPU. A body it refuses is
+    parsed again by _Loader, whose error messages the answers carry."""
+
+
+_CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
 def decode_yaml_object(body: bytes) -> dict[str, Any]:
     """A YAML body that must be one object, as the JSON kube converts it to.
 
     Raises ApiError 400: `the body of the request could not be decoded as YAML: ...` for a
     syntax error, excessive aliasing, nesting beyond core/json_limits.py's depth, a value JSON
     cannot hold (`.inf`); `the body of the request must be a JSON object` otherwise."""
-    loader = _Loader(body)
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            _check_expansion(node)
-        value = loader.construct_document(node) if node is not None else None
-        obj = _jsonable(value)
-    except yaml.YAMLError as exc:
-        raise bad_request(DECODE_PREFIX + str(exc)) from None
-    except RecursionError:
-        raise bad_request(DECODE_PREFIX + DEPTH_MESSAGE) from None
-    except ValueError as exc:
-        raise bad_request(DECODE_PREFIX + str(exc)) from None
-    finally:
-        loader.dispose()
+        obj = _decode(body, _CLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        obj = _NOT_DECODED  # the words of the error are the pure-Python parser's
+    if obj is _NOT_DECODED:
+        try:
+            obj = _decode(body, _Loader)
+        except yaml.YAMLError as exc:
+            raise bad_request(DECODE_PREFIX + str(exc)) from None
+        except RecursionError:
+            raise bad_request(DECODE_PREFIX + DEPTH_MESSAGE) from None
+        except ValueError as exc:
+            raise bad_request(DECODE_PREFIX + str(exc)) from None
     if not isinstance(obj, dict):
         raise bad_request("the body of the request must be a JSON object")
     problems = object_problems(obj)
@@ -70,6 +78,22 @@ def decode_yaml_object(body: bytes) -> dict[str, Any]:
         field, message = problems[0]
         raise bad_request(f"{DECODE_PREFIX}{field}: {message}")
     return obj
+
+
+_NOT_DECODED: Any = object()
+
+
+def _decode(body: bytes, loader_class: type[_Loader] | type[_CLoader]) -> Any:
+    """The one document of `body` as JSON values; raises what the loader raises."""
+    loader = loader_class(body)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
+        value = loader.construct_document(node) if node is not None else None
+        return _jsonable(value)
+    finally:
+        loader.dispose()
 
 
 def _check_expansion(root: yaml.Node) -> None:
@@ -129,9 +153,12 @@ def yaml_duplicates(body: bytes) -> list[str]:
     strict_error(lines); as warnings each line is one (handlers/rest.go parseYAMLWarnings).
     [] for a body that is not YAML."""
     try:
-        documents = list(yaml.compose_all(body, Loader=_Loader))
+        documents = list(yaml.compose_all(body, Loader=_CLoader))
     except (yaml.YAMLError, RecursionError):
-        return []
+        try:  # as decode_yaml_object: what libyaml refuses, PyYAML decides
+            documents = list(yaml.compose_all(body, Loader=_Loader))
+        except (yaml.YAMLError, RecursionError):
+            return []
     found: list[str] = []
     # Iterators of (key, value) children, depth first: each key is checked before the values
     # after it, as go-yaml decodes a mapping.

@@ -61,10 +61,20 @@ def internal(message: str) -> PatchError:
 
 
 def deep_copy(value: Any) -> Any:
+    """A copy of a JSON value sharing nothing with it: orjson's encode and decode (a few times
+    faster than a walk in Python), or the walk for what orjson cannot encode (an integer beyond
+    64 bits)."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return _walk_copy(value)
+
+
+def _walk_copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: deep_copy(v) for k, v in value.items()}
+        return {k: _walk_copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [deep_copy(v) for v in value]
+        return [_walk_copy(v) for v in value]
     return value
 
 

@@ -8,7 +8,6 @@ and leaves the removal to whoever clears the finalizers or deletes again with gr
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.registry.admission import admit_request
 from watchproxy.registry.deletion import before_delete, gc_finalizers, mark_as_deleting, meta_of
 from watchproxy.registry.errors import PreconditionFailed, conflict
-from watchproxy.registry.objects import JsonObject, Located, Written, storage_value
+from watchproxy.registry.objects import JsonObject, Located, Written, json_copy, storage_value
 from watchproxy.registry.options import DeleteOptions
 from watchproxy.registry.store import Store, retrying
 from watchproxy.registry.strategy import strategy_for
@@ -59,31 +58,47 @@ async def delete(
     store: Store, resource: ResourceType, namespace: str, name: str, options: DeleteOptions
 ) -> Written:
     """DELETE of one object. Returns the object as it stays (deleted=False) or as it was
-    when removed, with the delete's revision (deleted=True). Raises 404, 409."""
+    when removed, with the delete's revision (deleted=True). Raises 404, 409.
+
+    The first attempt starts from the watch cache's copy (registry/attempt.py, kube's
+    `cachedExistingObject` of etcd3 store.go Delete): its writes compare on the copy's revision,
+    and an outcome no write confirms (an error, nothing to write) is decided again on etcd's
+    state."""
+    current = None if options.dry_run else store.cached(resource, namespace, name)
     for _ in retrying():
-        current = await store.require(resource, namespace, name)
-        check_preconditions(store, resource, current, options)
+        suggested = current is not None
+        if current is None:
+            current = await store.require(resource, namespace, name)
         try:
-            return await _delete_once(store, resource, current, options)
+            check_preconditions(store, resource, current, options)
+            return await _delete_once(store, resource, current, options, suggested)
         except Raced:
-            continue
+            pass
+        except ApiError:
+            if not suggested:
+                raise
+        current = None
     raise conflict(resource, name)
 
 
 async def _delete_once(
-    store: Store, resource: ResourceType, current: Located, options: DeleteOptions
+    store: Store, resource: ResourceType, current: Located, options: DeleteOptions, suggested: bool
 ) -> Written:
     """store.go Delete with updateForGracefulDeletionAndFinalizers folded in: kube re-reads the
-    object between the two, but `current` was read just now, so the rules run once on one copy."""
+    object between the two, but `current` was read just now, so the rules run once on one copy.
+    Raises Raced on a lost race, and when `current` is the cache's copy (`suggested`) and the
+    outcome would be no write at all (nothing confirmed the copy is etcd's state)."""
     strategy = strategy_for(resource)
     await admit_request(store, resource, "delete", "", None, current.obj)
     now = datetime.now(UTC)
-    custom = strategy.begin_delete(copy.deepcopy(current.obj), options, now)
+    custom = strategy.begin_delete(json_copy(current.obj), options, now)
     if custom is not None:
-        return await _write_kept(store, resource, current, custom, options)
-    obj = copy.deepcopy(current.obj)
+        return await _write_kept(store, resource, current, custom, options, suggested)
+    obj = json_copy(current.obj)
     graceful, pending, used = before_delete(strategy, obj, options, now)
     if pending:
+        if suggested:
+            raise Raced
         return Written(current.obj, current.kv.mod_revision)
     changed, finalizers = gc_finalizers(obj, options)
     if changed:
@@ -91,9 +106,9 @@ async def _delete_once(
     has_finalizers = bool(meta_of(obj).get("finalizers"))
     if not graceful and has_finalizers:
         mark_as_deleting(obj, now)
-        return await _write_kept(store, resource, current, obj, options)
+        return await _write_kept(store, resource, current, obj, options, suggested)
     if graceful:
-        kept = await _write_kept(store, resource, current, obj, options)
+        kept = await _write_kept(store, resource, current, obj, options, suggested)
         if has_finalizers or (used.grace_period_seconds or 0) > 0:
             return kept
         # Grace 0 (an unscheduled pod): the update is written, then the object removed at once.
@@ -102,6 +117,8 @@ async def _delete_once(
         current = Located(current.shard, kv, kept.obj)
     # Not graceful and no finalizers (left): removed now, if the type allows it yet.
     if strategy.delete_blocked(current.obj):
+        if suggested and not graceful:  # no write confirmed the cache's copy
+            raise Raced
         return Written(current.obj, current.kv.mod_revision)
     return await delete_located(store, resource, current, dry_run=options.dry_run)
 
@@ -112,10 +129,19 @@ def _with_revision(current: Located, obj: JsonObject, revision: int) -> KeyValue
 
 
 async def _write_kept(
-    store: Store, resource: ResourceType, current: Located, obj: JsonObject, options: DeleteOptions
+    store: Store,
+    resource: ResourceType,
+    current: Located,
+    obj: JsonObject,
+    options: DeleteOptions,
+    suggested: bool,
 ) -> Written:
-    """Write the deletion recorded on `obj`; the object stays. Raises Raced on a lost race."""
-    revision = await store.write_over(resource, current, obj, dry_run=options.dry_run)
+    """Write the deletion recorded on `obj`; the object stays. Raises Raced on a lost race,
+    and on a no-op computed on the cache's copy (`suggested`: etcd's bytes decide)."""
+    value = storage_value(obj, resource)
+    if suggested and value == current.kv.value:
+        raise Raced
+    revision = await store.write_over(resource, current, obj, dry_run=options.dry_run, value=value)
     if revision is None:
         raise Raced
     obj["metadata"]["resourceVersion"] = str(revision)

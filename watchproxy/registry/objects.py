@@ -7,8 +7,9 @@ kind, apiVersion, then metadata with resourceVersion first, so the cache can spl
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -18,6 +19,7 @@ from watchproxy.etcd.client import KeyValue
 from watchproxy.resources import ResourceType
 
 JsonObject = dict[str, Any]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,17 @@ def storage_value(obj: JsonObject, resource: ResourceType | None = None) -> byte
     if resource is not None and resource.custom is not None and resource.group:
         stored["apiVersion"] = f"{resource.group}/{resource.custom.storage_version}"
     return orjson.dumps(stored)
+
+
+def json_copy(obj: _T) -> _T:
+    """A deep copy of a JSON value (dicts, lists, str, int, float, bool, None): orjson's
+    encode and decode, several times faster than copy.deepcopy on objects of this shape.
+    Values orjson cannot encode (an integer beyond 64 bits) fall back to copy.deepcopy."""
+    try:
+        copied: _T = orjson.loads(orjson.dumps(obj))
+        return copied
+    except orjson.JSONEncodeError:
+        return copy.deepcopy(obj)
 
 
 def check_type(resource: ResourceType, obj: JsonObject) -> None:

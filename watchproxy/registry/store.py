@@ -2,10 +2,13 @@
 apiserver/pkg/registry/generic/registry/store.go), shared by every resource type.
 
 Every write is one etcd transaction on the object's shard, guarded by a `mod_revision` compare, so
-optimistic concurrency is exactly etcd's. Reads on this path are linearizable etcd reads, never the
-cache: a precondition must see the latest write. Dry-run (`dryRun=All`) runs every step --
-decoding, defaulting, validation, admission, preconditions, patching -- and answers what would be
-stored, skipping only the etcd write (kube's DryRunnableStorage).
+optimistic concurrency is exactly etcd's. An update or delete starts from the watch cache's copy
+(registry/attempt.py, kube's `cachedExistingObject`): its transaction compares on the copy's
+revision, and whatever no compare confirms -- a stale copy, an error, a no-op -- is decided on a
+linearizable etcd read, so a precondition always sees the latest write. Dry-run (`dryRun=All`)
+runs every step -- decoding, defaulting, validation, admission, preconditions, patching -- on
+etcd's state and answers what would be stored, skipping only the etcd write (kube's
+DryRunnableStorage).
 
 Objects are stored as kube-apiserver stores them with the JSON media type: without
 `metadata.resourceVersion`, which is the key's `mod_revision` when read back.
@@ -17,12 +20,10 @@ in deleting.py and deletion.py, managedFields and server-side apply in fieldmana
 from __future__ import annotations
 
 import asyncio
-import copy
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,15 +35,17 @@ from watchproxy.etcd.client import EtcdError, KeyValue
 from watchproxy.proxy import Proxy
 from watchproxy.registry import fieldmanager, versions
 from watchproxy.registry.admission import admit_request, check_namespace_open
+from watchproxy.registry.attempt import cached_copy, quietly, update_once
 from watchproxy.registry.claims import NameClaims
-from watchproxy.registry.deletion import should_delete_during_update, timestamp
+from watchproxy.registry.deletion import timestamp
 from watchproxy.registry.errors import already_exists, conflict, raise_invalid
-from watchproxy.registry.meta import validate_object_meta, validate_object_meta_update
+from watchproxy.registry.meta import validate_object_meta
 from watchproxy.registry.objects import (
     JsonObject,
     Located,
     Written,
     check_type,
+    json_copy,
     omit_empty_meta,
     storage_value,
 )
@@ -120,6 +123,11 @@ class Store:
                     obj["apiVersion"] = resource.api_version  # (CRD conversion None)
                 return Located(shard, kv, obj)
         return None
+
+    def cached(self, resource: ResourceType, namespace: str, name: str) -> Located | None:
+        """The watch cache's copy of the object, a first attempt's base (registry/attempt.py):
+        never proof of etcd's state, only a write comparing on its revision confirms it."""
+        return cached_copy(self, resource, namespace, name)
 
     async def require(self, resource: ResourceType, namespace: str, name: str) -> Located:
         found = await self.locate(resource, namespace, name)
@@ -220,11 +228,11 @@ class Store:
                 await strategy.verify_written(self, obj, None)
             except ApiError:
                 # A concurrent write broke an invariant the admission check could not see.
-                await _quietly(
+                await quietly(
                     self.proxy.shards[shard].client.delete(key, expected_mod_revision=revision)
                 )
                 if self.needs_claim(resource):
-                    await _quietly(self.claims.forget(resource, name, shard))
+                    await quietly(self.claims.forget(resource, name, shard))
                 raise
             return Written(obj, revision)
 
@@ -244,7 +252,7 @@ class Store:
                 await self.claims.bind(claim)  # the object (ours or a legacy one) holds it
         except EtcdError as exc:
             if claim is not None:
-                await _quietly(self.claims.release(claim))
+                await quietly(self.claims.release(claim))
             raise etcd_unavailable(exc) from exc
         if not result.succeeded:
             raise already_exists(resource, name)
@@ -279,70 +287,52 @@ class Store:
         managedFields entry is recorded unless not `track` (an apply's compute did it).
         """
         strategy = strategy_for(resource)
+        # kube's Cacher.GuaranteedUpdate: the watch cache's copy is tried first, and etcd is
+        # read only when the transaction's compare shows it stale or the outcome rests on it.
+        current = None if options.dry_run else self.cached(resource, namespace, name)
         for _ in retrying():
-            current = await self.require(resource, namespace, name)
-            new = compute(replace(current, obj=resource.served_form(current.obj)))  # its version
-            check_type(resource, new)
-            wanted = self.precondition(current.shard, new["metadata"].get("resourceVersion"))
-            if wanted is not None and wanted != current.kv.mod_revision:
-                raise conflict(resource, name)
-            computed_fields = new["metadata"].get("managedFields")
-            new = resource.stored_form(new)
-            self.prepare_update(strategy, new, current.obj, subresource)
-            if track:
-                manager = fieldmanager.manager_name(options.field_manager)
-                versions.track(resource, current.obj, new, manager, subresource)
-            elif computed_fields:
-                # An apply's entries survive a status strategy's metadata reset (kube's
-                # ResetObjectMetaForStatus keeps managedFields); unchanged, their times too.
-                new["metadata"]["managedFields"] = computed_fields
-                fieldmanager.keep_times_if_unchanged(current.obj, new)
-            causes = validate_object_meta_update(new, current.obj, resource)
-            raise_invalid(resource, name, causes + strategy.validate_update(new, current.obj))
-            await strategy.admit(self, new, current.obj)
-            await admit_request(self, resource, "update", subresource, new, current.obj)
-            await strategy.reserve(self, new, current.obj, dry_run=options.dry_run)
-            if should_delete_during_update(strategy, new, current.obj):
-                # The last finalizer is gone from an object being deleted: delete it instead.
-                from watchproxy.registry.deleting import Raced, delete_located
-
-                try:
-                    await delete_located(self, resource, current, dry_run=options.dry_run)
-                except Raced:
-                    continue
-                # kube's deleteWithoutFinalizers: the client of an update gets the updated
-                # object (at the revision it was computed from), never a delete Status.
-                return Written(new, current.kv.mod_revision, deleted=True)
-            revision = await self.write_over(resource, current, new, dry_run=options.dry_run)
-            if revision is not None:
-                if revision != current.kv.mod_revision:
-                    try:
-                        await strategy.verify_written(self, new, current.obj)
-                    except ApiError:
-                        # Undo (compare on our own write): a concurrent write broke an invariant.
-                        await _quietly(
-                            self.proxy.shards[current.shard].client.update(
-                                current.kv.key,
-                                current.kv.value,
-                                expected_mod_revision=revision,
-                            )
-                        )
-                        raise
-                return Written(new, revision)
-            if wanted is not None:
-                raise conflict(resource, name)
+            suggested = current is not None
+            if current is None:
+                current = await self.require(resource, namespace, name)
+            try:
+                written = await update_once(
+                    self,
+                    resource,
+                    strategy,
+                    current,
+                    compute,
+                    options,
+                    suggested,
+                    subresource,
+                    track,
+                )
+            except ApiError:
+                if not suggested:
+                    raise
+                written = None  # an error against the cache's copy: decided on etcd's
+            if written is not None:
+                return written
+            current = None
         raise conflict(resource, name)
 
     async def write_over(
-        self, resource: ResourceType, current: Located, obj: JsonObject, *, dry_run: bool
+        self,
+        resource: ResourceType,
+        current: Located,
+        obj: JsonObject,
+        *,
+        dry_run: bool,
+        value: bytes | None = None,
     ) -> int | None:
         """Put `obj` in `current`'s place if the key is still at current's mod_revision.
 
         Returns the revision the object is at afterwards -- current's own for a dry run or a
         no-op (same bytes: kube skips the write and keeps the resourceVersion) -- or None when
-        another write came first. Raises 404 if the object is gone, 503 if etcd is.
+        another write came first. Raises 404 if the object is gone, 503 if etcd is. `value`:
+        `obj`'s storage_value when the caller has it already.
         """
-        value = storage_value(obj, resource)
+        if value is None:
+            value = storage_value(obj, resource)
         if dry_run or value == current.kv.value:
             return current.kv.mod_revision
         try:
@@ -376,7 +366,7 @@ class Store:
         """Apply `mutate` to the latest object until it sticks (controllers' updates)."""
 
         def compute(current: Located) -> JsonObject:
-            new = copy.deepcopy(current.obj)
+            new = json_copy(current.obj)
             new["metadata"].pop("resourceVersion", None)
             mutate(new)
             return new
@@ -389,10 +379,3 @@ class Store:
             compute=compute,
             options=WriteOptions(),
         )
-
-
-async def _quietly(step: Any) -> None:
-    try:
-        await step
-    except EtcdError:
-        pass  # best effort: a stale claim is repaired by the next create (claims.py)

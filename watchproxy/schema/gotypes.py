@@ -26,23 +26,12 @@ from typing import Any
 
 import orjson
 
+from watchproxy.schema.gotypes_compiled import CUSTOM_TYPES, INT_RANGES, QUANTITY, compiled_for
 from watchproxy.schema.pruning import OPAQUE_DEFINITIONS
 from watchproxy.schema.quantity import QuantityError, canonical_quantity
 
 Schema = Mapping[str, Any]
 Definitions = Mapping[str, Schema]
-
-_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-# Definitions with their own UnmarshalJSON: the JSON types each accepts, and its Go name.
-_CUSTOM: dict[str, tuple[tuple[type, ...], str]] = {
-    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": ((str, int), "intstr.IntOrString"),
-    "io.k8s.apimachinery.pkg.api.resource.Quantity": ((str, int, float), "resource.Quantity"),
-    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": ((str,), "v1.Time"),
-    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": ((str,), "v1.MicroTime"),
-}
-
-
-_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 
 
 class _TypeError(Exception):
@@ -84,14 +73,14 @@ class _Checker:
     def go_type(self, schema: Schema) -> str:
         name, resolved = self.resolve(schema)
         if name is not None:
-            custom = _CUSTOM.get(name)
+            custom = CUSTOM_TYPES.get(name)
             return custom[1] if custom else _short(name)
         if resolved is None:
             return "interface {}"
         kind = resolved.get("type")
         fmt = resolved.get("format")
         if kind == "integer":
-            return str(fmt) if fmt in _INT_RANGES else "int"
+            return str(fmt) if fmt in INT_RANGES else "int"
         if kind == "number":
             return "float32" if fmt == "float" else "float64"
         if kind == "boolean":
@@ -115,12 +104,12 @@ class _Checker:
         if name is not None:
             if name in OPAQUE_DEFINITIONS or resolved is None:
                 return value
-            custom = _CUSTOM.get(name)
+            custom = CUSTOM_TYPES.get(name)
             if custom is not None:
                 ok = isinstance(value, custom[0]) and not isinstance(value, bool)
                 if not ok:
                     self.fail(value, struct, path, custom[1])
-                if name == _QUANTITY:
+                if name == QUANTITY:
                     try:
                         return canonical_quantity(value)
                     except QuantityError as exc:
@@ -177,7 +166,7 @@ class _Checker:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         elif kind == "integer":
             if isinstance(value, int) and not isinstance(value, bool):
-                low, high = _INT_RANGES.get(str(resolved.get("format")), _INT_RANGES["int64"])
+                low, high = INT_RANGES.get(str(resolved.get("format")), INT_RANGES["int64"])
                 if not low <= value <= high:
                     self.fail(value, struct, path, self.go_type(schema), literal=True)
                 return
@@ -203,7 +192,17 @@ def type_error(obj: Any, schema: Schema, definitions: Definitions) -> str | None
     """Go's decode error for the first value of `obj` whose JSON type `schema` (a built-in
     definition, resolved against `definitions`) cannot decode, or None when every value fits.
     Quantities in `obj` are replaced by their canonical strings (schema/quantity.py), as kube
-    stores them. The root's apiVersion, kind and metadata are checked like any field."""
+    stores them. The root's apiVersion, kind and metadata are checked like any field.
+
+    Every write runs this: the schema compiled once (`_Compiled`) answers whether anything is
+    wrong; only then does the reference walk below (`_Checker`) find the error's words."""
+    if compiled_for(definitions).fits(obj, schema):
+        return None
+    return reference_type_error(obj, schema, definitions)
+
+
+def reference_type_error(obj: Any, schema: Schema, definitions: Definitions) -> str | None:
+    """type_error by the reference walk: schema resolved as it goes, Go's words kept."""
     checker = _Checker(definitions)
     name, resolved = checker.resolve(schema)
     root = _short(name).rsplit(".", 1)[-1] if name else "Object"

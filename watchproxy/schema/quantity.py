@@ -10,6 +10,7 @@ numbers), so watchproxy stores the same canonical strings.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -68,6 +69,10 @@ def quantity_error(text: str) -> str | None:
     return None
 
 
+# Both functions below are pure and called on every write of an object with quantities (decode,
+# then validation): the same few strings ("100m", "128Mi") each time. Cached by value and type
+# (1 and 1.0 are told apart); errors are raised again, never cached.
+@functools.lru_cache(maxsize=4096, typed=True)
 def canonical_quantity(value: str | int | float) -> str:
     """The string kube stores for a quantity given as `value` (a JSON string or number).
     Raises QuantityError (kube's message) when it does not parse; a value whose exponent is
@@ -101,6 +106,7 @@ def canonical_quantity(value: str | int | float) -> str:
     return str(amount)  # unreachable: nano precision always gives an integer mantissa
 
 
+@functools.lru_cache(maxsize=4096)
 def quantity_value(text: str) -> Fraction | None:
     """The exact value of the quantity `text` (for resource.Quantity.Cmp), or None when it
     does not parse or its exponent is beyond 10^±1000."""

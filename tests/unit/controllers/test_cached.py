@@ -40,6 +40,9 @@ class RecreatedStore:
             "data": {"k": "v"},
         }
 
+    def cached(self, resource: Any, namespace: str, name: str) -> Located | None:
+        return None  # no watch cache: every attempt reads (require)
+
     async def require(self, resource: Any, namespace: str, name: str) -> Located:
         kv = KeyValue(b"/registry/configmaps/ns/dep", b"{}", 5, 7, 2)
         return Located(0, kv, copy.deepcopy(self.obj))

@@ -27,6 +27,7 @@ from watchproxy.registry.fieldmanager.typed import (
     with_zero,
 )
 from watchproxy.registry.fieldmanager.walk import ABSENT, compare, to_field_set
+from watchproxy.registry.objects import json_copy
 from watchproxy.resources import ResourceType
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -73,11 +74,11 @@ def apply(
     """Apply `config` as `manager` to `live` (None: the object does not exist yet). Raises
     409 Conflict (unless `force`), 400 for a configuration the type's rules refuse."""
     check_config(resource, config)
-    config = copy.deepcopy(config)  # the result shares its parts; the caller's stays intact
+    config = json_copy(config)  # the result shares its parts; the caller's stays intact
     atom = root_type(resource)
     version = resource.api_version
     ignored = reset_fields(resource, subresource)
-    live_obj: dict[str, Any] = copy.deepcopy(live) if live is not None else {}
+    live_obj: dict[str, Any] = json_copy(live) if live is not None else {}
     found_meta = live_obj.get("metadata")
     live_meta: dict[str, Any] = found_meta if isinstance(found_meta, dict) else {}
     try:

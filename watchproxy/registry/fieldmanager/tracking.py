@@ -113,10 +113,12 @@ def track(
     # decodeLiveOrNew: a subresource never sets managedFields; the main resource may reset
     # them or send its own, and entries that do not decode (or none) leave the live ones.
     reset = not subresource and mf.is_reset(meta.get("managedFields"))
-    try:
-        sent = mf.decode(meta.get("managedFields"))
-    except mf.DecodeError:
-        sent = mf.Managed()
+    sent = mf.Managed()
+    if not reset and not subresource:  # a subresource's own entries are never read
+        try:
+            sent = mf.decode(meta.get("managedFields"))
+        except mf.DecodeError:
+            pass
     if reset:
         managed = mf.Managed()
     elif not sent.sets or subresource:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from watchproxy.core.json_limits import MAX_DEPTH
 from watchproxy.registry.fieldmanager.fieldpath import SELF, FieldSet, field_pe
 from watchproxy.registry.fieldmanager.typed import (
@@ -178,8 +180,8 @@ def _compare(lhs: Any, rhs: Any, atom: Atom, depth: int) -> _Parts:
     removed: FieldSet = {}
     for key, left in lmap.items():
         right = rmap.get(key, ABSENT)
-        if left is right:
-            continue  # shared by the two objects: unchanged (copies share what they keep)
+        if left is right or _same_json(left, right):
+            continue  # shared by the two objects, or equal: unchanged
         child = DEDUCED_ATOM if deduced else atom.child(key)
         _attach(field_pe(key), _compare(left, right, child, depth + 1), added, modified, removed)
     if len(rmap) > len(lmap) or any(k not in lmap for k in rmap):
@@ -188,6 +190,20 @@ def _compare(lhs: Any, rhs: Any, atom: Atom, depth: int) -> _Parts:
                 child = DEDUCED_ATOM if deduced else atom.child(key)
                 added[field_pe(key)] = _whole(right, child, depth + 1)
     return (added or None, modified or None, removed or None)
+
+
+def _same_json(left: Any, right: Any) -> bool:
+    """Two maps or lists equal as value.Equals sees them, decided in C: Python's `==` first,
+    then the JSON encodings, which tell `true` from `1` where `==` does not (1 and 1.0 encode
+    apart and are walked instead, where they compare equal). A write's old and new objects
+    are separate copies, so identity alone finds nothing; an update changes a few fields, and
+    this skips the walk of everything else (a status update never walks the spec)."""
+    if type(left) is not type(right) or not isinstance(left, dict | list) or left != right:
+        return False
+    try:
+        return orjson.dumps(left) == orjson.dumps(right)
+    except orjson.JSONEncodeError:
+        return False
 
 
 def _attach(pe: str, parts: _Parts, added: FieldSet, modified: FieldSet, removed: FieldSet) -> None:
