@@ -94,6 +94,9 @@ class Sizes:
     ingest_rates: str = "100,1000"
     ingest_seconds: float = 5
     ingest_repeats: int = 3
+    # bench.write_cost: proxy CPU per write request, per verb
+    write_requests: int = 500
+    write_repeats: int = 3
 
 
 QUICK = Sizes(
@@ -127,6 +130,8 @@ QUICK = Sizes(
     scaling_duration=4,
     ingest_seconds=3,
     ingest_repeats=1,
+    write_requests=300,
+    write_repeats=1,
 )
 FULL = Sizes(
     name="full",
@@ -493,6 +498,11 @@ async def bench(
                 ),
             )
             results["ingest"] = {"runs": runs, "us_per_event": ingest_cost.medians(runs, "h2")}
+        if want("write"):
+            log("write: proxy CPU per write request, per verb (bench.write_cost)")
+            results["write"] = await asyncio.to_thread(
+                _write_cost, sizes.write_requests, sizes.write_repeats, workdir
+            )
         results["notes"] = env.notes
         results["elapsed_s"] = time.monotonic() - t0
         results["machine"]["load_avg_end"] = load_average()
@@ -501,6 +511,18 @@ async def bench(
         for client in clients:
             await client.close()
         cluster.close()
+
+
+def _write_cost(requests: int, repeats: int, workdir: Path) -> dict[str, Any]:
+    """bench.write_cost in its own process (it runs its own etcd and proxy): its medians."""
+    out = workdir / "write-cost.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench.write_cost", "--requests", str(requests),
+         "--repeats", str(repeats), "--json", str(out)],
+        check=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    measured: dict[str, Any] = json.loads(out.read_text())
+    return measured
 
 
 def override(sizes: Sizes, assignments: list[str]) -> Sizes:
@@ -524,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="comma list of kubelets,controllers,single-object,moderate,list,workers,serving,"
-        "ingest",
+        "ingest,write",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     parser.add_argument(

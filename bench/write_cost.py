@@ -46,6 +46,8 @@ from bench.write_profile import summarize
 from watchproxy.etcd.server import EtcdServer
 
 VERBS = ("create", "update", "status", "smp", "apply", "delete")
+# The names the targets table uses (bench/targets.py).
+VERB_NAMES = {"status": "patch-status-merge", "smp": "patch-strategic", "update": "update (PUT)"}
 NAMESPACES = ("ta-w", "tb-w")  # one per shard (bench/model.py tenants ta, tb)
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
@@ -302,6 +304,20 @@ class Run:
             lines.append("current / baseline (total): " + ", ".join(ratios))
         return "\n".join(lines)
 
+    def summary(self, build: str = "current") -> dict[str, Any]:
+        """{"verbs": {verb: {"cpu_us": total, "ingest_us": (NaN with one build), "p50_ms"}}}:
+        `build`'s medians, what `python -m bench`'s "write" stage reads (--json)."""
+        verbs: dict[str, Any] = {}
+        for verb in self.args.verbs:
+            ingest = self.ingest.get((build, verb))
+            verbs[VERB_NAMES.get(verb, verb)] = {
+                "cpu_us": statistics.median(self.totals[(build, verb)]) * 1e6,
+                "ingest_us": statistics.median(ingest) * 1e6 if ingest else float("nan"),
+                "p50_ms": statistics.median(self.p50[(build, verb)]),
+            }
+        return {"verbs": verbs, "requests": self.args.requests, "inflight": self.args.inflight,
+                "repeats": self.args.repeats}
+
     def close(self) -> None:
         for proxy in self.builds.values():
             proxy.stop()
@@ -353,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a py-spy summary of one verb here")
     parser.add_argument("--profile-verb", default="status", choices=VERBS)
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    parser.add_argument("--json", type=Path, help="also write this checkout's medians here")
     args = parser.parse_args(argv)
     args.verbs = [v for v in args.verbs.split(",") if v]
     if unknown := set(args.verbs) - set(VERBS):
@@ -371,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 for build in run.builds:
                     run.measure(conn, build, verb, rep)
         print(run.report())
+        if args.json:
+            args.json.write_text(json.dumps(run.summary(), default=float))
         if args.profile:
             _profiled(run, conn, args.profile, args.profile_verb)
             print(f"profile summary: {args.profile}")
