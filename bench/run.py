@@ -75,6 +75,8 @@ class Sizes:
     objects: int
     object_rate: float
     list_repeats: int
+    # the same workloads on direct etcd and etcd grpc-proxy (and watchproxy at their size)
+    peers: bool = True
     # issue 10: the moderate rate (kubelets + controllers, writes/s, seconds), over HTTP/1.1
     # in the harness and, in the "serving" stage (bench.http2), over TLS + HTTP/2 too
     moderate_kubelets: int = 50
@@ -122,6 +124,7 @@ QUICK = Sizes(
     objects=1000,
     object_rate=20,
     list_repeats=3,
+    peers=False,  # --full compares with the peers; the quick run checks the targets
     moderate_duration=6,
     serving_runs=1,
     serving_seconds=5,
@@ -374,19 +377,22 @@ async def bench(
             cluster.stop_proxy()
             cluster.start_proxy()
             kubelets = (Group("kubelets", "kubelet", sizes.peer_kubelets),)
-            await run(kub, kubelets, sizes.peer_kubelet_rate, sizes.peer_duration, "peer size")
+            if sizes.peers:
+                await run(kub, kubelets, sizes.peer_kubelet_rate, sizes.peer_duration, "peer size")
         if want(ctl):
             if sizes.controllers:
                 many = (Group("controllers", "controller", sizes.controllers),)
                 await run(ctl, many, sizes.controller_rate, sizes.duration, "throughput")
             peer = (Group("controllers", "controller", sizes.peer_controllers),)
-            await run(ctl, peer, sizes.peer_controller_rate, sizes.peer_duration, "peer size")
+            if sizes.peers:
+                await run(ctl, peer, sizes.peer_controller_rate, sizes.peer_duration, "peer size")
         if want(obj):
             if sizes.objects:
                 many = (Group("watchers", "object", sizes.objects),)
                 await run(obj, many, sizes.object_rate, sizes.duration, "many")
             peer = (Group("watchers", "object", sizes.peer_objects),)
-            await run(obj, peer, sizes.peer_object_rate, sizes.peer_duration, "peer size")
+            if sizes.peers:
+                await run(obj, peer, sizes.peer_object_rate, sizes.peer_duration, "peer size")
         if want("moderate"):
             both = (
                 Group("kubelets", "kubelet", sizes.moderate_kubelets),
@@ -426,7 +432,7 @@ async def bench(
         cluster.stop_proxy()
 
         # peers: watchproxy is stopped, so etcd serves only the peer's watches
-        if want(kub):
+        if sizes.peers and want(kub):
             watch.append(
                 await _repeat(
                     env,
@@ -442,7 +448,7 @@ async def bench(
                     r,
                 )
             )
-        for backend in ("etcd", "grpc-proxy"):
+        for backend in ("etcd", "grpc-proxy") if sizes.peers else ():
             if want(ctl):
                 watch.append(
                     await _repeat(
