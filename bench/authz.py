@@ -71,7 +71,7 @@ from bench.analysis import Expectation, WatcherPlan, analyse
 from bench.clients import HttpWatch, HttpWatcherDef, Recorder, WatcherState
 from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import SHARD_NAMES, TENANTS, Population
-from bench.run import load_average, machine_info, run_header, save_results
+from bench.runinfo import load_average, machine_info, run_header, save_results
 from bench.writer import bulk_put, paced_writes
 from watchproxy.api.view import tenant_predicate
 from watchproxy.config import parse_settings

@@ -159,8 +159,11 @@ class ProxyProcess:
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         workers = ["--workers", str(self.workers)] if self.workers > 1 else []
+        # -P: not the working directory first on sys.path, so PYTHONPATH's `root` decides which
+        # checkout runs (a bench started from another checkout measures this one's code)
+        command = [sys.executable, "-P", "-m", *module, "serve", "--config", str(self.config_path)]
         self.proc = _spawn(
-            [sys.executable, "-m", *module, "serve", "--config", str(self.config_path), *workers],
+            [*command, *workers],
             self.log_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path},
         )

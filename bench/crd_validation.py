@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs installed; a bench-only baseline
 
-from bench.run import machine_info, run_header, save_results
+from bench.runinfo import machine_info, run_header, save_results
 from watchproxy.schema.structural import CustomResourceSchema
 from watchproxy.schema.validation import to_json_schema
 

@@ -45,7 +45,7 @@ import orjson
 
 from bench.cluster import Cluster, ProxyProcess, _spawn, http_get, run_in_workdir
 from bench.model import Population
-from bench.run import machine_info, run_header, save_results
+from bench.runinfo import machine_info, run_header, save_results
 from bench.writer import paced_writes
 from watchproxy.etcd.client import EtcdClient
 from watchproxy.etcd.watch import COALESCE_ENV, TRANSPORT_ENV

@@ -54,7 +54,7 @@ from bench import metrics
 from bench.cluster import Cluster, ProxyProcess, _children, http_get, run_in_workdir
 from bench.model import Population
 from bench.relist_storm import seed, wait_cached
-from bench.run import machine_info, run_header, save_results
+from bench.runinfo import machine_info, run_header, save_results
 from bench.scenarios import (
     Env,
     _count_pods,

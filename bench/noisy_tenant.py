@@ -33,7 +33,7 @@ from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
 from bench.relist_storm import Probe, probe_loop, seed
-from bench.run import machine_info, run_header, save_results
+from bench.runinfo import machine_info, run_header, save_results
 from watchproxy.etcd.client import EtcdClient
 
 MODES: Final = ("off", "on")

@@ -54,7 +54,7 @@ from bench import metrics
 from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
-from bench.run import machine_info, run_header, save_results
+from bench.runinfo import machine_info, run_header, save_results
 from bench.writer import bulk_put
 from watchproxy.etcd.client import EtcdClient
 

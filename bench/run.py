@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import gc
 import json
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 from bench import http2, ingest_cost, metrics, plots, report
 from bench.cluster import Cluster, raise_fd_limit
 from bench.model import Population
+from bench.runinfo import RESULTS, load_average, machine_info
 from bench.scenarios import (
     Env,
     Group,
@@ -39,11 +39,9 @@ from bench.scenarios import (
 )
 from bench.writer import bulk_put
 from watchproxy.etcd.client import EtcdClient
-from watchproxy.etcd.server import find_etcd_binary
 from watchproxy.resources import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 PLOT = ROOT / "docs" / "benchmarks" / "latency-vs-watchers.png"
 COST_PLOT = ROOT / "docs" / "benchmarks" / "cpu-per-delivery.png"
 
@@ -161,63 +159,6 @@ FULL = Sizes(
     list_repeats=5,
     rate_sweep=(30, 100, 300, 1000, 3000),
 )
-
-
-def load_average() -> list[str]:
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def run_header(info: dict[str, Any], started: float) -> str:
-    """The line a standalone bench prints above its tables: commit (dirty or not), date, load
-    average at start and end, and the run's length (`started` is a time.monotonic())."""
-    dirty = " (uncommitted changes in watchproxy/)" if info["watchproxy_dirty"] else ""
-    return (
-        f"watchproxy {info['watchproxy_commit']}{dirty}, {info['date']}, load average at start"
-        f" {' '.join(info['load_avg_start'])}, at end {' '.join(load_average())},"
-        f" {time.monotonic() - started:.0f} s"
-    )
-
-
-def save_results(name: str, out: dict[str, Any]) -> Path:
-    """Write a standalone bench's results to bench/results/<name>-<time>.json; the path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(out, indent=1, default=float))
-    return path
-
-
-def machine_info() -> dict[str, Any]:
-    mem_kb = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kb = int(line.split()[1])
-    cpu = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    etcd_version = subprocess.run(
-        [find_etcd_binary(), "--version"], capture_output=True, text=True, check=False
-    ).stdout.splitlines()[0]
-    import os
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    return {
-        "watchproxy_commit": git("rev-parse", "--short", "HEAD"),
-        "watchproxy_dirty": bool(git("status", "--porcelain", "--", "watchproxy")),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(mem_kb / 2**20, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "etcd": etcd_version,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "load_avg_start": load_average(),
-    }
 
 
 def _median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
