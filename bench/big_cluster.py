@@ -288,6 +288,9 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
     results["report"] = text
     path = save_results("big-cluster", results)
     (path.with_suffix(".md")).write_text(text)
+    if args.json:
+        with open(args.json, "w") as f:  # noqa: ASYNC230 - once, at the end of the run
+            f.write(json.dumps(results, default=float))
     print(f"results: {path}")
     if args.docs:
         write_docs(text, header)
@@ -323,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", action="store_true",
                         help="write docs/benchmarks-big-cluster.md from this run")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--json", default="", help="also write the results here")
     parser.add_argument("--proxy-tree", default="",
                         help="run `watchproxy serve` from this checkout (e.g. a git worktree of"
                         " HEAD while the work tree is being edited); default: this one")

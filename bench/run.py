@@ -97,6 +97,8 @@ class Sizes:
     # bench.write_cost: proxy CPU per write request, per verb
     write_requests: int = 500
     write_repeats: int = 3
+    # bench.big_cluster: "quick" (1,000 nodes) or its --nodes list
+    big_cluster_nodes: str = "1000,3000,10000"
 
 
 QUICK = Sizes(
@@ -133,6 +135,7 @@ QUICK = Sizes(
     ingest_repeats=1,
     write_requests=300,
     write_repeats=1,
+    big_cluster_nodes="quick",
 )
 FULL = Sizes(
     name="full",
@@ -450,6 +453,9 @@ async def bench(
             results["write"] = await asyncio.to_thread(
                 _write_cost, sizes.write_requests, sizes.write_repeats, workdir
             )
+        if want("big-cluster"):
+            log("big cluster: bench.big_cluster " + sizes.big_cluster_nodes)
+            results["big_cluster"] = await asyncio.to_thread(_big_cluster, sizes, workdir)
         results["notes"] = env.notes
         results["elapsed_s"] = time.monotonic() - t0
         results["machine"]["load_avg_end"] = load_average()
@@ -458,6 +464,21 @@ async def bench(
         for client in clients:
             await client.close()
         cluster.close()
+
+
+def _big_cluster(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+    """bench.big_cluster in its own process (own etcd, proxy and clients): its results."""
+    out = workdir / "big-cluster.json"
+    nodes = sizes.big_cluster_nodes
+    args = ["--quick"] if nodes == "quick" else ["--nodes", nodes]
+    subprocess.run(
+        [sys.executable, "-m", "bench.big_cluster", *args, "--json", str(out)],
+        check=False, timeout=3600, cwd=ROOT,
+    )  # fmt: skip
+    if not out.exists():
+        return {}
+    measured: dict[str, Any] = json.loads(out.read_text())
+    return measured
 
 
 def _write_cost(requests: int, repeats: int, workdir: Path) -> dict[str, Any]:
@@ -493,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="comma list of kubelets,controllers,single-object,moderate,list,workers,serving,"
-        "ingest,write",
+        "ingest,write,big-cluster",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     parser.add_argument(
