@@ -210,6 +210,9 @@ def watch_too_old_one_shard(env: Edges) -> Answer:
     path = "/api/v1/namespaces/acme-old/configmaps"
     start = env.settled(path)
     revisions = [env.create(path, f"s{i}") for i in range(HISTORY + 5)]
+    # The cache has applied every write (a create's answer can come before its watch event,
+    # against kube-apiserver's cacher too), so the history window is where the writes put it.
+    env.settled(path)
     # The 5 oldest events left the history: the oldest resumable position is the 5th write.
     return stream_answer(
         in_band(env.api, path, resourceVersion=start), too_old(start, str(revisions[4]))
@@ -223,6 +226,7 @@ def watch_too_old_merged(env: Edges) -> Answer:
     start = env.settled(path)
     on_a = [env.create(SECRETS.format("acme-old2"), f"s{i}") for i in range(HISTORY + 5)]
     on_b = [env.create(SECRETS.format("globex-old2"), f"s{i}") for i in range(HISTORY + 5)]
+    env.settled(path)  # every write applied, as in watch_too_old_one_shard
     # 50 events, 20 kept: all of shard a's left, and the 5 oldest of shard b's.
     oldest = CODEC.encode((on_a[-1], on_b[4]))
     return stream_answer(in_band(env.api, path, resourceVersion=start), too_old(start, oldest))
