@@ -174,8 +174,14 @@ async def serve_patch(
                 resource.group,
             )
         warnings.extend(  # unknown fields: handlers/patch.go, on the patched object
-            check_patched_fields(
-                resource, target.subresource, patched, validation, patch_errors, smp_body
+            check_patched_fields(  # only what the patch changed (the rest was checked)
+                resource,
+                target.subresource,
+                patched,
+                validation,
+                patch_errors,
+                smp_body,
+                current.obj,
             )
         )
         if patched["metadata"].get("resourceVersion") == injected:

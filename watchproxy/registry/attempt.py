@@ -89,7 +89,11 @@ async def update_once(
         new["metadata"]["managedFields"] = computed_fields
         fieldmanager.keep_times_if_unchanged(current.obj, new)
     causes = validate_object_meta_update(new, current.obj, resource)
-    raise_invalid(resource, name, causes + strategy.validate_update(new, current.obj))
+    if subresource == "status":  # the status strategy's rules (kube's statusStrategy)
+        causes += strategy.validate_status_update(new, current.obj)
+    else:
+        causes += strategy.validate_update(new, current.obj)
+    raise_invalid(resource, name, causes)
     await strategy.admit(store, new, current.obj)
     await admit_request(store, resource, "update", subresource, new, current.obj)
     await strategy.reserve(store, new, current.obj, dry_run=options.dry_run)

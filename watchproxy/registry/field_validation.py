@@ -154,6 +154,7 @@ def check_patched_fields(
     mode: str,
     patch_errors: list[str],
     smp_body: bytes | None,
+    old: JsonObject | None = None,
 ) -> list[str]:
     """The object a JSON, merge or strategic merge patch made, as handlers/patch.go checks it:
     unknown fields are removed in every mode; Warn answers the warnings (`patch_errors`, the
@@ -166,16 +167,23 @@ def check_patched_fields(
     (runtime/converter.go FromUnstructuredWithValidation).
 
     A value of the wrong JSON type fails the decode of the result in every mode: 422 `patch:
-    Invalid value: "<the patched object as JSON>": json: cannot unmarshal ...`."""
-    wrong = _type_error(resource, subresource, patched)
+    Invalid value: "<the patched object as JSON>": json: cannot unmarshal ...`.
+
+    `old`: the object the patch was applied to. Its top-level fields the patch left as they
+    were (equal values with equal JSON encodings) are not walked: only what the request
+    changed is. kube never reports or refuses what it decoded from storage either (its
+    decode into the Go type dropped it silently), and what this proxy stored was checked
+    when written; a status patch walks `status` alone."""
+    view = _changed_fields(patched, old)
+    wrong = _type_error(resource, subresource, view)
     if wrong is not None:
         detail = f"Invalid value: {go_quote(go_json(patched))}: {wrong}"
         raise invalid("", "", [("FieldValueInvalid", "patch", detail)])
     if mode == IGNORE:
-        _strict_errors(resource, subresource, patched, {}, remove=True)
+        _remove_unknown(resource, subresource, patched, view)
         return []
     errors = _strict_errors(
-        resource, subresource, patched, {}, remove=False, sort_keys=smp_body is None
+        resource, subresource, view, {}, remove=False, sort_keys=smp_body is None
     )
     if smp_body is not None:
         errors.sort()
@@ -185,8 +193,41 @@ def check_patched_fields(
         detail = f"Invalid value: {go_quote(shown)}: {_strict(errors)}"
         raise invalid("", "", [("FieldValueInvalid", "patch", detail)])
     if len(errors) > len(patch_errors):
-        _strict_errors(resource, subresource, patched, {}, remove=True)
+        _remove_unknown(resource, subresource, patched, view)
     return errors
+
+
+# Walked whatever they hold: the walk needs them to know the object (and they are short).
+_ALWAYS_WALKED = ("apiVersion", "kind")
+
+
+def _changed_fields(patched: JsonObject, old: JsonObject | None) -> JsonObject:
+    """`patched` without the top-level fields that are the same in `old` (a new dict sharing
+    the values, so a walk that removes below the top level removes from `patched`). Same
+    means equal and encoded alike: `==` alone takes `true` for `1`, a type error."""
+    if old is None:
+        return patched
+    view: JsonObject = {}
+    for key, value in patched.items():
+        if key not in _ALWAYS_WALKED and key in old:
+            before = old[key]
+            if value is before or (value == before and orjson.dumps(value) == orjson.dumps(before)):
+                continue
+        view[key] = value
+    return view
+
+
+def _remove_unknown(
+    resource: ResourceType, subresource: str, patched: JsonObject, view: JsonObject
+) -> None:
+    """Remove the unknown fields of `view` (a part of `patched`, _changed_fields) from
+    `patched`: below the top level they are shared; unknown top-level fields are popped."""
+    keys = list(view)
+    _strict_errors(resource, subresource, view, {}, remove=True)
+    if view is not patched:
+        for key in keys:
+            if key not in view:
+                patched.pop(key, None)
 
 
 def _strict(errors: list[str]) -> str:

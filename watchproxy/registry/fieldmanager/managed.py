@@ -137,15 +137,42 @@ def decode(entries: Any) -> Managed:
         fields_type, raw = entry.get("fieldsType") or "", entry.get("fieldsV1")
         if fields_type != FIELDS_V1:
             raise DecodeError(f"invalid fieldsType {fields_type!r} in managed fields entry")
-        try:
-            fp.check(raw if raw is not None else {})
-        except fp.FieldsV1Error as exc:
-            raise DecodeError(str(exc)) from exc
+        _check_fields(raw if raw is not None else {})
         key = identifier(manager, operation, api_version, subresource)
         managed.sets[key] = VersionedSet(None, api_version, operation == APPLY, raw or {})
         time = entry.get("time")
         managed.times[key] = time if isinstance(time, str) else None
     return managed
+
+
+# FieldsV1 objects known to be well formed, by their JSON: the sets a write encoded or a
+# decode checked. Every write of an object decodes its stored entries again, and the same
+# sets recur across objects (one controller, one kubelet: the same fields), so the recursive
+# check runs once per distinct set. Bounded; the oldest known set is forgotten first.
+_CHECKED: dict[bytes, None] = {}
+CHECKED_MAX = 4096
+
+
+def _check_fields(raw: Any) -> None:
+    """fp.check(raw), skipped for a set of known JSON. Raises DecodeError."""
+    try:
+        text = orjson.dumps(raw)
+    except TypeError:  # not JSON (an integer beyond 64 bits): the check says what is wrong
+        text = b""
+    if text and text in _CHECKED:
+        return
+    try:
+        fp.check(raw)
+    except fp.FieldsV1Error as exc:
+        raise DecodeError(str(exc)) from exc
+    if text:
+        _remember(text)
+
+
+def _remember(text: bytes) -> None:
+    if len(_CHECKED) >= CHECKED_MAX:
+        del _CHECKED[next(iter(_CHECKED))]
+    _CHECKED[text] = None
 
 
 def is_reset(entries: Any) -> bool:
@@ -179,7 +206,11 @@ def encode(managed: Managed) -> list[dict[str, Any]]:
         if time:
             entry["time"] = time
         entry["fieldsType"] = FIELDS_V1
-        entry["fieldsV1"] = vs.raw if vs.raw is not None else fp.to_fields_v1(vs.fields)
+        if vs.raw is not None:
+            entry["fieldsV1"] = vs.raw
+        else:
+            entry["fieldsV1"] = fp.to_fields_v1(vs.fields)
+            _remember(orjson.dumps(entry["fieldsV1"]))  # well formed: the next decode trusts it
         if ident.get("subresource"):
             entry["subresource"] = ident["subresource"]
         entries.append(entry)
@@ -280,6 +311,7 @@ def record_update(
     """An Update by manager `key`: it owns what it changed (Updater.Update, managedFieldsUpdater
     with stripMeta); its time moves only when it owns something afterwards."""
     current = "current-operation"
+    before = managed.sets.get(key)
     comparison = update_sets(live, new, atom, managed, current, force=True, ignored=ignored)
     changed = fp.union(comparison.modified, comparison.added)
     mine = fp.difference(changed, _STRIP)
@@ -288,11 +320,30 @@ def record_update(
     previous = managed.sets.get(key)
     if not mine:
         return comparison
+    if before is not None and KEEP_UNCHANGED_SETS and _unchanged(before, changed, mine, comparison):
+        # update_sets took what this request changed from every manager, this one too, and
+        # the union below would give back exactly the set it had (a kubelet's steady status
+        # writes): it keeps that set as read, encoded as read; only its time moves.
+        managed.sets[key] = before
+        managed.times[key] = now()
+        return comparison
     if previous is not None:
         mine = fp.union(previous.fields, mine)
     set_fields(managed, key, mine, api_version, False)
     managed.times[key] = now()
     return comparison
+
+
+# Whether record_update may keep a manager's set as read when a write gives it nothing new
+# (False: the reference path, which rebuilds and re-encodes it; tests compare the two).
+KEEP_UNCHANGED_SETS = True
+
+
+def _unchanged(before: VersionedSet, changed: FieldSet, mine: FieldSet, cmp: Comparison) -> bool:
+    """Whether (before - changed - removed) | mine == before: this manager owned everything
+    the request changed that it now owns (`mine`), nothing of what it changed that it does
+    not (server-set or reset fields), and nothing the request removed."""
+    return not before.overlaps(cmp.removed) and before.overlaps(changed) == mine
 
 
 def strip(managed: Managed) -> None:

@@ -14,6 +14,7 @@ from watchproxy.registry.admission import check_node_tenancy
 from watchproxy.registry.decoding import TypedDecode
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategies.pod_admission import default_tolerations, resolve_priority
+from watchproxy.registry.strategies.pod_status import pod_status_update_causes
 from watchproxy.registry.strategies.podspec import as_dict, pod_spec_causes, pod_update_causes
 from watchproxy.registry.strategy import JsonObject, Strategy, register
 
@@ -96,6 +97,10 @@ class PodStrategy(Strategy):
 
     def validate_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
         return self.validate(new) + pod_update_causes(new, old)
+
+    def validate_status_update(self, new: JsonObject, old: JsonObject) -> list[Cause]:
+        """podStatusStrategy.ValidateUpdate: the status rules only (pod_status.py)."""
+        return pod_status_update_causes(new, old)
 
     def generation_changes(self, new: JsonObject, old: JsonObject) -> bool:
         return False  # pods keep generation 1 except for graceful deletion (kube)
