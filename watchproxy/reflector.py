@@ -16,9 +16,9 @@ events up to M, so every cache's shard revision is raised to M -- a write to Lea
 ConfigMap LIST fresh. The same holds for progress notifications that etcd orders after events:
 periodic ones on every 3.5, requested ones only on etcd >= 3.5.13 / 3.4.31
 (ShardBackend.trust_requested_progress). An unordered answer to a progress request (etcd#15220)
-proves nothing and is dropped: it may run ahead of events still in flight. How and when the
-caches are raised (deferred up to 100 ms after events unless a reader waits, decision 0020):
-reflector_progress.py, the base class.
+proves nothing and is dropped: it may run ahead of events still in flight. How the caches are
+raised (all at once, through the shard's ShardClock that live routes' caches follow, decision
+0020): reflector_progress.py, the base class.
 
 Resume: a broken watch restarts from the last event's mod_revision + 1 -- not from the response
 header revision, which during catch-up is the store's current revision and would skip events --
@@ -81,7 +81,6 @@ class ShardReflector(ShardProgress):
             ],
         )
         self.next_revision = 0  # 0: must (re)list
-        self.revision = 0  # the newest revision the stream has proven delivered
         self.relists = 0
         self.watch_restarts = 0
         self.events = 0  # applied to a cache
@@ -114,6 +113,7 @@ class ShardReflector(ShardProgress):
         custom resource) stay as they are; a former route of `cache` is replaced."""
         route = Route(resource, cache, self.shard.resource_prefix(resource.storage_prefix))
         joining = self.table.add_joining(route)
+        self._follow(cache, False)  # its events are buffered, not applied, until it is live
         cache.progress_requesters[self.shard.index] = self.request_progress
         joining.task = asyncio.create_task(
             self._join(cache, joining),
@@ -132,6 +132,7 @@ class ShardReflector(ShardProgress):
         )
         for route in gone:
             route.cache.progress_requesters.pop(self.shard.index, None)
+            self._follow(route.cache, False)  # no longer fed: its revision stays where it is
 
     async def _join(self, cache: ResourceCache, joining: Joining) -> None:
         backoff = INITIAL_BACKOFF
@@ -167,8 +168,7 @@ class ShardReflector(ShardProgress):
                 obj = None if deleted else self._build(route, key, kv)
                 route.cache.apply(shard, key, obj, kv.mod_revision)
         self.table.go_live(route.cache, revision)
-        if self.revision > revision:
-            route.cache.progress(shard, self.revision)  # the buffer covered the stream up to it
+        self._follow(route.cache)  # the buffer covered the stream up to the clock
 
     def route(self, key: bytes) -> Route | None:
         """The first served resource owning `key`, or None (another resource, another
@@ -211,7 +211,9 @@ class ShardReflector(ShardProgress):
         for route in self.routes:
             route.cache.replace(self.shard.index, listed[id(route.cache)], revision)
         self.table.all_live()
-        self.revision = revision
+        self.clock.reset(revision)
+        for cache in self.table.live_caches:
+            self._follow(cache)
         self.next_revision = revision + 1
         self.relists += 1
         self.etcd_error = None
@@ -250,7 +252,7 @@ class ShardReflector(ShardProgress):
     def apply(self, response: WatchResponse) -> None:
         """One watch response, applied to the caches synchronously."""
         self.etcd_error = None
-        self.last_heard = now = time.monotonic()
+        self.last_heard = time.monotonic()
         if not response.events:
             if response.requested_progress and not self.shard.trust_requested_progress:
                 self.ignored_progress += 1  # may run ahead of events in flight (etcd#15220)
@@ -259,21 +261,22 @@ class ShardReflector(ShardProgress):
             self._proven(response.header_revision)
             self.next_revision = max(self.next_revision, response.header_revision + 1)
             return
-        shard = self.shard.index
+        shard, shard_name = self.shard.index, self.shard.name
+        lookup, joinings = self.table.lookup, self.table.joining
         for event in response.events:
             kv = event.kv
-            routes = self.table.lookup(kv.key)
+            routes = lookup(kv.key)
             key = self._cache_key(routes[0], kv.key) if routes else None
             if key is None:
                 self.skipped_events += 1
                 continue
-            builder = OneValue(self.shard.name, key, kv)
+            builder = OneValue(shard_name, key, kv)
             applied = buffered = False
             for route in routes:
                 if kv.mod_revision <= route.since:
                     continue
-                if self._joining:
-                    joining = self._joining.get(id(route.cache))
+                if joinings:
+                    joining = joinings.get(id(route.cache))
                     if joining is not None:
                         joining.buffer.append((key, kv, event.is_delete))
                         buffered = True
@@ -288,7 +291,7 @@ class ShardReflector(ShardProgress):
                 self.skipped_events += 1
         last = response.events[-1].kv.mod_revision
         self.next_revision = last + 1
-        self._events_proven(last, now)
+        self._proven(last)
 
     async def watch_once(self) -> None:
         """Follow etcd from next_revision until the stream breaks."""

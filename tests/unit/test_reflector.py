@@ -10,7 +10,6 @@ import orjson
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.etcd.client import EtcdClient, KeyValue, WatchEvent, WatchResponse
 from watchproxy.reflector import ShardReflector
-from watchproxy.reflector_progress import PROOF_DELAY
 from watchproxy.resources import Registry
 from watchproxy.shard import ShardBackend
 
@@ -125,28 +124,37 @@ def test_requested_progress_raises_every_cache_where_ordered() -> None:
     assert refl.next_revision == 51
 
 
-async def test_raising_the_other_caches_after_events_waits_unless_a_reader_waits() -> None:
-    """Decision 0020: after a response with events the caches that took events are raised at
-    once, the others within PROOF_DELAY -- or at once while a reader waits for freshness."""
+async def test_every_cache_follows_the_shard_clock_at_once() -> None:
+    """Decision 0020, second round: after a response with events every live cache of the shard
+    is at its last revision at once (one shared ShardClock, no deferred raise), and a reader
+    waiting for a revision another resource's event proves is woken by it."""
     refl, caches = reflector()
     leases, configmaps = caches["leases.coordination.k8s.io"], caches["configmaps"]
     refl.apply(WatchResponse(11, [put("/registry/leases/ns/l", 11, "l")]))
-    assert leases.vector() == (11,) and configmaps.vector() == (10,)  # still true of it
+    assert {c.vector() for c in caches.values()} == {(11,)}
+    assert configmaps.behind({0: 11}) == {} and configmaps.shards[0].own == 10
     assert refl.revision == 11 and refl.next_revision == 12
-    refl.apply(WatchResponse(12, [put("/registry/leases/ns/l", 12, "l")]))
-    await asyncio.sleep(PROOF_DELAY * 1.5)
-    assert {c.vector() for c in caches.values()} == {(12,)}  # one raise covered both
 
+    waiting = asyncio.ensure_future(configmaps.wait_until_fresh({0: 13}))
+    await asyncio.sleep(0)
+    assert not waiting.done() and refl.clock.waiting == {configmaps: 0}
+    refl.apply(WatchResponse(12, [put("/registry/leases/ns/l", 12, "l")]))
+    await asyncio.sleep(0)
+    assert not waiting.done()
     refl.apply(WatchResponse(13, [put("/registry/leases/ns/l", 13, "l")]))
-    assert configmaps.vector() == (12,)
-    # A consistent read of configmaps waits: its request flushes the pending raise.
-    await asyncio.wait_for(configmaps.wait_until_fresh({0: 13}), PROOF_DELAY / 2)
-    assert {c.vector() for c in caches.values()} == {(13,)}
-    # And while readers wait, raises are immediate again.
-    refl.apply(WatchResponse(14, [put("/registry/leases/ns/l", 14, "l")]))
-    assert {c.vector() for c in caches.values()} == {(14,)}
-    # A progress notification raises every cache at once.
-    refl._reader_asked = float("-inf")
-    refl.apply(WatchResponse(15, [put("/registry/leases/ns/l", 15, "l")]))
+    await asyncio.wait_for(waiting, 0.05)  # woken by the clock, not by its 100 ms poll
+    assert refl.clock.waiting == {}
+    # A progress notification moves every cache too.
     refl.apply(WatchResponse(16, []))
     assert {c.vector() for c in caches.values()} == {(16,)}
+    assert leases.shards[0].own == 13
+
+
+def test_a_removed_route_stops_following_the_clock_without_going_back() -> None:
+    refl, caches = reflector()
+    configmaps = caches["configmaps"]
+    refl.apply(WatchResponse(11, [put("/registry/leases/ns/l", 11, "l")]))
+    refl.remove_route(b"/registry/configmaps/")
+    refl.apply(WatchResponse(12, [put("/registry/leases/ns/l", 12, "l")]))
+    assert configmaps.vector() == (11,)  # no longer fed: not proven beyond what it had
+    assert caches["secrets"].vector() == (12,)

@@ -267,3 +267,24 @@ async def test_a_relist_reads_a_prefix_once_for_every_version() -> None:
     deliver(refl, undecodable, put(f"{PREFIX}ns/b", 13, "b"))
     assert cached(v1) == cached(v1beta1) == {"ns/b": 13}  # an undecodable value: a deletion
     assert refl.events == 2  # an event counts once, however many versions it feeds
+
+
+async def test_a_joining_cache_does_not_follow_the_shard_clock_until_live() -> None:
+    """Decision 0020, second round: the shard's clock proves only what live routes applied; a
+    cache whose route joins again (buffered, not applied) keeps its revision until it is live."""
+    refl, etcd, cache = joined()
+    etcd.gate.set()
+    refl.add_route(WIDGETS, cache)
+    await until_live(refl)
+    deliver(refl, put("/registry/leases/ns/l", 11))
+    assert cache.vector() == (11,)  # live: follows the other resources' events
+    etcd.gate.clear()
+    etcd.revision = 11
+    refl.add_route(WIDGETS_V1, cache)  # joins again (its former route is replaced)
+    deliver(refl, etcd.write("a"))  # buffered for the joining route
+    assert cache.vector() == (11,) and cache.behind({0: 12}) == {0: 12}
+    etcd.gate.set()
+    await until_live(refl)
+    assert cached(cache) == {"ns/a": 12} and cache.vector() == (12,)
+    deliver(refl, put("/registry/leases/ns/l", 13))
+    assert cache.vector() == (13,)  # live again: follows the clock

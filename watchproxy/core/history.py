@@ -34,27 +34,35 @@ class EventHistory:
         return len(self._events) - self._head
 
     def append(self, event: CacheEvent) -> None:
-        self._events.append(event)
+        """Once per applied event: locals instead of len(self) (a Python-level call)."""
+        events = self._events
+        events.append(event)
         self.bytes += _size(event)
         # Watch lines are memoised for the fan-out of an event and the catch-up right after it;
         # older events rebuild them (a splice) if a watcher replays that far, instead of the
         # history holding two or three encoded copies of every object it keeps.
-        aged = len(self._events) - 1 - LINES_KEPT_FOR
-        if aged >= self._head:
-            self._events[aged].drop_lines()
-        while len(self) > self.capacity or (
-            self.max_bytes and self.bytes > self.max_bytes and len(self) > 1
+        total = len(events)
+        head = self._head
+        aged = total - 1 - LINES_KEPT_FOR
+        if aged >= head:
+            events[aged].drop_lines()
+        capacity, max_bytes = self.capacity, self.max_bytes
+        while total - head > capacity or (
+            max_bytes and self.bytes > max_bytes and total - head > 1
         ):
-            evicted = self._events[self._head]
-            self._head += 1
+            evicted = events[head]
+            head += 1
             self.bytes -= _size(evicted)
             self.floors[evicted.shard] = max(self.floors[evicted.shard], evicted.revision)
         # Compact lazily so eviction stays O(1) amortised while holding at most 1/8 of the
         # capacity in already-evicted slots.
-        if self._head > self.capacity // 8:
-            del self._events[: self._head]
-            self._head = 0
-        self.high_water = max(self.high_water, len(self))
+        if head > capacity // 8:
+            del events[:head]
+            total -= head
+            head = 0
+        self._head = head
+        if total - head > self.high_water:
+            self.high_water = total - head
 
     def reset_shard(self, shard: int, list_revision: int) -> None:
         """After a relist of `shard`: nothing of it at or below list_revision can be replayed."""

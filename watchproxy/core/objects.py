@@ -50,21 +50,28 @@ class CachedObject:
 
 
 def encode_object(obj: dict[str, Any], resource_version: str) -> tuple[bytes, int, int]:
-    """JSON bytes with kind, apiVersion, then metadata starting with resourceVersion."""
-    meta = obj.get("metadata") or {}
-    ordered: dict[str, Any] = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion")}
-    ordered["metadata"] = {"resourceVersion": resource_version} | {
-        k: v for k, v in meta.items() if k != "resourceVersion"
-    }
-    for k, v in obj.items():
-        if k not in ordered:
-            ordered[k] = v
+    """JSON bytes with kind, apiVersion, then metadata starting with resourceVersion (every
+    other key in its order), and the offsets of the resourceVersion's digits. `obj` is not
+    changed."""
+    meta = obj.get("metadata")
+    return _encode(obj, meta if isinstance(meta, dict) else {}, resource_version)
+
+
+def _encode(obj: dict[str, Any], meta: dict[str, Any], rv: str) -> tuple[bytes, int, int]:
+    """encode_object of `obj` whose metadata is `meta`. Dict displays and merges only (they run
+    in C): a key merged in again keeps its first place and takes the later value, so the
+    placeholders put kind, apiVersion, metadata and resourceVersion first whatever the stored
+    order (kubectl's is apiVersion, kind), and the real values are set after the merge."""
+    served_meta = {"resourceVersion": rv, **meta}
+    served_meta["resourceVersion"] = rv  # a stored one (none should be) is replaced, not kept
+    ordered = {"kind": None, "apiVersion": None, "metadata": None, **obj}
+    ordered["metadata"] = served_meta
     # orjson hands back its output buffer as the bytes object, allocated far larger than the
     # JSON (4 KB on average for a 1.8 KB pod: 2.2x, for as long as the cache keeps it); one
     # copy at the exact size costs a memcpy and frees the rest at once.
     raw = bytes(memoryview(orjson.dumps(ordered)))
     start = raw.index(_RV_MARK) + len(_RV_MARK)
-    return raw, start, start + len(resource_version)
+    return raw, start, start + len(rv)
 
 
 def build_object(resource: ResourceType, key: str, value: bytes, revision: int) -> CachedObject:
@@ -81,8 +88,12 @@ def build_object(resource: ResourceType, key: str, value: bytes, revision: int) 
 def build_from_dict(
     resource: ResourceType, key: str, obj: dict[str, Any], revision: int
 ) -> CachedObject:
-    obj.setdefault("kind", resource.kind)
-    obj.setdefault("apiVersion", resource.api_version)
+    """The CachedObject of `obj` (decoded from etcd; taken over: it may be changed) at
+    `revision`: served form, bytes encoded once, selectable fields, labels, trigger."""
+    if "kind" not in obj:
+        obj["kind"] = resource.kind
+    if "apiVersion" not in obj:
+        obj["apiVersion"] = resource.api_version
     if resource.custom is not None and resource.custom.read_decoder is not None:
         obj = resource.custom.read_decoder(obj)  # kube's CR storage codec: prune, default
     # An object stored at any version is served at the one asked for: a custom resource's
@@ -91,22 +102,24 @@ def build_from_dict(
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         meta = obj["metadata"] = {}
-    raw, start, end = encode_object(obj, str(revision))
     labels = meta.get("labels")
     name = str(meta.get("name", ""))
     fields = _shared_fields(resource.selectable_fields(obj), name)
+    raw, start, end = _encode(obj, meta, str(revision))
+    trigger = resource.trigger_field
+    # Positional: this runs once per etcd event (keywords cost a lookup each).
     return CachedObject(
-        key=key,
-        namespace=fields.get("metadata.namespace") or _intern(str(meta.get("namespace", ""))),
-        name=name,
-        revision=revision,
-        raw=raw,
-        rv_start=start,
-        rv_end=end,
-        labels=_shared_labels(labels) if isinstance(labels, dict) and labels else {},
-        fields=fields,
-        trigger=fields.get(resource.trigger_field) if resource.trigger_field else None,
-        uid=str(meta.get("uid", "")),
+        key,
+        fields.get("metadata.namespace") or _intern(str(meta.get("namespace", ""))),
+        name,
+        revision,
+        raw,
+        start,
+        end,
+        _shared_labels(labels) if isinstance(labels, dict) and labels else {},
+        fields,
+        fields.get(trigger) if trigger else None,
+        str(meta.get("uid", "")),
     )
 
 
@@ -121,10 +134,11 @@ def _shared_fields(fields: dict[str, str], name: str) -> dict[str, str]:
     """The selectable fields with their values interned (a namespace, a node name, a phase are
     shared by many objects), except the object's own name (unique: interning it would only add
     an entry to the interned table), for which the object's `name` string is used."""
-    return {
-        k: name if k == "metadata.name" else _intern(v) if type(v) is str else v
-        for k, v in fields.items()
-    }
+    for k, v in fields.items():
+        if type(v) is str and k != "metadata.name":
+            fields[k] = _intern(v)  # same keys: no resize while iterating
+    fields["metadata.name"] = name
+    return fields
 
 
 class CacheEvent:
