@@ -301,6 +301,7 @@ def create_app(settings: Settings) -> Any:
                     query, target.resource, name=target.name or None, force_watch=True
                 )
                 extensions = scope.get("extensions")
+                del params  # a watch lives long: its frame need not keep the parsed query
                 await serve_watch(proxy, target, opts, receive, send, printing, extensions)
             elif is_collection:
                 opts = parse_list_options(query, target.resource)

@@ -19,7 +19,6 @@ Every answer of a classified request carries kube's `X-Kubernetes-PF-FlowSchema-
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -121,32 +120,46 @@ class FlowFilter:
         client leaving; the messages read meanwhile are replayed by the `receive` returned,
         which the handler must use instead."""
         classification = self.controller.classify(self.digest(info, auth))
-        gone, replay = _disconnect_watch(receive) if receive is not None else (None, receive)
+        watch = _DisconnectWatch(receive) if receive is not None else None
         try:
-            admission = await self.controller.admit(classification, self.seats(info, query), gone)
+            admission = await self.controller.admit(
+                classification, self.seats(info, query), watch.gone if watch is not None else None
+            )
         except Rejected as exc:
             raise FlowRejected(exc) from exc
-        return admission, replay
+        if watch is None or not watch.started:
+            # Admitted without waiting (the common case): nothing was read, so the handler
+            # keeps the server's own `receive`. A watch needs that: it finds the connection's
+            # `disconnected` flag through it, where a wrapper would cost it a task of its own
+            # waiting on receive() for its whole life (decision 0023).
+            return admission, receive
+        return admission, watch.replay
 
 
-def _disconnect_watch(receive: Receive) -> tuple[Callable[[], Awaitable[None]], Receive]:
+class _DisconnectWatch:
     """`gone()` returns when the client disconnects (reading, and keeping, what comes before);
-    the receive returned gives the kept messages first."""
-    kept: deque[Message] = deque()
+    `replay` gives the kept messages first, then reads on. `started` once `gone` has run:
+    only then may messages have been read."""
 
-    async def gone() -> None:
+    __slots__ = ("_receive", "kept", "started")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.kept: deque[Message] = deque()
+        self.started = False
+
+    async def gone(self) -> None:
+        self.started = True
         while True:
-            message = await receive()
-            kept.append(message)
+            message = await self._receive()
+            self.kept.append(message)
             if message["type"] == "http.disconnect":
                 return
 
-    async def replay() -> Message:
-        if kept:
-            return kept.popleft()
-        return await receive()
-
-    return gone, replay
+    async def replay(self) -> Message:
+        if self.kept:
+            return self.kept.popleft()
+        return await self._receive()
 
 
 class FlowRejected(ApiError):

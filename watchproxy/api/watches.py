@@ -9,6 +9,7 @@ import asyncio
 import os
 import random
 from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any
 
 from watchproxy.api.freshness import current_targets, wait_fresh
@@ -39,8 +40,14 @@ direct_writes = os.environ.get("WATCHPROXY_WATCH_DIRECT", "") != "0"
 
 def bookmark_factory(resource: ResourceType, printing: Printing | None = None) -> Any:
     """BOOKMARK lines: an object of the watched kind (PartialObjectMetadata on a metadata-only
-    watch) with only `metadata.resourceVersion`, and the initial-events-end annotation."""
-    kind, api_version = bookmark_type(resource, printing)
+    watch) with only `metadata.resourceVersion`, and the initial-events-end annotation.
+    `line(rv: str, initial_end: bool) -> bytes`, one function shared by every watch of a kind
+    (not a closure per watch, decision 0023)."""
+    return _bookmark_line(*bookmark_type(resource, printing))
+
+
+@lru_cache(maxsize=1024)  # (kinds x {object, PartialObjectMetadata} x API versions: bounded)
+def _bookmark_line(kind: str, api_version: str) -> Callable[[str, bool], bytes]:
     head = (
         b'{"type":"BOOKMARK","object":{"kind":"'
         + kind.encode()
@@ -76,6 +83,20 @@ async def serve_watch(
     (or this view cannot read) is 410 `too old resource version: N (M)`, a WatchList whose
     position the cache does not reach in time is the 504 with cause ResourceVersionTooLarge.
     A watch from a future position waits for it (no error), as the cacher does."""
+    # Set up in a frame of its own: what only the set-up needs (the filter's inputs, the
+    # WatchList's initial objects, targets, the view) is freed before the stream's long wait.
+    cache, watcher, pending_error = await _open_watch(proxy, target, opts, printing, extensions)
+    await stream_watch(proxy, cache, watcher, opts, receive, send, pending_error)
+
+
+async def _open_watch(
+    proxy: Proxy,
+    target: Target,
+    opts: ListOptions,
+    printing: Printing | None,
+    extensions: dict[str, Any] | None,
+) -> tuple[ResourceCache, CacheWatcher, ProxyError | None]:
+    """The registered watcher of a WATCH (see serve_watch), or the error it starts with."""
     resource = target.resource
     cache, view = ready_view(proxy, target, opts)
     rv = opts.resource_version
@@ -146,7 +167,7 @@ async def serve_watch(
                     pending_error = _too_old(proxy, cache, view, rv, start_vector)
         else:
             cache.watch_now(watcher)
-    await stream_watch(proxy, cache, watcher, opts, receive, send, pending_error)
+    return cache, watcher, pending_error
 
 
 def _too_old(
@@ -170,7 +191,7 @@ def watch_for_disconnect(
     """
     cycle = getattr(receive, "__self__", None)
     if cycle is not None and isinstance(getattr(cycle, "disconnected", None), bool):
-        proxy.bookmarks.track_connection(watcher, lambda: bool(cycle.disconnected))
+        proxy.bookmarks.track_connection(watcher, cycle)
         return None
 
     async def wait_for_disconnect() -> None:
@@ -181,16 +202,37 @@ def watch_for_disconnect(
     return asyncio.create_task(wait_for_disconnect())
 
 
-def _fell_behind(
-    proxy: Proxy, cache: ResourceCache, view: View, watcher: CacheWatcher
-) -> Callable[[], bytes]:
+class _Expiry:
+    """The watch's timeout, as asyncio.timeout_at keeps it but in about a third of the memory
+    an idle watch holds for it (no Timeout object, dict or bound method; decision 0023): called
+    at the deadline, it cancels the streaming task; `timed_out()` in the task's `except
+    CancelledError` tells that cancellation from any other (a server shutting down)."""
+
+    __slots__ = ("_cancelling", "_fired", "_task")
+
+    def __init__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # (only ever made inside the watch's task)
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._fired = False
+
+    def __call__(self) -> None:
+        self._fired = True
+        self._task.cancel()
+
+    def timed_out(self) -> bool:
+        """True if the deadline's own cancellation is the one being handled (then undone);
+        call once, from the `except CancelledError` that caught it."""
+        return self._fired and self._task.uncancel() <= self._cancelling
+
+
+def _fell_behind(proxy: Proxy, cache: ResourceCache, watcher: CacheWatcher) -> bytes:
     """The in-band 410 for a watcher whose catch-up position left the history: worded as the
-    cacher answers the client's re-watch from that position would be."""
-
-    def line() -> bytes:
-        return error_line(_too_old(proxy, cache, view, "", watcher.lag_position()))
-
-    return line
+    cacher answers the client's re-watch from that position would be. Given to next_chunk as
+    a partial: built only if needed, with no closure or View held per idle watch."""
+    view = View(watcher.shards, watcher.merged)
+    return error_line(_too_old(proxy, cache, view, "", watcher.lag_position()))
 
 
 async def stream_watch(
@@ -223,21 +265,26 @@ async def stream_watch(
     await send({"type": "http.response.body", "body": b"", "more_body": True})
 
     disconnect = watch_for_disconnect(proxy, watcher, receive)
-    expired = _fell_behind(proxy, cache, View(watcher.shards, watcher.merged), watcher)
+    expired = partial(_fell_behind, proxy, cache, watcher)
     try:
         if pending_error is not None:
             await send(
                 {"type": "http.response.body", "body": error_line(pending_error), "more_body": True}
             )
         else:
-            async with asyncio.timeout_at(deadline):
+            expiry = _Expiry()
+            timer = loop.call_at(deadline, expiry)
+            try:
                 while (chunk := await watcher.next_chunk(expired)) is not None:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     # Drop the reference before waiting: an idle WatchList watcher would
                     # otherwise keep its whole initial state alive until its next event.
                     chunk = b""
-    except TimeoutError:
-        pass
+            except asyncio.CancelledError:
+                if not expiry.timed_out():
+                    raise  # cancelled from outside (the server stops): not the timeout
+            finally:
+                timer.cancel()
     except OSError:
         pass  # the client went away mid-write
     finally:

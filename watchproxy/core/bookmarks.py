@@ -9,12 +9,20 @@ that is not caught up gets none: a bookmark must never claim events it has not b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from typing import Protocol
 
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import CacheWatcher
 
 TICK_SECONDS = 1.0
+
+
+class Connection(Protocol):
+    """What the ticker polls: uvicorn's HTTP/1.1 request cycle and serving/h2_stream.H2Stream
+    both carry this flag, set once their client is gone."""
+
+    @property
+    def disconnected(self) -> bool: ...
 
 
 class BookmarkTicker:
@@ -23,27 +31,28 @@ class BookmarkTicker:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._watchers: dict[CacheWatcher, tuple[ResourceCache, float]] = {}
-        self._connections: dict[CacheWatcher, Callable[[], bool]] = {}
+        self._connections: dict[CacheWatcher, Connection] = {}
         self.sent = 0
         self.reaped = 0
 
     def add(self, cache: ResourceCache, watcher: CacheWatcher, deadline: float) -> None:
         self._watchers[watcher] = (cache, deadline)
 
-    def track_connection(self, watcher: CacheWatcher, gone: Callable[[], bool]) -> None:
-        """Close `watcher` once `gone()` says its client disconnected.
+    def track_connection(self, watcher: CacheWatcher, connection: Connection) -> None:
+        """Close `watcher` once `connection.disconnected` says its client went away.
 
         Polling a flag once a second replaces a disconnect-waiting task per watch: an idle
-        watch then costs no task, coroutine or future of its own.
+        watch then costs no task, coroutine or future of its own; the connection object is
+        held itself (no closure per watch, decision 0023).
         """
-        self._connections[watcher] = gone
+        self._connections[watcher] = connection
 
     def discard(self, watcher: CacheWatcher) -> None:
         self._watchers.pop(watcher, None)
         self._connections.pop(watcher, None)
 
     def reap(self) -> None:
-        gone = [w for w, is_gone in self._connections.items() if is_gone()]
+        gone = [w for w, conn in self._connections.items() if conn.disconnected]
         for watcher in gone:
             del self._connections[watcher]
             watcher.close()

@@ -15,7 +15,6 @@ dispatch path (core/flush.py, decision 0019), and the writer resumes whenever a 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 
 from watchproxy.core.flush import Flusher, WatchSink, joined
@@ -49,7 +48,7 @@ class CacheWatcher:
         "_lag_vector",
         "_match",
         "_pending",
-        "_wake",
+        "_waiter",
         "bookmark_line",
         "coalesce_window",
         "filter",
@@ -102,12 +101,12 @@ class CacheWatcher:
         # Rewrites each event's object bytes (server-side printing); None keeps shared lines.
         self.render: Callable[[bytes], bytes] | None = None
         self.state = WatcherState.ACTIVE
-        self.queue: deque[bytes] = deque()
+        # A list: only appended and drained whole; empty, 56 bytes (a deque's block: ~620).
+        self.queue: list[bytes] = []
         self.queue_bytes = 0  # the sum of len() over `queue`
         self.high_water = 0
-        # What the writer has taken for the wire, counted per chunk (never per event): read by
-        # ResourceCache.statistics() for the watch-event metrics, folded into the cache's totals
-        # when the watch ends.
+        # Taken for the wire, counted per chunk (never per event): read by ResourceCache
+        # .statistics() for the watch-event metrics, folded into its totals when the watch ends.
         self.sent_events = 0
         self.sent_bytes = 0
         self.resume_after_seq = 0  # valid while LAGGING: events after this seq are still owed
@@ -119,7 +118,9 @@ class CacheWatcher:
         self._end_bookmark: bytes | None = None
         self._dominated = not merged
         self._final: bytes | None = None
-        self._wake = asyncio.Event()
+        # The writer's wake-up, only while it is parked in next_chunk (an Event would hold a
+        # deque too; decision 0023); it re-checks everything before parking: nothing is missed.
+        self._waiter: asyncio.Future[None] | None = None
         self.next_bookmark_at = 0.0
         # The direct path (attach_sink): `_direct` while the writer is parked in next_chunk and
         # the flusher may write; `_pending` while in a flusher list; `flushed_at` (loop time of
@@ -213,7 +214,9 @@ class CacheWatcher:
         if len(self.queue) > self.high_water:
             self.high_water = len(self.queue)
         if not self._direct:  # (self._ready(), inlined: once per delivery)
-            self._wake.set()
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         elif not self._pending:
             self._pending = True
             self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
@@ -221,7 +224,7 @@ class CacheWatcher:
     def _ready(self) -> None:
         """Lines were queued: hand them to the flusher if direct, else wake the writer."""
         if not self._direct:
-            self._wake.set()
+            self._wake_writer()  # (already not direct: just the wake-up)
         elif not self._pending:
             self._pending = True
             self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
@@ -229,7 +232,9 @@ class CacheWatcher:
     def _wake_writer(self) -> None:
         """Give the stream back to the writer task (it drains the queue first)."""
         self._direct = False
-        self._wake.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def flush_direct(self, now: float) -> int:
         """Called by the flusher's pass: write the queue through the sink as one chunk; 1 if
@@ -305,8 +310,7 @@ class CacheWatcher:
     # -- writer side ---------------------------------------------------------------------------
 
     def _initial_batch(self) -> bytes:
-        """The next initial objects as ADDED lines: up to BATCH of them, stopping after the
-        line that reaches the byte bound."""
+        """Up to BATCH initial objects as ADDED lines, stopping after the one at the byte bound."""
         lines, pos = initial_lines(
             self.initial,
             self._initial_pos,
@@ -335,9 +339,8 @@ class CacheWatcher:
             return None
         events = history.after_seq(self.resume_after_seq, BATCH)
         limit = min(BATCH_BYTES, self.max_queue_bytes)
-        lines = []
-        size = 0
-        taken = 0
+        lines: list[bytes] = []
+        size = taken = 0
         for event in events:
             taken += 1
             etype = self.classify(event)
@@ -385,12 +388,13 @@ class CacheWatcher:
             if self.state is WatcherState.CLOSED:
                 final, self._final = self._final, None
                 return final
-            self._wake.clear()
-            # Parked: live lines go out through the sink until one is refused (or the watch
-            # lags or closes), which sets _wake. A cancelled wait (the watch's timeout) must
-            # not leave the flusher writing behind the handler's back.
+            # Parked: live lines go out through the sink until one is refused (or the watch lags
+            # or closes: the waiter resolves). A cancelled wait (the watch's timeout) must not
+            # leave the flusher writing behind the handler's back.
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
             self._direct = self.sink is not None
             try:
-                await self._wake.wait()
+                await waiter
             finally:
                 self._direct = False
+                self._waiter = None

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import ssl
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, cast
 
@@ -75,6 +76,32 @@ def status_response(code: int, message: str) -> bytes:
     )
 
 
+class _Pipeline(list[Any]):
+    """uvicorn's queue of pipelined requests (it only calls appendleft, pop and bool): a list,
+    56 bytes while empty -- always, but for pipelining clients -- where a deque holds a
+    64-slot block (~620 bytes) per connection (decision 0023)."""
+
+    __slots__ = ()
+
+    def appendleft(self, item: Any) -> None:
+        self.insert(0, item)
+
+
+def slim_event(event: asyncio.Event) -> asyncio.Event:
+    """`event` with its waiter deque swapped for a list while nobody waits; returns it.
+
+    asyncio.Event (3.11-3.13) only appends, removes and iterates its `_waiters`, which a list
+    does as well; an empty deque is ~620 bytes, an empty list 56. uvicorn gives every
+    HTTP/1.1 connection one Event (its flow control) and every request another (the cycle's
+    message event), and a watch holds both for its life (decision 0023). Anything else
+    (another Python's Event, waiters already there) is left as it is.
+    """
+    waiters = getattr(event, "_waiters", None)
+    if type(waiters) is deque and not waiters:
+        event._waiters = []  # type: ignore[assignment]
+    return event
+
+
 def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
     """The ASGI TLS extension (https://asgi.readthedocs.io/en/latest/specs/tls.html) of one
     connection, computed once. The client certificate, when there is one, has been verified
@@ -103,6 +130,25 @@ class Http1Protocol(HttpToolsProtocol):
     connection's start for its first request, from a request's first byte afterwards) get 408
     (or, with a response under way, just the close). Idle keep-alive stays uvicorn's."""
 
+    # This class's own attributes live in slots, uvicorn's in the instance dict: uvicorn sets
+    # 27, and CPython (3.11: SHARED_KEYS_MAX_SIZE 30) shares one key table between the dicts
+    # of a class's instances only up to 30 keys; past that every connection -- every
+    # HTTP/1.1 watch -- carries a dict of its own (~1.6 KB instead of ~0.4; decision 0023).
+    __slots__ = (
+        "counted",
+        "header_bytes",
+        "header_count",
+        "header_read_timeout_seconds",
+        "header_timer",
+        "kind",
+        "max_header_bytes",
+        "max_header_count",
+        "reading_headers",
+        "refusal",
+        "tls",
+        "wire_bytes",
+    )
+
     def __init__(
         self,
         config: Config,
@@ -116,6 +162,7 @@ class Http1Protocol(HttpToolsProtocol):
         header_read_timeout_seconds: float = DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        self.pipeline = _Pipeline()  # type: ignore[assignment]
         self.tls = tls
         self.kind = serving.HTTP1_TLS if tls is not None else serving.HTTP1_PLAIN
         self.counted = False
@@ -131,6 +178,7 @@ class Http1Protocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        slim_event(self.flow._is_writable_event)
         self.counted = True
         serving.connection_opened(self.kind)
         self._arm_header_timer()
@@ -208,6 +256,7 @@ class Http1Protocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # (not on an upgrade)
+            slim_event(cycle.message_event)  # (just made: nobody waits on it yet)
             # A watch's live events bypass `send` through this (core/flush.py).
             extensions = self.scope.setdefault("extensions", {})
             extensions[WATCH_SINK] = Http1WatchSink(cycle)  # type: ignore[assignment]
