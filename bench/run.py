@@ -75,6 +75,8 @@ class Sizes:
     list_repeats: int
     # the same workloads on direct etcd and etcd grpc-proxy (and watchproxy at their size)
     peers: bool = True
+    # the idle-watcher memory probe with WatchList starts too (always: from a resourceVersion)
+    watchlist_probe: bool = True
     # issue 10: the moderate rate (kubelets + controllers, writes/s, seconds), over HTTP/1.1
     # in the harness and, in the "serving" stage (bench.http2), over TLS + HTTP/2 too
     moderate_kubelets: int = 50
@@ -97,8 +99,9 @@ class Sizes:
     # bench.write_cost: proxy CPU per write request, per verb
     write_requests: int = 500
     write_repeats: int = 3
-    # bench.big_cluster: "quick" (1,000 nodes) or its --nodes list
+    # bench.big_cluster: its --nodes list and full window in seconds
     big_cluster_nodes: str = "1000,3000,10000"
+    big_cluster_seconds: float = 30
 
 
 QUICK = Sizes(
@@ -106,7 +109,7 @@ QUICK = Sizes(
     nodes=500,
     pods=10_000,
     repeats=1,
-    deadline_s=175,
+    deadline_s=240,
     workers=2,
     kubelet_sweep=(500,),
     kubelet_controllers=5,
@@ -121,21 +124,23 @@ QUICK = Sizes(
     peer_duration=4,
     controllers=50,
     controller_rate=1000,
-    objects=1000,
+    objects=0,  # the single-object scenario is a peer comparison (--full)
     object_rate=20,
     list_repeats=3,
     peers=False,  # --full compares with the peers; the quick run checks the targets
-    moderate_duration=6,
+    watchlist_probe=False,
+    moderate_duration=5,
     serving_runs=1,
-    serving_seconds=5,
-    scaling_controllers=100,
+    serving_seconds=3,
+    scaling_controllers=50,
     scaling_rate=2000,
-    scaling_duration=4,
-    ingest_seconds=3,
+    scaling_duration=3,
+    ingest_seconds=2,
     ingest_repeats=1,
-    write_requests=300,
+    write_requests=200,
     write_repeats=1,
-    big_cluster_nodes="quick",
+    big_cluster_nodes="500",
+    big_cluster_seconds=6,
 )
 FULL = Sizes(
     name="full",
@@ -310,7 +315,8 @@ async def bench(
                 if sizes.kubelet_controllers:
                     groups += (Group("controllers", "controller", sizes.kubelet_controllers),)
                 await run(kub, groups, sizes.kubelet_rate, sizes.duration, f"sweep N={n}")
-            for key, watchlist in (("memory_probe", True), ("memory_probe_resume", False)):
+            probes_run = (("memory_probe", True), ("memory_probe_resume", False))
+            for key, watchlist in probes_run if sizes.watchlist_probe else probes_run[1:]:
                 probes = [
                     await memory_probe(
                         env, max(sizes.kubelet_sweep), 4, sizes.kubelet_rate, 3.0, watchlist
@@ -469,8 +475,9 @@ async def bench(
 def _big_cluster(sizes: Sizes, workdir: Path) -> dict[str, Any]:
     """bench.big_cluster in its own process (own etcd, proxy and clients): its results."""
     out = workdir / "big-cluster.json"
-    nodes = sizes.big_cluster_nodes
-    args = ["--quick"] if nodes == "quick" else ["--nodes", nodes]
+    args = ["--nodes", sizes.big_cluster_nodes, "--seconds", str(sizes.big_cluster_seconds)]
+    if sizes.big_cluster_seconds < 15:  # the quick run: a short warm-up, a tight bound
+        args += ["--warmup", "2", "--deadline", "90"]
     subprocess.run(
         [sys.executable, "-m", "bench.big_cluster", *args, "--json", str(out)],
         check=False, timeout=3600, cwd=ROOT,
