@@ -23,6 +23,7 @@ from watchproxy.api.view import View, format_rv, parse_rv
 from watchproxy.core.errors import ProxyError, ResourceExpired, TooLargeResourceVersion
 from watchproxy.core.flush import WATCH_SINK, WatchSink
 from watchproxy.core.watch_cache import ResourceCache
+from watchproxy.core.watch_filter import WatchFilter
 from watchproxy.core.watcher import CacheWatcher
 from watchproxy.proxy import Proxy
 from watchproxy.resources import ResourceType
@@ -149,7 +150,10 @@ async def _open_watch(
                 o
                 for o in ResourceCache.merge_sorted(
                     cache.select(
-                        sorted(view.shards), namespace=filt.namespace, trigger=filt.trigger
+                        sorted(view.shards),
+                        namespace=filt.namespace,
+                        trigger=filt.trigger,
+                        key=pinned_key(resource, filt),
                     )
                 )
                 if filt.matches(o)
@@ -168,6 +172,17 @@ async def _open_watch(
         else:
             cache.watch_now(watcher)
     return cache, watcher, pending_error
+
+
+def pinned_key(resource: ResourceType, filt: WatchFilter) -> str | None:
+    """The cache key of the one object a watch selects by name (`metadata.name=` or a path
+    name), or None when the name does not pin one key: a namespaced resource watched across
+    namespaces matches that name in every namespace."""
+    if not filt.name:
+        return None
+    if filt.namespace:
+        return f"{filt.namespace}/{filt.name}"
+    return None if resource.namespaced else filt.name
 
 
 def _too_old(

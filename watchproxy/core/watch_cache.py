@@ -227,8 +227,11 @@ class ResourceCache:
         namespace: str,
         trigger: str | None,
         at: dict[int, int] | None = None,
+        key: str | None = None,
     ) -> list[list[CachedObject]]:
-        """Per shard, the objects in key order narrowed by the best index (namespace, trigger).
+        """Per shard, the objects in key order narrowed by the best index (namespace, trigger),
+        or only the object at `key` (a cache key, `ns/name` or `name`) when it is given: a
+        kubelet's watch of its own Node by name must not scan every Node of the shard.
 
         `at` asks for the state at given per-shard revisions (exact reads, continue pages);
         raises ResourceExpired when history cannot rewind that far. A rewind costs the current
@@ -237,7 +240,7 @@ class ResourceCache:
         out: list[list[CachedObject]] = []
         for shard in shards:
             state = self.shards[shard]
-            current = _current_selection(state, namespace, trigger)
+            current = _current_selection(state, namespace, trigger, key)
             if at is None or at.get(shard, state.revision) >= state.revision:
                 out.append(current)
                 continue
@@ -248,7 +251,11 @@ class ResourceCache:
                 )
             kept = [o for o in current if o.key not in overlay]
             older = [
-                o for o in overlay.values() if o is not None and _in_scope(o, namespace, trigger)
+                o
+                for o in overlay.values()
+                if o is not None
+                and _in_scope(o, namespace, trigger)
+                and (key is None or o.key == key)
             ]
             out.append(sorted(kept + older, key=_key_of))  # two sorted runs: a C merge
         return out
@@ -324,9 +331,12 @@ class ResourceCache:
 
 
 def _current_selection(
-    state: ShardState, namespace: str, trigger: str | None
+    state: ShardState, namespace: str, trigger: str | None, key: str | None = None
 ) -> list[CachedObject]:
     """The shard's current objects in key order, narrowed by the best index."""
+    if key is not None:
+        obj = state.objects.get(key)
+        return [obj] if obj is not None and _in_scope(obj, namespace, trigger) else []
     if trigger is not None:
         index = state.by_trigger.get(trigger, {})
         return [index[k] for k in sorted(index) if _in_scope(index[k], namespace, None)]

@@ -249,3 +249,38 @@ async def test_wait_until_fresh_is_not_ended_by_anything_but_the_revision() -> N
     cache.progress(0, 26)
     async with asyncio.timeout(1):
         await cache.wait_until_fresh({0: 26})
+
+
+def test_select_by_key_takes_only_that_object_now_and_at_a_past_revision() -> None:
+    cache = make_cache()
+    cache.apply(0, "ns/a", pod("a", rev=11), 11)
+    cache.apply(0, "ns/b", pod("b", rev=12), 12)
+    cache.apply(0, "other/a", pod("a", ns="other", rev=13), 13)
+    cache.apply(0, "ns/a", None, 14)
+
+    def keys(key: str, at: int | None = None, namespace: str = "") -> list[tuple[str, int]]:
+        revs = None if at is None else {0: at}
+        [part] = cache.select([0], namespace=namespace, trigger=None, at=revs, key=key)
+        return [(o.key, o.revision) for o in part]
+
+    assert keys("ns/b") == [("ns/b", 12)]
+    assert keys("ns/a") == []  # deleted
+    assert keys("ns/a", at=13) == [("ns/a", 11)]  # the rewind keeps to the key
+    assert keys("other/a", at=13) == [("other/a", 13)]
+    assert keys("ns/b", namespace="other") == []  # the namespace still narrows
+    assert keys("ns/zzz") == []
+
+
+def test_pinned_key_only_when_the_name_pins_one_key() -> None:
+    from watchproxy.api.watches import pinned_key
+
+    nodes = Registry().lookup("", "v1", "nodes")
+    assert nodes is not None
+
+    def filt(namespace: str, name: str) -> WatchFilter:
+        return WatchFilter(namespace, name, None, LabelSelector.parse(""), FieldSelector.parse(""))
+
+    assert pinned_key(PODS, filt("ns", "a")) == "ns/a"
+    assert pinned_key(PODS, filt("", "a")) is None  # every namespace's "a"
+    assert pinned_key(nodes, filt("", "node-1")) == "node-1"
+    assert pinned_key(nodes, filt("", "")) is None
