@@ -19,13 +19,20 @@ import ssl
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 from hpack import Decoder, Encoder
 
 from bench.big_cluster_plan import StreamDef
-from bench.clients import HttpWatch, HttpWatcherDef, Recorder, WatcherState, _Inbox
+from bench.clients import (
+    HttpWatch,
+    HttpWatcherDef,
+    Recorder,
+    WatcherState,
+    _Inbox,
+    run_worker,
+    save_recording,
+    serve_commands,
+)
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_WINDOW = 2**31 - 1
@@ -221,22 +228,7 @@ async def _worker(conn: mpc.Connection, spec: H2WorkerSpec) -> None:
             await asyncio.wait_for(asyncio.gather(*(st.ready for st in mine)), spec.ready_timeout)
 
     await asyncio.gather(*(open_conn(c) for c in spec.connections))
-    ok = sum(1 for s in states if s.ready.done() and s.ready.result())
-    errors = sorted({s.error for s in states if s.error})[:5]
-    conn.send(("ready", {"ok": ok, "failed": len(states) - ok, "seconds": time.time() - t_start,
-                         "errors": errors, "cpu": time.process_time()}))
-    deadline = t_start + spec.lifetime
-    while True:
-        try:
-            cmd = await asyncio.wait_for(inbox.queue.get(), max(0.1, deadline - time.time()))
-        except TimeoutError:
-            cmd = "stop"
-        if cmd == "count":
-            conn.send(("count", {"deliveries": len(rec.t),
-                                 "ended": sum(s.ended_early for s in states),
-                                 "cpu": time.process_time()}))
-            continue
-        break
+    await serve_commands(conn, inbox, states, rec, t_start, spec.lifetime)
     for p in protocols:
         p.close()
     save_recording(spec.out_path, rec, states)
@@ -244,38 +236,5 @@ async def _worker(conn: mpc.Connection, spec: H2WorkerSpec) -> None:
     conn.send(("done", {"cpu": time.process_time(), "errors": errors}))
 
 
-def save_recording(out_path: str, rec: Recorder, states: list[WatcherState]) -> None:
-    """The .npz bench.clients.load_deliveries reads (same fields as clients._worker writes)."""
-    order = sorted(states, key=lambda s: s.wid)
-
-    def arr(a: Any, dtype: Any) -> Any:
-        return np.frombuffer(a, dtype) if len(a) else np.zeros(0, dtype)
-
-    np.savez(
-        out_path,
-        wid=arr(rec.wid, np.int32), oid=arr(rec.oid, np.int32), shard=arr(rec.shard, np.int8),
-        rev=arr(rec.rev, np.int64), t=arr(rec.t, np.float64),
-        w_id=np.array([s.wid for s in order], np.int32),
-        w_connected=np.array([s.connected_t for s in order], np.float64),
-        w_initial_done=np.array([s.initial_done_t for s in order], np.float64),
-        w_initial_count=np.array([s.initial_count for s in order], np.int64),
-        w_initial_sum=np.array([s.initial_sum for s in order], np.int64),
-        w_bookmarks=np.array([s.bookmarks for s in order], np.int64),
-        w_error_lines=np.array([s.error_lines for s in order], np.int64),
-        w_ended_early=np.array([s.ended_early for s in order], np.bool_),
-    )
-
-
 def h2_worker_entry(conn: mpc.Connection, spec: H2WorkerSpec) -> None:
-    import resource
-
-    import uvloop
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    try:
-        uvloop.run(_worker(conn, spec))
-    except Exception as exc:  # report, then exit
-        with contextlib.suppress(Exception):
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        raise
+    run_worker(conn, _worker(conn, spec))

@@ -24,7 +24,7 @@ import os
 import random
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -444,25 +444,7 @@ async def _worker(conn: mpc.Connection, spec: WorkerSpec) -> None:
         open_etcd(w) for w in spec.etcd_watchers
     ]
     await asyncio.gather(*openers)
-    ok = sum(1 for s in states if s.ready.done() and s.ready.result())
-    errors = sorted({s.error for s in states if s.error})[:5]
-    conn.send(
-        ("ready", {"ok": ok, "failed": len(states) - ok, "seconds": time.time() - t_start,
-                   "errors": errors, "cpu": time.process_time()})
-    )
-    deadline = t_start + spec.lifetime
-    while True:
-        try:
-            cmd = await asyncio.wait_for(inbox.queue.get(), max(0.1, deadline - time.time()))
-        except TimeoutError:
-            cmd = "stop"
-        if cmd == "count":
-            conn.send(
-                ("count", {"deliveries": len(rec.t), "ended": sum(s.ended_early for s in states),
-                           "cpu": time.process_time()})
-            )
-            continue
-        break
+    await serve_commands(conn, inbox, states, rec, t_start, spec.lifetime)
     for s in states:
         s.stopping = True
     for p in protocols:
@@ -472,14 +454,52 @@ async def _worker(conn: mpc.Connection, spec: WorkerSpec) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     for channel in channels:
         await channel.close()
+    save_recording(spec.out_path, rec, states)
+    errors = sorted({s.error for s in states if s.error})[:5]
+    conn.send(("done", {"cpu": time.process_time(), "errors": errors}))
+
+
+async def serve_commands(
+    conn: mpc.Connection,
+    inbox: _Inbox,
+    states: list[WatcherState],
+    rec: Recorder,
+    t_start: float,
+    lifetime: float,
+) -> None:
+    """A worker's protocol with the parent once its watches are open: report "ready", answer
+    "count" until "stop" (or `lifetime` seconds after `t_start`)."""
+    ok = sum(1 for s in states if s.ready.done() and s.ready.result())
+    errors = sorted({s.error for s in states if s.error})[:5]
+    conn.send(
+        ("ready", {"ok": ok, "failed": len(states) - ok, "seconds": time.time() - t_start,
+                   "errors": errors, "cpu": time.process_time()})
+    )
+    deadline = t_start + lifetime
+    while True:
+        try:
+            cmd = await asyncio.wait_for(inbox.queue.get(), max(0.1, deadline - time.time()))
+        except TimeoutError:
+            cmd = "stop"
+        if cmd != "count":
+            return
+        conn.send(
+            ("count", {"deliveries": len(rec.t), "ended": sum(s.ended_early for s in states),
+                       "cpu": time.process_time()})
+        )
+
+
+def save_recording(out_path: str, rec: Recorder, states: list[WatcherState]) -> None:
+    """The .npz `load_deliveries` reads: every delivery, and per watcher its start figures."""
     order = sorted(states, key=lambda s: s.wid)
+
+    def arr(a: Any, dtype: Any) -> Any:
+        return np.frombuffer(a, dtype) if len(a) else np.zeros(0, dtype)
+
     np.savez(
-        spec.out_path,
-        wid=np.frombuffer(rec.wid, np.int32) if rec.wid else np.zeros(0, np.int32),
-        oid=np.frombuffer(rec.oid, np.int32) if rec.oid else np.zeros(0, np.int32),
-        shard=np.frombuffer(rec.shard, np.int8) if rec.shard else np.zeros(0, np.int8),
-        rev=np.frombuffer(rec.rev, np.int64) if rec.rev else np.zeros(0, np.int64),
-        t=np.frombuffer(rec.t, np.float64) if rec.t else np.zeros(0, np.float64),
+        out_path,
+        wid=arr(rec.wid, np.int32), oid=arr(rec.oid, np.int32), shard=arr(rec.shard, np.int8),
+        rev=arr(rec.rev, np.int64), t=arr(rec.t, np.float64),
         w_id=np.array([s.wid for s in order], np.int32),
         w_connected=np.array([s.connected_t for s in order], np.float64),
         w_initial_done=np.array([s.initial_done_t for s in order], np.float64),
@@ -488,12 +508,12 @@ async def _worker(conn: mpc.Connection, spec: WorkerSpec) -> None:
         w_bookmarks=np.array([s.bookmarks for s in order], np.int64),
         w_error_lines=np.array([s.error_lines for s in order], np.int64),
         w_ended_early=np.array([s.ended_early for s in order], np.bool_),
-    )
-    errors = sorted({s.error for s in states if s.error})[:5]
-    conn.send(("done", {"cpu": time.process_time(), "errors": errors}))
+    )  # fmt: skip
 
 
-def worker_entry(conn: mpc.Connection, spec: WorkerSpec) -> None:
+def run_worker(conn: mpc.Connection, main: Coroutine[Any, Any, None]) -> None:
+    """A worker process's body: every file descriptor it may have, `main` on uvloop, and an
+    exception reported to the parent before it ends the process."""
     import resource
 
     import uvloop
@@ -501,11 +521,15 @@ def worker_entry(conn: mpc.Connection, spec: WorkerSpec) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
-        uvloop.run(_worker(conn, spec))
+        uvloop.run(main)
     except Exception as exc:  # report, then exit
         with contextlib.suppress(Exception):
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
         raise
+
+
+def worker_entry(conn: mpc.Connection, spec: WorkerSpec) -> None:
+    run_worker(conn, _worker(conn, spec))
 
 
 # -- the parent side ------------------------------------------------------------------------------
