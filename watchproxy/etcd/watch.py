@@ -112,6 +112,19 @@ class EtcdWatch(_ClosesOnExit):
     def _what(self) -> str:
         return f"Watch({self.prefix!r}, start_revision={self.start_revision})"
 
+    def _create_request(self) -> Any:
+        """The WatchRequest that opens this watch (rpc.proto WatchCreateRequest): the prefix's
+        range from `start_revision`, with progress notifications and previous values as asked."""
+        key, range_end = _prefix_range(self.prefix)
+        create = rpc_pb2.WatchCreateRequest(
+            key=key,
+            range_end=range_end,
+            start_revision=self.start_revision,
+            progress_notify=self._progress_notify,
+            prev_kv=self._prev_kv,
+        )
+        return rpc_pb2.WatchRequest(create_request=create)
+
     async def _write(self, call: Any, request: Any) -> None:
         try:
             await call.write(request)
@@ -132,15 +145,7 @@ class EtcdWatch(_ClosesOnExit):
                 # No request iterator: use the call's read()/write() API so that
                 # progress requests can be sent on the same stream later.
                 self._call = conn.watch.Watch(metadata=_REQUIRE_LEADER_METADATA)
-                key, range_end = _prefix_range(self.prefix)
-                create = rpc_pb2.WatchCreateRequest(
-                    key=key,
-                    range_end=range_end,
-                    start_revision=self.start_revision,
-                    progress_notify=self._progress_notify,
-                    prev_kv=self._prev_kv,
-                )
-                await self._write(self._call, rpc_pb2.WatchRequest(create_request=create))
+                await self._write(self._call, self._create_request())
             return self._call
 
     async def request_progress(self) -> None:
@@ -282,20 +287,12 @@ class EtcdWatch(_ClosesOnExit):
             if self._client._closed:
                 raise EtcdError(f"etcd client {self._client.name!r} is closed")
             scheme, host, port = parse_endpoint(self._client.endpoints[index])
-            key, range_end = _prefix_range(self.prefix)
-            create = rpc_pb2.WatchCreateRequest(
-                key=key,
-                range_end=range_end,
-                start_revision=self.start_revision,
-                progress_notify=self._progress_notify,
-                prev_kv=self._prev_kv,
-            )
             stream = GrpcStreamProtocol(
                 authority=self._client._targets[index],
                 scheme=scheme,
                 path=_WATCH_PATH,
                 metadata=_REQUIRE_LEADER_METADATA,
-                first_message=rpc_pb2.WatchRequest(create_request=create).SerializeToString(),
+                first_message=self._create_request().SerializeToString(),
                 on_message=self._on_message,
                 coalesce=coalesce_seconds(),
             )
