@@ -1,5 +1,7 @@
 """`python -m bench --quick | --full`: one run, every scenario (and in --full every peer), one
-report ending with the targets table (bench/targets.py); sizes in bench/sizes.py.
+report headed by the targets table (bench/targets.py); sizes in bench/sizes.py. One module
+over 400 lines because it is one sequence: the stages share one cluster and one population,
+and their order (who restarts the proxy, what runs before the peers) is the run.
 
 Order: etcd shards up; seed namespaces, nodes and a ConfigMap; start watchproxy on pod-less etcd
 (RSS baseline); seed the pods while it runs (RSS per cached object); watchproxy scenarios; LIST;

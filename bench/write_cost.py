@@ -20,6 +20,8 @@ measured while the other build serves), and `write` = total - ingest is the requ
 `--profile OUT` records this checkout's proxy with py-spy during three more phases of one verb
 (`--profile-verb`, default status) and writes a summary (inclusive and self shares per
 function, bench/write_profile.py) to OUT.
+Slightly over 400 lines as one module: the client process, the phases and the report share the
+phase protocol (the spec dict) and are read together.
 """
 
 from __future__ import annotations
