@@ -77,8 +77,30 @@ class Dispatcher:
                         yield from bucket
 
     def dispatch(self, event: CacheEvent) -> None:
-        for watcher in self.candidates(event):
-            watcher.offer(event)
+        """`offer` the event to every candidate, in `candidates` order (a loop, not the
+        generator: no generator frame resumed per candidate, once per delivery)."""
+        obj, prev = event.obj, event.prev
+        scoped = obj if obj is not None else prev
+        assert scoped is not None
+        ns, name = scoped.namespace, scoped.name
+        get = self._by_scope.get
+        for bucket in (
+            (get((ns, name)), get((ns, "")), get(("", name)), get(("", "")))
+            if ns
+            else (get(("", name)), get(("", "")))
+        ):
+            if bucket:
+                for watcher in bucket:
+                    watcher.offer(event)
+        if self._by_trigger:
+            new_value = obj.trigger if obj is not None else None
+            old_value = prev.trigger if prev is not None else None
+            for value in (new_value, old_value if old_value != new_value else None):
+                if value is not None:
+                    bucket = self._by_trigger.get(value)
+                    if bucket:
+                        for watcher in bucket:
+                            watcher.offer(event)
 
     def all(self) -> Iterator[CacheWatcher]:
         for bucket in self._by_scope.values():

@@ -22,6 +22,7 @@ pass at once.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 
 # The ASGI scope extension under which a server offers a watch stream its sink.
 WATCH_SINK: Final = "watchproxy.watch_sink"
+
+# Deadline buckets of the coalescing window: TICK = 1 / PER_SECOND seconds. A watcher is
+# flushed at most one tick before its window ends, which only shortens its latency, and never
+# after it; watchers whose windows end in the same tick share one timer and one pass.
+PER_SECOND: Final = 1000
 
 # The last multi-line chunk joined and its lines: in one flush pass most watchers hold the same
 # shared lines, so one join (and one HTTP/1.1 framing, serving/watch_sink.py) serves them all.
@@ -67,21 +73,36 @@ class Flusher:
 
     Owner: the cache (one per cache); `touch` is called by `CacheWatcher.offer` and
     `offer_bookmark` on the event loop's thread, never re-entrantly from a pass.
-    Two pending lists: watchers due at once (flushed by a `call_soon` pass, i.e. after the
-    current callback -- the reflector's whole watch response -- has been applied) and watchers
-    inside their window (flushed by one timer at the earliest due time; a watcher whose window
-    ends later is flushed early then, which only shortens its latency).
+    Watchers due at once are flushed by one `call_soon` pass, i.e. after the current callback
+    -- the reflector's whole watch response -- has been applied. Watchers inside their window
+    are bucketed by deadline in ticks of 1 / PER_SECOND s, rounded down: a bucket is flushed
+    at most one tick before any of its windows ends, never after. One timer serves the
+    earliest bucket, and its pass also takes every bucket due within a tick. Watchers that got
+    their windows from the same pass -- the controllers of one namespace -- share one bucket
+    and one write loop; a watcher with a later deadline keeps its window instead of being
+    flushed early by someone else's timer (decision 0019, "Second round").
     """
 
-    __slots__ = ("_deferred", "_due", "_late", "_loop", "_now", "_soon", "passes", "writes")
+    __slots__ = (
+        "_buckets",
+        "_late",
+        "_late_tick",
+        "_loop",
+        "_now",
+        "_soon",
+        "_ticks",
+        "passes",
+        "writes",
+    )
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._now: list[CacheWatcher] = []
-        self._deferred: list[CacheWatcher] = []
+        self._buckets: dict[int, list[CacheWatcher]] = {}  # deadline tick -> watchers
+        self._ticks: list[int] = []  # a heap of the keys of `_buckets`
         self._soon: asyncio.Handle | None = None
         self._late: asyncio.TimerHandle | None = None
-        self._due = 0.0
+        self._late_tick = 0  # the tick `_late` fires at
         self.passes = 0  # flush passes run (both kinds)
         self.writes = 0  # chunks the sinks took
 
@@ -95,22 +116,24 @@ class Flusher:
     def touch(self, watcher: CacheWatcher) -> None:
         """`watcher` has new lines queued and is not pending yet: schedule its flush."""
         loop = self.loop()
-        now = loop.time()
         due = watcher.flushed_at + watcher.coalesce_window
-        if now >= due:
+        if loop.time() >= due:
             self._now.append(watcher)
             if self._soon is None:
                 self._soon = loop.call_soon(self._flush_now)
             return
-        self._deferred.append(watcher)
-        if self._late is None:
-            self._due = due
-            self._late = loop.call_at(due, self._flush_deferred)
-        elif due < self._due:
-            # A shorter window than the pending timer's: it must not wait past its own end.
-            self._late.cancel()
-            self._due = due
-            self._late = loop.call_at(due, self._flush_deferred)
+        tick = int(due * PER_SECOND)
+        bucket = self._buckets.get(tick)
+        if bucket is not None:
+            bucket.append(watcher)
+            return
+        self._buckets[tick] = [watcher]
+        heapq.heappush(self._ticks, tick)
+        if self._late is None or tick < self._late_tick:
+            if self._late is not None:
+                self._late.cancel()
+            self._late_tick = tick
+            self._late = loop.call_at(tick / PER_SECOND, self._flush_deferred)
 
     def _flush_now(self) -> None:
         self._soon = None
@@ -119,8 +142,16 @@ class Flusher:
 
     def _flush_deferred(self) -> None:
         self._late = None
-        pending, self._deferred = self._deferred, []
+        loop = self.loop()
+        # (+1: the loop runs a timer up to its clock's resolution early)
+        limit, ticks, buckets = loop.time() * PER_SECOND + 1, self._ticks, self._buckets
+        pending = buckets.pop(heapq.heappop(ticks))
+        while ticks and ticks[0] <= limit:
+            pending += buckets.pop(heapq.heappop(ticks))
         self._run(pending)
+        if ticks and self._late is None:
+            self._late_tick = ticks[0]
+            self._late = loop.call_at(ticks[0] / PER_SECOND, self._flush_deferred)
 
     def _run(self, pending: list[CacheWatcher]) -> None:
         self.passes += 1
@@ -137,4 +168,11 @@ class Flusher:
             self._flush_now()
         if self._late is not None:
             self._late.cancel()
-            self._flush_deferred()
+            self._late = None
+        pending: list[CacheWatcher] = []
+        for bucket in self._buckets.values():
+            pending += bucket
+        self._buckets.clear()
+        self._ticks.clear()
+        if pending:
+            self._run(pending)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from watchproxy.core.objects import CachedObject
@@ -65,3 +65,16 @@ class WatchFilter:
             return None
         fields = self.fields.matches
         return lambda obj: fields(obj.fields)
+
+    def compile_live(self) -> Callable[[CachedObject], bool] | None:
+        """The predicate for the events the Dispatcher offers; None when it selects them all.
+
+        A watcher without a trigger sits in the dispatcher's (namespace, name) bucket and is
+        only offered events of objects in that scope (an object's key fixes its namespace and
+        name, so its previous state has the same ones): the scope test is already done, and a
+        namespace-only watch -- every controller of the moderate scenario -- needs no test at
+        all. Events read back from the history (catch-up) are not bucketed: they use `compile`.
+        """
+        if self.trigger is not None or not (self.namespace or self.name):
+            return self.compile()
+        return replace(self, namespace="", name="").compile()

@@ -26,6 +26,7 @@ from watchproxy.core.watch_filter import TokenEncoder, WatcherState, WatchFilter
 __all__ = ["BATCH", "BATCH_BYTES", "CacheWatcher", "TokenEncoder", "WatchFilter", "WatcherState"]
 
 Vector = tuple[int, ...]
+_ACTIVE = WatcherState.ACTIVE
 
 
 class CacheWatcher:
@@ -35,42 +36,16 @@ class CacheWatcher:
     """
 
     # Thousands of idle watchers per process: slots keep each one small.
+    # fmt: off
     __slots__ = (
-        "__weakref__",
-        "_direct",
-        "_dominated",
-        "_encode_token",
-        "_end_bookmark",
-        "_final",
-        "_history",
-        "_initial_pos",
-        "_initial_vector",
-        "_lag_vector",
-        "_match",
-        "_pending",
-        "_waiter",
-        "bookmark_line",
-        "coalesce_window",
-        "filter",
-        "floor",
-        "flushed_at",
-        "flusher",
-        "high_water",
-        "initial",
-        "max_queue",
-        "max_queue_bytes",
-        "merged",
-        "next_bookmark_at",
-        "queue",
-        "queue_bytes",
-        "render",
-        "resume_after_seq",
-        "sent_bytes",
-        "sent_events",
-        "shards",
-        "sink",
-        "state",
+        "__weakref__", "_direct", "_dominated", "_encode_token", "_end_bookmark", "_final",
+        "_history", "_initial_pos", "_initial_vector", "_lag_vector", "_live", "_match",
+        "_pending", "_waiter", "bookmark_line", "coalesce_window", "filter", "floor", "flushed_at",
+        "flusher", "high_water", "initial", "max_queue", "max_queue_bytes", "merged",
+        "next_bookmark_at", "queue", "queue_bytes", "render", "resume_after_seq", "sent_bytes",
+        "sent_events", "shards", "sink", "state",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -90,6 +65,7 @@ class CacheWatcher:
         `max_queue_bytes` is still queued when the queue is empty, or it could never be sent."""
         self.filter = filt
         self._match = filt.compile()
+        self._live = filt.compile_live()  # for `offer`: the dispatcher's bucket did the scope
         self.shards = shards
         self.merged = merged
         self.floor = floor
@@ -194,37 +170,44 @@ class CacheWatcher:
         return event.line(etype, event.token(self._encode_token))
 
     def offer(self, event: CacheEvent) -> None:
-        """Queue the event if it concerns this watcher; never blocks."""
-        if self.state is not WatcherState.ACTIVE:
+        """Queue the event if it concerns this watcher; never blocks. For the Dispatcher only:
+        `classify` inlined (once per candidate) with `_live`, which trusts the watcher's bucket."""
+        shard = event.shard
+        if (
+            self.state is not _ACTIVE
+            or shard not in self.shards
+            or event.revision <= self.floor[shard]
+        ):
             return
-        etype = self.classify(event)
-        if etype is None:
+        matches, obj, prev = self._live, event.obj, event.prev
+        if matches is None:
+            etype = (MODIFIED if prev is not None else ADDED) if obj is not None else DELETED
+        elif obj is not None and matches(obj):
+            etype = MODIFIED if prev is not None and matches(prev) else ADDED
+        elif prev is not None and matches(prev):
+            etype = DELETED
+        else:
             return
-        if len(self.queue) >= self.max_queue:
+        queue = self.queue
+        if len(queue) >= self.max_queue:
             self._lag_before(event)
             return
-        # Lines are mostly shared between watchers (memoised on the event), but a queued line
-        # keeps its bytes alive after the history has evicted the event: the budget counts them.
-        line = self.line_for(event, etype)
-        if self.queue and self.queue_bytes + len(line) > self.max_queue_bytes:
+        # Lines are shared (memoised on the event) but a queued one outlives the history's
+        # copy: the byte budget counts them. line_for's common case inlined.
+        plain = self.render is None and not self.merged
+        line = event.line(etype) if plain else self.line_for(event, etype)
+        size = self.queue_bytes + len(line)
+        if queue and size > self.max_queue_bytes:
             self._lag_before(event)
             return
-        self.queue.append(line)
-        self.queue_bytes += len(line)
-        if len(self.queue) > self.high_water:
-            self.high_water = len(self.queue)
-        if not self._direct:  # (self._ready(), inlined: once per delivery)
+        queue.append(line)
+        self.queue_bytes = size
+        if len(queue) > self.high_water:
+            self.high_water = len(queue)
+        if not self._direct:  # (as in offer_bookmark, inlined: once per delivery)
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-        elif not self._pending:
-            self._pending = True
-            self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
-
-    def _ready(self) -> None:
-        """Lines were queued: hand them to the flusher if direct, else wake the writer."""
-        if not self._direct:
-            self._wake_writer()  # (already not direct: just the wake-up)
         elif not self._pending:
             self._pending = True
             self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
@@ -277,7 +260,11 @@ class CacheWatcher:
         line = self.bookmark_line(self.rv_at(vector), False)
         self.queue.append(line)
         self.queue_bytes += len(line)
-        self._ready()
+        if not self._direct:
+            self._wake_writer()  # (already not direct: just the wake-up)
+        elif not self._pending:
+            self._pending = True
+            self.flusher.touch(self)  # type: ignore[union-attr]  # set with _direct
         return True
 
     def _raised(self, vector: Vector) -> Vector:

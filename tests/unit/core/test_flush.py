@@ -148,8 +148,31 @@ async def test_a_shorter_window_is_not_held_up_by_a_longer_one() -> None:
         cache.apply(0, "ns/b", cm("b", "ns", 12), 12)  # both inside their windows
         await asyncio.sleep(0.15)
         assert names(fast.sink.chunks) == ["a", "b"]
-        # The slow one was flushed early by the same timer: earlier is never wrong.
-        assert names(slow.sink.chunks) == ["a", "b"]
+        # The slow one keeps its own window: the fast one's timer does not flush it early.
+        assert names(slow.sink.chunks) == ["a"] and slow.w.queue
+
+
+async def test_windows_ending_in_one_tick_share_a_pass_and_none_is_flushed_late() -> None:
+    async with fresh_cache() as cache:
+        window = 0.05
+        streams = [Stream(cache, window=window) for _ in range(20)]
+        later = Stream(cache, window=1.0)
+        await settle()
+        cache.apply(0, "ns/a", cm("a", "ns", 11), 11)
+        await settle()
+        t0 = asyncio.get_running_loop().time()
+        passes = cache.flusher.passes
+        cache.apply(0, "ns/b", cm("b", "ns", 12), 12)  # every window open
+        await asyncio.sleep(0.1)
+        # The 20 windows that end together: one timer, one pass, one write each.
+        assert cache.flusher.passes == passes + 1
+        for s in streams:
+            assert names(s.sink.chunks) == ["a", "b"]
+            assert s.sink.times[1] - t0 <= window + 0.04  # at its window's end, not later
+        assert names(later.sink.chunks) == ["a"]  # its window is still open
+        await asyncio.sleep(1.0)
+        assert names(later.sink.chunks) == ["a", "b"] and cache.flusher.passes == passes + 2
+        assert later.sink.times[1] - t0 >= 1.0 - 0.002  # at most one tick early
 
 
 async def test_a_full_queue_inside_the_window_lags_and_catches_up_in_order() -> None:
