@@ -94,3 +94,12 @@ async def test_a_bad_status_is_refused(pods: Pods) -> None:
         await pods.update("q", "status", _status(phase="Running", podIP="10.0.0.300"))
     assert caught.value.code == 422
     assert 'status.podIPs[0]: Invalid value: "10.0.0.300"' in str(caught.value)
+
+
+async def test_a_pod_stored_without_defaults_takes_a_label_patch(pods: Pods) -> None:
+    """kube defaults what it decodes from etcd, so the old pod has restartPolicy, dnsPolicy,
+    terminationMessagePath... as the new one does, and only the label differs."""
+    await pods.put("r", "c")
+    written = await pods.update("r", "", lambda obj: obj["metadata"].update(labels={"q": "1"}))
+    assert written.obj["metadata"]["labels"] == {"q": "1"}
+    assert written.obj["spec"]["restartPolicy"] == "Always"

@@ -72,6 +72,10 @@ async def update_once(
     written object, or None to start over from etcd's state (a lost race; on the cache's copy
     also a no-op or a raced delete). Raises ApiError (404, 409, 422, ...)."""
     name = str(current.obj["metadata"].get("name", ""))
+    # kube's storage codec defaults what it decodes: an object written without newer defaults
+    # (by another writer, or an older version) is compared and patched as its defaulted form,
+    # so a label patch is not refused as a spec change (runtime.Decode -> scheme.Default).
+    strategy.apply_defaults(current.obj)
     new = compute(replace(current, obj=resource.served_form(current.obj)))  # its version
     check_type(resource, new)
     wanted = store.precondition(current.shard, new["metadata"].get("resourceVersion"))
