@@ -327,3 +327,18 @@ def test_kubectl(proxy: ProxyProcess, ns_api: httpx.Client, tmp_path: Path) -> N
         done.stderr
     )
     assert kubectl.json("-n", NS, "get", "deployment", "web")["spec"]["replicas"] == 1
+
+
+def test_a_malformed_time_in_a_status_patch_is_refused(ns_api: httpx.Client) -> None:
+    """metav1.Time decodes with time.Parse(RFC3339): kube refuses "garbage" and stores nothing;
+    a well-formed time goes through."""
+    assert ns_api.post(PODS, json=pod("when")).status_code == 201
+    path = f"{PODS}/when/status"
+    condition = {"type": "Ready", "status": "True", "lastTransitionTime": "garbage"}
+    r = ns_api.patch(path, headers=MERGE, json={"status": {"conditions": [condition]}})
+    assert r.status_code == 422, r.text
+    assert 'parsing time "garbage"' in r.json()["message"]
+    assert "conditions" not in stored(ns_api, f"{PODS}/when").get("status", {})
+    condition["lastTransitionTime"] = "2026-01-01T00:00:00Z"
+    r = ns_api.patch(path, headers=MERGE, json={"status": {"conditions": [condition]}})
+    assert r.status_code == 200, r.text

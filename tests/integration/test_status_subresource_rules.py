@@ -103,3 +103,4 @@ async def test_a_pod_stored_without_defaults_takes_a_label_patch(pods: Pods) -> 
     written = await pods.update("r", "", lambda obj: obj["metadata"].update(labels={"q": "1"}))
     assert written.obj["metadata"]["labels"] == {"q": "1"}
     assert written.obj["spec"]["restartPolicy"] == "Always"
+

@@ -26,7 +26,14 @@ from typing import Any
 
 import orjson
 
-from watchproxy.schema.gotypes_compiled import CUSTOM_TYPES, INT_RANGES, QUANTITY, compiled_for
+from watchproxy.schema.gotypes_compiled import (
+    CUSTOM_TYPES,
+    INT_RANGES,
+    QUANTITY,
+    TIMES,
+    compiled_for,
+    time_error,
+)
 from watchproxy.schema.pruning import OPAQUE_DEFINITIONS
 from watchproxy.schema.quantity import QuantityError, canonical_quantity
 
@@ -114,6 +121,8 @@ class _Checker:
                         return canonical_quantity(value)
                     except QuantityError as exc:
                         raise _TypeError(str(exc)) from exc  # UnmarshalJSON's error, as is
+                if name in TIMES and (error := time_error(value)) is not None:
+                    raise _TypeError(error)  # UnmarshalJSON's error, as is
                 return value
         if resolved is None:
             return value

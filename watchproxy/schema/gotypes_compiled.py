@@ -8,7 +8,9 @@ only for an object that does not fit, to find Go's words (`json: cannot unmarsha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from watchproxy.schema.pruning import OPAQUE_DEFINITIONS
@@ -28,6 +30,28 @@ CUSTOM_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 
 
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+TIMES = frozenset(
+    {"io.k8s.apimachinery.pkg.apis.meta.v1.Time", "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"}
+)
+# time.RFC3339 as Go's time.Parse takes it: fractional seconds are accepted after the seconds
+# even though the layout has none (MicroTime's RFC3339Micro layout takes them too).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})\Z")
+
+
+def time_error(value: str) -> str | None:
+    """None if metav1.Time / MicroTime's UnmarshalJSON takes `value` (time.Parse with
+    time.RFC3339), else its error, worded as Go's ParseError for the usual case (types/time.go,
+    micro_time.go)."""
+    if _RFC3339.match(value):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return None
+        except ValueError:
+            pass
+    return (
+        f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse "{value}" as '
+        '"2006"'
+    )
 
 # -- the compiled check -------------------------------------------------------------------------
 # The same decisions as _Checker.check, in the same order (quantities canonicalized up to the
@@ -131,9 +155,12 @@ class _Compiled:
 def _custom_check(name: str) -> Check:
     accepted = CUSTOM_TYPES[name][0]
     quantity = name == QUANTITY
+    when = name in TIMES
 
     def check(value: Any) -> Any:
         if not isinstance(value, accepted) or isinstance(value, bool):
+            raise _Misfit
+        if when and time_error(str(value)) is not None:
             raise _Misfit
         return canonical_quantity(value) if quantity else value  # QuantityError: a misfit
 

@@ -160,3 +160,29 @@ def test_container_quantities_are_stored_canonical() -> None:
 
 
 _ = CONTAINER  # the body these objects extend (bench/field_validation_cost.py)
+
+
+@pytest.mark.parametrize(
+    ("when", "error"),
+    [
+        (AT, None),
+        ("2026-01-01T00:00:00.123456+02:00", None),
+        (None, None),
+        ("garbage", 'parsing time "garbage" as "2006-01-02T15:04:05Z07:00"'),
+        ("", 'parsing time "" as'),
+        ("2026-13-01T00:00:00Z", 'parsing time "2026-13-01T00:00:00Z"'),
+        ("2026-01-01 00:00:00Z", 'parsing time "2026-01-01 00:00:00Z"'),
+    ],
+)
+def test_times_parse_as_metav1_time_does(when: Any, error: str | None) -> None:
+    """metav1.Time's UnmarshalJSON is time.Parse(time.RFC3339, s): a malformed time in a
+    status condition is the decode error kube answers, in both checks."""
+    pod = objects()[POD]
+    pod["status"]["conditions"][0]["lastTransitionTime"] = when
+    schema = {"$ref": f"#/definitions/{POD}"}
+    for check in (type_error, reference_type_error):
+        found = check(pod, schema, DEFS)
+        if error is None:
+            assert found is None
+        else:
+            assert found is not None and error in found
