@@ -1129,3 +1129,19 @@ def test_malformed_bodies_are_400_and_stored_nowhere(
         # Decisions still work for everyone (a malformed role never reaches the authorizer).
     with secure.client("alice") as alice:
         assert alice.get("/api/v1/namespaces/acme-web/pods").status_code == 200
+
+
+def test_a_token_right_after_its_service_account_is_created(secure: Secure) -> None:
+    """kube reads the ServiceAccount of a TokenRequest with a consistent GET: a token asked for
+    the moment the account's create returns is issued, never a 404 from a cache that has not
+    seen the create yet. A race: CI saw that 404 once under load; on an idle machine this test
+    passes without the freshness wait too (api/freshness.namespace_fresh)."""
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    with secure.client("admin") as admin:
+        for i in range(20):
+            r = admin.post(
+                "/api/v1/namespaces/acme-web/serviceaccounts", json={"metadata": {"name": f"q{i}"}}
+            )
+            assert r.status_code == 201, r.text
+            r = admin.post(f"/api/v1/namespaces/acme-web/serviceaccounts/q{i}/token", json=request)
+            assert r.status_code == 201, r.text

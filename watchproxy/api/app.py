@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from watchproxy.api.discovery import Discovery
 from watchproxy.api.flow import FlowFilter, FlowRejected, pf_headers
+from watchproxy.api.freshness import namespace_fresh
 from watchproxy.api.guard import OPEN_ADMIN, Guard, Refused, attributes_of
 from watchproxy.api.health import ShutdownState, add_health_routes, proxy_checks
 from watchproxy.api.http import (
@@ -322,6 +323,7 @@ def create_app(settings: Settings) -> Any:
         ):
             await serve_create(store, target, query, body, content_type, send)
         elif method == "POST" and target.subresource == "token":
+            await namespace_fresh(proxy, target.resource, target.namespace)
             await serve_token_request(
                 guard.issuer, guard.source, auth, target, body, content_type, send
             )

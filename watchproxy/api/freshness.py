@@ -236,3 +236,13 @@ async def get_object(
         if obj is not None:
             return obj
     return None
+
+
+async def namespace_fresh(proxy: Proxy, resource: ResourceType, namespace: str) -> None:
+    """Wait until `resource`'s cache holds every write committed to `namespace`'s shard before
+    now, so a read of it is consistent as kube's GET without a resourceVersion is (KEP-2340):
+    the TokenRequest reads its ServiceAccount this way, or a token asked for right after the
+    account's create would be a 404. 503 if etcd is unreadable, 504 past the bound."""
+    shard = proxy.tenancy.shard_of_namespace(namespace)
+    targets = await current_targets(proxy, [shard])
+    await wait_fresh(proxy, proxy.cache_of(resource), View(frozenset({shard}), False), targets)
