@@ -11,6 +11,10 @@ stubs; a kubelet-like watcher filters the values itself by a byte pattern.
 Every live event is recorded as (watcher, object id, shard, revision, receive time) in flat
 arrays and written to an .npz file when the parent says stop. Initial events (WatchList) are only
 counted and summed per watcher, for the completeness check.
+
+Over 400 lines as one module: the parent (WorkerPool) and the child (_worker, serve_commands)
+are the two ends of one pipe protocol and change together; bench/big_cluster_h2.py reuses the
+child's end for its HTTP/2 clients.
 """
 
 from __future__ import annotations
