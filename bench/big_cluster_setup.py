@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import ssl
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -16,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from bench.cluster import ProxyProcess, _spawn
+from bench.cluster import ProxyProcess
 from watchproxy.etcd._generated import rpc_pb2, rpc_pb2_grpc
 
 TXN_OPS = 128  # etcd's default --max-txn-ops
@@ -27,10 +23,9 @@ class TlsProxy(ProxyProcess):
 
     def __init__(self, workdir: Path, endpoints: list[str], ca: Path, cert: Path, key: Path,
                  root: Path, **settings: Any) -> None:
-        super().__init__(workdir, endpoints, tls={"cert_file": str(cert), "key_file": str(key)},
-                         **settings)
+        super().__init__(workdir, endpoints, tree=root,
+                         tls={"cert_file": str(cert), "key_file": str(key)}, **settings)
         self.ctx = ssl.create_default_context(cafile=str(ca))
-        self.root = root  # the checkout whose `watchproxy` runs (PYTHONPATH)
 
     @property
     def url(self) -> str:
@@ -43,24 +38,8 @@ class TlsProxy(ProxyProcess):
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read()
 
-    def start(self, timeout: float = 120.0) -> float:
-        started = time.monotonic()
-        root = str(self.root)
-        self.proc = _spawn(
-            # -P: no cwd on sys.path, so PYTHONPATH decides which checkout runs (with `-m` the
-            # cwd comes first: run from /work/main, a worktree on PYTHONPATH is silently ignored)
-            [sys.executable, "-P", "-m", "watchproxy", "serve", "--config",
-             str(self.config_path)],
-            self.log_path, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": root},
-        )
-        while time.monotonic() < started + timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"watchproxy exited at start-up:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if self.get("/readyz", 2)[0] == 200:
-                    return time.monotonic() - started
-            time.sleep(0.2)
-        raise RuntimeError(f"watchproxy not ready after {timeout:.0f}s:\n{self.log_tail()}")
+    def readyz(self) -> int:
+        return self.get("/readyz", 2)[0]
 
 
 async def seed(endpoints: list[str], items: Iterable[tuple[int, bytes, bytes]],

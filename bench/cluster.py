@@ -114,12 +114,22 @@ class ProxyProcess:
         endpoints: list[str],
         gc_log: bool = False,
         workers: int = 1,
+        *,
+        tree: Path | None = None,
+        launcher: list[str] | None = None,
+        serve_args: tuple[str, ...] = (),
         **settings: Any,
     ) -> None:
         """`workers` > 1 runs `serve --workers N`: N processes on one SO_REUSEPORT port (the
-        harness sums CPU and RSS over the process tree)."""
+        harness sums CPU and RSS over the process tree). `tree` is the checkout whose
+        watchproxy runs (default: this one; a `git worktree` of a baseline commit for A/B
+        runs); `launcher` replaces `-m watchproxy` (a wrapper script by path, then its
+        arguments); `serve_args` go after `serve --config FILE`."""
         self.port = free_port()
         self.workers = workers
+        self.tree = tree
+        self.launcher = launcher
+        self.serve_args = serve_args
         config: dict[str, Any] = {
             "listen": f"127.0.0.1:{self.port}",
             "shutdown_delay_seconds": 0,
@@ -152,18 +162,23 @@ class ProxyProcess:
         assert self.proc is not None
         return self.proc.pid
 
+    def readyz(self) -> int:
+        """The status of GET /readyz (raises OSError while nothing listens)."""
+        return http_get(self.url + "/readyz", timeout=2)[0]
+
     def start(self, timeout: float = 120.0) -> float:
         """Start and wait for /readyz; returns the seconds it took."""
         started = time.monotonic()
         module = ["bench.gcwrap", str(self.gc_log)] if self.gc_log else ["watchproxy"]
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(self.tree or Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         workers = ["--workers", str(self.workers)] if self.workers > 1 else []
         # -P: not the working directory first on sys.path, so PYTHONPATH's `root` decides which
         # checkout runs (a bench started from another checkout measures this one's code)
-        command = [sys.executable, "-P", "-m", *module, "serve", "--config", str(self.config_path)]
+        start = self.launcher if self.launcher is not None else ["-m", *module]
+        command = [sys.executable, "-P", *start, "serve", "--config", str(self.config_path)]
         self.proc = _spawn(
-            [*command, *workers],
+            [*command, *workers, *self.serve_args],
             self.log_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path},
         )
@@ -172,7 +187,7 @@ class ProxyProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"watchproxy exited at start-up:\n{self.log_tail()}")
             with contextlib.suppress(OSError):
-                if http_get(self.url + "/readyz", timeout=2)[0] == 200:
+                if self.readyz() == 200:
                     return time.monotonic() - started
             time.sleep(0.1)
         raise RuntimeError(f"watchproxy not ready after {timeout:.0f}s:\n{self.log_tail()}")

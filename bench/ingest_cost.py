@@ -33,17 +33,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from bench.cluster import Cluster, ProxyProcess, _spawn, http_get, run_in_workdir
+from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import Population
 from bench.runinfo import machine_info, run_header, save_results
 from bench.writer import paced_writes
@@ -96,32 +94,6 @@ def stat_ticks(pid: int) -> int:
     """utime + stime of `pid` in clock ticks (/proc/PID/stat fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-class TreeProxy(ProxyProcess):
-    """`watchproxy serve` from another checkout (`tree`, e.g. a `git worktree` of the commit
-    before a change, with its generated modules copied in), on the same config."""
-
-    def __init__(self, tree: Path, workdir: Path, endpoints: list[str]) -> None:
-        super().__init__(workdir, endpoints)
-        self.tree = tree
-
-    def start(self, timeout: float = 120.0) -> float:
-        # -P: no current directory on sys.path, so PYTHONPATH's tree wins over this checkout.
-        started = time.monotonic()
-        self.proc = _spawn(
-            [sys.executable, "-P", "-m", "watchproxy", "serve", "--config", str(self.config_path)],
-            self.log_path,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(self.tree)},
-        )
-        while time.monotonic() < started + timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"watchproxy ({self.tree}) exited:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if http_get(self.url + "/readyz", timeout=2)[0] == 200:
-                    return time.monotonic() - started
-            time.sleep(0.1)
-        raise RuntimeError(f"watchproxy ({self.tree}) not ready:\n{self.log_tail()}")
 
 
 class Watch:
@@ -221,7 +193,7 @@ async def one_proxy(
     if name == "base":  # another checkout's watchproxy (`--base`), as it is
         assert base is not None
         cluster.stop_proxy()
-        cluster.proxy = TreeProxy(base, cluster.workdir, cluster.endpoints)
+        cluster.proxy = ProxyProcess(cluster.workdir, cluster.endpoints, tree=base)
         cluster.proxy.start()
     else:
         os.environ[TRANSPORT_ENV] = name

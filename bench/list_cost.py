@@ -35,12 +35,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import resource
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import zlib
@@ -51,7 +49,7 @@ from typing import Any
 import grpc
 
 from bench import metrics
-from bench.cluster import Cluster, ProxyProcess, _children, http_get, run_in_workdir
+from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import Population
 from bench.relist_storm import seed, wait_cached
 from bench.runinfo import machine_info, run_header, save_results
@@ -65,41 +63,6 @@ from bench.scenarios import (
 )
 from watchproxy.etcd._generated import rpc_pb2_grpc
 from watchproxy.etcd.client import EtcdClient
-
-
-class TreeProxy(ProxyProcess):
-    """`watchproxy serve` from another checkout: `tree` first on PYTHONPATH (this checkout's
-    editable install comes after it, so the tree's `watchproxy` package wins)."""
-
-    def __init__(self, tree: Path, workdir: Path, endpoints: list[str]) -> None:
-        super().__init__(workdir, endpoints)
-        self.tree = tree
-
-    def start(self, timeout: float = 180.0) -> float:
-        started = time.monotonic()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(self.tree)}
-        # Run from the tree: `python -m` puts the working directory first on sys.path.
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "watchproxy", "serve", "--config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-                cwd=self.tree,
-            )
-        _children[self.proc.pid] = self.proc  # killed at exit with the others
-        while time.monotonic() < started + timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"watchproxy ({self.tree}) exited:\n{self.log_tail()}")
-            try:
-                if http_get(self.url + "/readyz", timeout=2)[0] == 200:
-                    return time.monotonic() - started
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"watchproxy ({self.tree}) not ready:\n{self.log_tail()}")
 
 
 async def fetch_gzip(port: int, path: str, decompress: bool) -> tuple[int, float, int]:
@@ -317,7 +280,8 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
         trees: list[tuple[str, ProxyProcess]] = []
         if args.baseline:
             base = Path(args.baseline)
-            trees.append((f"baseline ({base})", TreeProxy(base, workdir, cluster.endpoints)))
+            baseline = ProxyProcess(workdir, cluster.endpoints, tree=base)
+            trees.append((f"baseline ({base})", baseline))
         trees.append(("this checkout", ProxyProcess(workdir, cluster.endpoints)))
         for label, proxy in trees:
             results[label] = await measure_tree(env, label, proxy, args.repeats, args.page)

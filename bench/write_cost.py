@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import ProxyProcess, _spawn, _stop, http_get, raise_fd_limit
+from bench.cluster import ProxyProcess, _spawn, _stop, raise_fd_limit
 from bench.managed_fields_cost import typical_pod
 from bench.write_profile import summarize
 from watchproxy.etcd.server import EtcdServer
@@ -59,29 +59,6 @@ def proc_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
-
-
-class Proxy(ProxyProcess):
-    """ProxyProcess running the code of `root` (this checkout or a baseline worktree)."""
-
-    def __init__(self, workdir: Path, endpoints: list[str], root: Path) -> None:
-        super().__init__(workdir, endpoints)
-        self.root = root
-
-    def start(self, timeout: float = 120.0) -> float:
-        started = time.monotonic()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(self.root)}
-        cmd = [sys.executable, "-m", "watchproxy", "serve", "--config", str(self.config_path)]
-        with contextlib.chdir(self.root):  # `-m` puts the working directory first on sys.path
-            self.proc = _spawn([*cmd, "--log-level", "warning"], self.log_path, env=env)
-        while time.monotonic() < started + timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"watchproxy exited at start-up:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if http_get(self.url + "/readyz", timeout=2)[0] == 200:
-                    return time.monotonic() - started
-            time.sleep(0.1)
-        raise RuntimeError(f"watchproxy not ready after {timeout:.0f}s:\n{self.log_tail()}")
 
 
 # -- the client (a spawned process) -----------------------------------------------------------
@@ -228,7 +205,7 @@ class Run:
         self.args = args
         self.workdir = workdir
         self.etcds = [EtcdServer(n, workdir / n) for n in ("shard-a", "shard-b")]
-        self.builds: dict[str, Proxy] = {}
+        self.builds: dict[str, ProxyProcess] = {}
         # (build, verb) -> per repeat: (total s, ingest s measured on the other proxy)
         self.totals: dict[tuple[str, str], list[float]] = {}
         self.ingest: dict[tuple[str, str], list[float]] = {}
@@ -242,7 +219,9 @@ class Run:
         if self.args.baseline:
             roots = {"baseline": Path(self.args.baseline).resolve(), **roots}
         for build, root in roots.items():
-            self.builds[build] = Proxy(self.workdir, endpoints, root)
+            self.builds[build] = ProxyProcess(
+                self.workdir, endpoints, tree=root, serve_args=("--log-level", "warning")
+            )
             self.builds[build].start()
         first = next(iter(self.builds.values()))
         for ns in NAMESPACES:
