@@ -4,6 +4,7 @@ on both protocols, HTTP/2 streams, flow control and backpressure, limits, errors
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import ssl
@@ -31,7 +32,7 @@ Send = Callable[[dict[str, Any]], Any]
 class App:
     """Routes by path: /echo (the scope as JSON), /stream?n=N&size=S (N chunks of S bytes,
     recording how many bytes `send` accepted), /wait (a streaming response held open until
-    `release` is set), /boom (raises before responding), /boom-after (raises mid-response),
+    `release` is set), /mixed?n=N (N chunks of 10 B, 2 KiB and 20 KiB in turn), /boom (raises before responding), /boom-after (raises mid-response),
     /noread (answers after 0.1 s without reading the request body)."""
 
     def __init__(self) -> None:
@@ -48,6 +49,8 @@ class App:
             await self.echo(scope, receive, send)
         elif path == "/stream":
             await self.stream(query, send)
+        elif path == "/mixed":
+            await self.mixed(query, send)
         elif path == "/wait":
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"first\n", "more_body": True})
@@ -122,6 +125,17 @@ class App:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             self.sent[name] += size
         await send({"type": "http.response.body", "body": b""})
+
+    async def mixed(self, query: dict[str, str], send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i in range(int(query["n"])):
+            size = MIXED_SIZES[i % len(MIXED_SIZES)]
+            await send({"type": "http.response.body", "body": b"m" * size, "more_body": True})
+            await asyncio.sleep(0)  # interleave with the other streams, as watch writers do
+        await send({"type": "http.response.body", "body": b""})
+
+
+MIXED_SIZES = (10, 2 << 10, 20 << 10)
 
 
 @pytest.fixture()
@@ -287,6 +301,35 @@ async def test_stalled_stream_does_not_hold_up_the_others(
             await client.wait(lambda: client.streams[a].ended)
             assert len(client.streams[a].data) == 2 << 20
             assert app.sent["a"] == 2 << 20
+        finally:
+            await client.close()
+
+
+async def test_small_stream_windows_share_the_connection_window(
+    pki: Pki, contexts: ServingContexts
+) -> None:
+    """60 streams with 8 KiB windows on one connection whose 64 KiB window the first 8 of
+    them can use up, bodies of 10 B to 20 KiB (more than a stream window: those wait for it),
+    the client acknowledging every frame as h2 does (a WINDOW_UPDATE once half a window is
+    used): every stream gets its whole body. A stream parked for the connection window must
+    be woken whenever the connection window opens (goes red if a connection WINDOW_UPDATE
+    wakes nobody). Guards the review finding of issue 10 (42 of 60 watches were reported to
+    get nothing), which did not reproduce on this code."""
+    n = 30
+    expected = sum(MIXED_SIZES[i % len(MIXED_SIZES)] for i in range(n))
+    async with serve(App(), contexts.listener) as served:
+        client = RawH2Client(initial_window=8192)
+        await client.connect(served.port, client_context(pki, alpn=["h2"]))
+        try:
+            sids = [client.request(f"/mixed?n={n}") for _ in range(60)]
+
+            def done() -> bool:
+                return all(client.streams[sid].ended for sid in sids)
+
+            with contextlib.suppress(TimeoutError):
+                await client.wait(done, bound=30)
+            got = [len(client.streams[sid].data) for sid in sids]
+            assert got == [expected] * 60, f"bytes per stream: {got}"
         finally:
             await client.close()
 
