@@ -32,8 +32,9 @@ Send = Callable[[dict[str, Any]], Any]
 class App:
     """Routes by path: /echo (the scope as JSON), /stream?n=N&size=S (N chunks of S bytes,
     recording how many bytes `send` accepted), /wait (a streaming response held open until
-    `release` is set), /mixed?n=N (N chunks of 10 B, 2 KiB and 20 KiB in turn), /boom (raises before responding), /boom-after (raises mid-response),
-    /noread (answers after 0.1 s without reading the request body)."""
+    `release` is set), /mixed?n=N (N chunks of 10 B, 2 KiB and 20 KiB in turn), /boom (raises
+    before responding), /boom-after (raises mid-response), /noread (answers
+    after 0.1 s without reading the request body)."""
 
     def __init__(self) -> None:
         self.sent: dict[str, int] = {}
