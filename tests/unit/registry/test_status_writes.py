@@ -119,6 +119,57 @@ def test_terminated_containers_stay_terminated(policy: str, exit_code: int, refu
     assert pod_status_update_causes(new, old) == (expected if refused else [])
 
 
+def test_condition_types_qos_class_and_claim_statuses() -> None:
+    """validatePodConditions (with kube's `metadata.` path), the immutable qosClass and
+    validatePodResourceClaimStatuses, in kube's order."""
+    old = pod(qosClass="Burstable")
+    old["spec"]["resourceClaims"] = [{"name": "gpu"}]
+    new = copy.deepcopy(old)
+    new["status"] = {
+        "qosClass": "BestEffort",
+        "conditions": [
+            {"type": "Ready", "status": "True"},
+            {"type": "example.com/ok", "status": "True"},
+            {"type": "not ok", "status": "True"},
+        ],
+        "resourceClaimStatuses": [{"name": "gpu"}, {"name": "gpu"}, {"name": "tpu"}],
+    }
+    causes = pod_status_update_causes(new, old)
+    assert [(reason, path) for reason, path, _ in causes] == [
+        ("FieldValueInvalid", "metadata.conditions[2].Type"),
+        ("FieldValueInvalid", "status.qosClass"),
+        ("FieldValueDuplicate", "status.resourceClaimStatuses[1].name"),
+        ("FieldValueInvalid", "status.resourceClaimStatuses[2].name"),
+    ]
+    assert causes[1][2] == 'Invalid value: "BestEffort": field is immutable'
+    assert causes[3][2] == (
+        'Invalid value: "tpu": must match the name of an entry in `spec.resourceClaims`'
+    )
+
+
+def test_an_empty_qos_class_is_backfilled() -> None:
+    """podStatusStrategy.PrepareForUpdate: old kubelets dropped qosClass; not a refusal."""
+    old = pod(qosClass="Guaranteed", phase="Running")
+    new = copy.deepcopy(old)
+    new["status"] = {"phase": "Failed"}
+    strategy = strategy_for(PODS)
+    strategy.prepare_for_update(new, copy.deepcopy(old), "status")
+    assert new["status"]["qosClass"] == "Guaranteed"
+    assert strategy.validate_status_update(new, old) == []
+
+
+def test_what_kube_does_not_check_either() -> None:
+    """validation.go: no check of container statuses naming no container (or twice), and
+    none of the phase: a status write may take a Succeeded pod back to Running."""
+    old = pod(phase="Succeeded")
+    new = copy.deepcopy(old)
+    new["status"] = {
+        "phase": "Running",
+        "containerStatuses": [{"name": "ghost", "state": {"running": {}}}] * 2,
+    }
+    assert pod_status_update_causes(new, old) == []
+
+
 def test_status_of_the_wrong_type_is_a_decode_error() -> None:
     new = pod()
     new["status"] = ["x"]

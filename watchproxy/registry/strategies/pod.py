@@ -67,6 +67,20 @@ class PodStrategy(Strategy):
         if subresource == "binding":
             return  # the binding handler builds the whole new pod from the stored one
         super().prepare_for_update(new, old, subresource)
+        if subresource == "status":
+            # podStatusStrategy.PrepareForUpdate: the QoS class is set at creation and
+            # immutable; old kubelets dropped it from rejected pods, so an empty one is
+            # backfilled rather than refused.
+            if new.get("status") is None:
+                new["status"] = {}
+            status, old_status = new.get("status"), old.get("status")
+            if (
+                isinstance(status, dict)
+                and isinstance(old_status, dict)
+                and not status.get("qosClass")
+                and old_status.get("qosClass")
+            ):
+                status["qosClass"] = old_status["qosClass"]
 
     def check_graceful_delete(self, obj: JsonObject, grace: int | None) -> int | None:
         spec: dict[str, Any] = obj.get("spec") or {}

@@ -4,11 +4,18 @@ status a kubelet may write, never the spec (the status strategy carried the stor
 so kube does not validate it again). ObjectMeta's update rules are the store's
 (registry/meta.py), as kube's rest.BeforeUpdate runs them for every update.
 
-Ported: the typed decode of `status`, `status.nodeName` (a status write never moves the pod),
-`status.nominatedNodeName` (a DNS subdomain when it changes), container state transitions
+Ported: the typed decode of `status`, custom condition types (qualified names),
+`status.nodeName` (a status write never moves the pod), `status.nominatedNodeName` (a DNS
+subdomain when it changes), `status.qosClass` (immutable; the strategy backfills it when a
+write leaves it empty), container state transitions
 (a terminated container that will not restart stays terminated; sidecar init containers, whose
 own restartPolicy is Always, may restart), and the pod's and host's IPs (valid, at most one per
-family, no duplicates; `podIP` wins over a `podIPs` that disagrees, as the v1 conversion does).
+family, no duplicates; `podIP` wins over a `podIPs` that disagrees, as the v1 conversion does),
+and `status.resourceClaimStatuses` (each names an entry of `spec.resourceClaims`, once).
+
+Not checked, as kube does not check them either (validation.go says so): container statuses
+naming no container of the spec, or repeating one; the phase (Succeeded -> Running is taken).
+Not ported: the feature-gated user and allocated-resources checks of container statuses.
 """
 
 from __future__ import annotations
@@ -17,7 +24,12 @@ import ipaddress
 from functools import lru_cache
 from typing import Any
 
-from watchproxy.core.validation import dns1123_subdomain_errors, go_quote, invalid_value
+from watchproxy.core.validation import (
+    dns1123_subdomain_errors,
+    go_quote,
+    invalid_value,
+    label_key_errors,
+)
 from watchproxy.registry.decoding import TypedDecode
 from watchproxy.registry.errors import Cause
 from watchproxy.registry.strategies.podspec import as_dict
@@ -27,6 +39,10 @@ JsonObject = dict[str, Any]
 # validation.IsValidIP's message (apimachinery/pkg/util/validation/ip.go).
 INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 NOT_TERMINATED = "Forbidden: may not be transitioned to non-terminated state"
+# validatePodConditions: kube's own condition types are not checked, any other must be a
+# qualified name.
+SYSTEM_CONDITIONS = frozenset({"PodScheduled", "Ready", "Initialized"})
+UNKNOWN_CLAIM = "must match the name of an entry in `spec.resourceClaims`"
 
 
 def pod_status_update_causes(new: JsonObject, old: JsonObject) -> list[Cause]:
@@ -36,7 +52,7 @@ def pod_status_update_causes(new: JsonObject, old: JsonObject) -> list[Cause]:
     TypedDecode("Pod", "v1").mapping(new, "status", "status", "v1.PodStatus")
     spec, old_spec = as_dict(new.get("spec")), as_dict(old.get("spec"))
     status, old_status = as_dict(new.get("status")), as_dict(old.get("status"))
-    causes: list[Cause] = []
+    causes = _condition_types(status.get("conditions"))
     if spec.get("nodeName") != old_spec.get("nodeName"):
         causes.append(
             ("FieldValueForbidden", "status.nodeName", "Forbidden: may not be changed directly")
@@ -47,6 +63,9 @@ def pod_status_update_causes(new: JsonObject, old: JsonObject) -> list[Cause]:
             invalid_value("status.nominatedNodeName", str(nominated), msg)
             for msg in dns1123_subdomain_errors(str(nominated))
         ]
+    qos, old_qos = status.get("qosClass") or "", old_status.get("qosClass") or ""
+    if qos != old_qos:  # ValidateImmutableField
+        causes.append(invalid_value("status.qosClass", str(qos), "field is immutable"))
     policy = old_spec.get("restartPolicy") or "Always"
     sidecars = {
         c.get("name")
@@ -59,8 +78,46 @@ def pod_status_update_causes(new: JsonObject, old: JsonObject) -> list[Cause]:
         ("ephemeralContainerStatuses", set()),
     ):
         causes += _state_transitions(status.get(key), old_status.get(key), key, policy, skipped)
+    causes += _claim_statuses(status.get("resourceClaimStatuses"), spec.get("resourceClaims"))
     causes += _ips(status, "podIP", "podIPs")
     causes += _ips(status, "hostIP", "hostIPs")
+    return causes
+
+
+def _condition_types(conditions: Any) -> list[Cause]:
+    """validatePodConditions: a condition type other than kube's own is a qualified name. The
+    path is kube's as it is: ValidatePodStatusUpdate passes the `metadata` path, so a cause
+    reads `metadata.conditions[0].Type`."""
+    causes: list[Cause] = []
+    for i, condition in enumerate(conditions if isinstance(conditions, list) else ()):
+        kind = str(as_dict(condition).get("type") or "")
+        if kind in SYSTEM_CONDITIONS:
+            continue
+        causes += [
+            invalid_value(f"metadata.conditions[{i}].Type", kind, msg)
+            for msg in label_key_errors(kind)
+        ]
+    return causes
+
+
+def _claim_statuses(statuses: Any, claims: Any) -> list[Cause]:
+    """validatePodResourceClaimStatuses: each status names an entry of spec.resourceClaims,
+    no name twice, and a claim name (when set) is a DNS subdomain."""
+    names = {as_dict(c).get("name") for c in claims} if isinstance(claims, list) else set()
+    causes: list[Cause] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(statuses if isinstance(statuses, list) else ()):
+        path = f"status.resourceClaimStatuses[{i}].name"
+        name = str(as_dict(entry).get("name") or "")
+        if name not in names:
+            causes.append(invalid_value(path, name, UNKNOWN_CLAIM))
+        if name in seen:
+            causes.append(("FieldValueDuplicate", path, f"Duplicate value: {go_quote(name)}"))
+        seen.add(name)
+        claim = as_dict(entry).get("resourceClaimName")
+        if claim is not None:
+            errors = dns1123_subdomain_errors(str(claim))
+            causes += [invalid_value(path, str(claim), msg) for msg in errors]
     return causes
 
 
