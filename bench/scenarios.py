@@ -345,9 +345,12 @@ def _initial_sync(d: dict[str, Any], ids: Any) -> float:
 
 
 async def _drain(pool: WorkerPool, expected: int, run: WatchRun) -> tuple[int, int, float]:
-    """Wait until the workers hold `expected` deliveries, progress stops, or a bound passes."""
+    """Wait until the workers hold `expected` deliveries, progress stops (5 s), or a bound
+    passes. The bound is long (6x the write window, at least 30 s): a saturating run (the
+    `workers` stage) is still delivering its backlog when the writes end, and a shorter bound
+    counted that undelivered tail as lost."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(10.0, run.duration)
+    deadline = loop.time() + max(30.0, 6 * run.duration)
     last, last_change = -1, loop.time()
     while True:
         delivered, ended, cpu = await pool.counts()
