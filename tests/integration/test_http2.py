@@ -301,18 +301,30 @@ def lagging_pod_watchers(stats_json: dict[str, Any]) -> int:
     raise AssertionError(f"no pods in {sorted(stats_json['resources'])}")
 
 
+async def pod_watch_client(proxy: TlsProxy, namespace: str, window: int) -> tuple[RawH2Client, str]:
+    """A namespace made for the test, the path of a watch of its pods from its list's
+    resourceVersion, and a raw HTTP/2 client connected with this initial stream window."""
+    with proxy.client() as api:
+        make_namespace(api, namespace)
+        rv = api.get(f"/api/v1/namespaces/{namespace}/pods").json()["metadata"]["resourceVersion"]
+    client = RawH2Client(initial_window=window)
+    await client.connect(proxy.port, proxy.verify(["h2"]))
+    return client, f"/api/v1/namespaces/{namespace}/pods?watch=1&resourceVersion={rv}"
+
+
+def event_names(client: RawH2Client, sid: int) -> list[str]:
+    """The object names of the complete watch events stream `sid` has received, in order."""
+    lines = bytes(client.streams[sid].data).split(b"\n")
+    return [json.loads(line)["object"]["metadata"]["name"] for line in lines[:-1]]
+
+
 async def test_stalled_stream_does_not_hold_up_another(tls_proxy: TlsProxy, stats: Any) -> None:
     """Two watches on one connection; the client never opens stream A's window. Stream B
     still gets every event, in order; A stops at its 64 KiB window, its watcher falls behind
     (bounded queue) instead of buffering, the proxy's memory stays flat; once A reads again
     it catches up with every event in order."""
     namespace, count, pad = "acme-stall", 200, 2000
-    with tls_proxy.client() as api:
-        make_namespace(api, namespace)
-        rv = api.get(f"/api/v1/namespaces/{namespace}/pods").json()["metadata"]["resourceVersion"]
-    path = f"/api/v1/namespaces/{namespace}/pods?watch=1&resourceVersion={rv}"
-    client = RawH2Client(initial_window=65535)
-    await client.connect(tls_proxy.port, tls_proxy.verify(["h2"]))
+    client, path = await pod_watch_client(tls_proxy, namespace, 65535)
     rss_before = tls_proxy.rss_kib()
     try:
         a = client.request(path)
@@ -323,8 +335,7 @@ async def test_stalled_stream_does_not_hold_up_another(tls_proxy: TlsProxy, stat
             await asyncio.to_thread(create_pods, api, namespace, count, pad)
 
         def names(sid: int) -> list[str]:
-            lines = bytes(client.streams[sid].data).split(b"\n")
-            return [json.loads(line)["object"]["metadata"]["name"] for line in lines[:-1]]
+            return event_names(client, sid)
 
         expected = [f"p{i:04d}" for i in range(count)]
         await client.wait(lambda: len(names(b)) >= count, bound=20)
@@ -349,12 +360,7 @@ async def test_many_small_windows_share_the_connection_window(tls_proxy: TlsProx
     does: every watch gets every event, in order (review finding of issue 10: 42 of 60 such
     watches were reported to get nothing; it did not reproduce, this guards it)."""
     namespace, count, streams = "acme-small-windows", 45, 60
-    with tls_proxy.client() as api:
-        make_namespace(api, namespace)
-        rv = api.get(f"/api/v1/namespaces/{namespace}/pods").json()["metadata"]["resourceVersion"]
-    path = f"/api/v1/namespaces/{namespace}/pods?watch=1&resourceVersion={rv}"
-    client = RawH2Client(initial_window=8192)
-    await client.connect(tls_proxy.port, tls_proxy.verify(["h2"]))
+    client, path = await pod_watch_client(tls_proxy, namespace, 8192)
     try:
         sids = [client.request(path) for _ in range(streams)]
         await client.wait(lambda: all(client.streams[sid].headers for sid in sids))
@@ -370,8 +376,7 @@ async def test_many_small_windows_share_the_connection_window(tls_proxy: TlsProx
         await asyncio.to_thread(write)
 
         def names(sid: int) -> list[str]:
-            lines = bytes(client.streams[sid].data).split(b"\n")
-            return [json.loads(line)["object"]["metadata"]["name"] for line in lines[:-1]]
+            return event_names(client, sid)
 
         def done() -> bool:
             return all(len(client.streams[sid].data.split(b"\n")) > count for sid in sids)
