@@ -30,6 +30,20 @@ from watchproxy.etcd.server import EtcdServer, find_etcd_binary, free_port
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def exit_on_termination() -> None:
+    """Make SIGTERM and SIGHUP end the run as Ctrl-C does: SystemExit unwinds the `finally`
+    blocks and runs the at-exit kills. Their default action ends the interpreter without
+    either, and the children, each in its own session, would outlive it (review finding:
+    `timeout 20 make bench` left two etcds and a proxy running). Main thread only."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _exit)
+
+
 def raise_fd_limit() -> int:
     """Raise RLIMIT_NOFILE's soft limit to the hard limit (children inherit it)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -43,6 +57,7 @@ def run_in_workdir(
 ) -> int:
     """A standalone bench's body: raise the file limit, run `main(workdir)` on uvloop in a fresh
     temporary directory, remove it afterwards unless `keep` (then say where it is)."""
+    exit_on_termination()
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
@@ -267,8 +282,7 @@ class Cluster:
         self.workdir = workdir
         self.gc_log = gc_log
         self.etcds = [
-            EtcdServer(name, workdir / name, progress_notify_interval="1s")
-            for name in SHARD_NAMES
+            EtcdServer(name, workdir / name, progress_notify_interval="1s") for name in SHARD_NAMES
         ]
         self.proxy: ProxyProcess | None = None
         self.grpc_proxies: list[GrpcProxy] = []

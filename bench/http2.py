@@ -50,7 +50,7 @@ import orjson
 import yaml
 from hpack import Encoder
 
-from bench.cluster import raise_fd_limit
+from bench.cluster import exit_on_termination, raise_fd_limit
 from watchproxy.etcd.client import EtcdClient
 from watchproxy.etcd.server import EtcdServer, free_port
 
@@ -642,6 +642,7 @@ def main() -> int:
     if args.micro:
         micro()
         return 0
+    exit_on_termination()
     return asyncio.run(main_async(args))
 
 

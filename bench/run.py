@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import http2, ingest_cost, metrics, plots, report
-from bench.cluster import Cluster, raise_fd_limit
+from bench.cluster import Cluster, exit_on_termination, raise_fd_limit
 from bench.model import Population
 from bench.runinfo import RESULTS, load_average, machine_info
 from bench.scenarios import (
@@ -410,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = override(FULL if args.full else QUICK, args.set)
+    exit_on_termination()
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="watchproxy-bench-"))
     started = time.monotonic()

@@ -61,7 +61,8 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                 f"moderate rate served as `{mode}` (bench.http2): ≤ 5 µs proxy CPU per delivery, "
                 "all delivered",
                 f"{fmt(figures['cpu_us_per_delivery'], 2)} µs/delivery "
-                f"({figures['runs']} runs, median), {fmt(figures['delivered'])}/"
+                f"({figures['runs']} run{'s' if figures['runs'] != 1 else ''}, median), "
+                f"{fmt(figures['delivered'])}/"
                 f"{fmt(figures['expected'])} delivered",
                 figures["cpu_us_per_delivery"] <= 5 and figures["complete"],
             ))
@@ -70,7 +71,9 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                          "--only serving"))
     best = None
     for r in results.get("watch", []):
-        if r["backend"] == "watchproxy" and r["scenario"] in ("controllers", "workers"):
+        # The `controllers` stage only: the `workers` runs have their own row, and their one
+        # process is not what this target measures (review finding: it was picked when better).
+        if r["backend"] == "watchproxy" and r["scenario"] == "controllers":
             v = r["deliveries_per_server_cpu_s"]
             if best is None or v > best["deliveries_per_server_cpu_s"]:
                 best = r
@@ -83,6 +86,9 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             f"{fmt(best['server_cpu_s'] / best['window_s'], 2)} cores)",
             v >= 500_000,
         ))
+    else:
+        rows.append(_row("saturation: ≥ 500,000 deliveries per proxy CPU-second", None, None,
+                         "--only controllers"))
     rows += _write_rows(results)
     rows += _list_rows(results)
     rows += _memory_rows(results)
@@ -116,14 +122,17 @@ def _list_rows(results: dict[str, Any]) -> list[list[str]]:
              "paginated": lst["speedup_paged"]}
     return [_row(
         f"LIST of {lst['pods']:,} pods ≥ 10x etcd Range + decode (RV=0, consistent, paginated)",
-        ", ".join(f"{k} {fmt(v)}x" for k, v in parts.items()),
+        ", ".join(f"{k} {fmt(v)}x" for k, v in parts.items())
+        + " (paginated: against etcd's own pages of the same limit + decode; the LIST table "
+        "compares every row with one unpaged Range)",
         min(parts.values()) >= 10,
     )]
 
 
 def _memory_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for key in ("memory_probe", "memory_probe_resume"):
+    for key, mode in (("memory_probe", "WatchList"),
+                      ("memory_probe_resume", "watch from resourceVersion")):
         probe = results.get(key)
         if probe:
             v = probe["per_watcher_kb_marginal"]
@@ -132,6 +141,9 @@ def _memory_rows(results: dict[str, Any]) -> list[list[str]]:
                 f"{fmt(v)} KB marginal over {probe['watchers']:,} kubelet watches",
                 v <= 10,
             ))
+        else:  # the quick run probes one start mode only (QUICK.watchlist_probe)
+            rows.append(_row(f"idle watcher ≤ 10 KB ({mode})", None, None,
+                             "--full (--only kubelets)"))
     mem = results.get("memory")
     if mem and mem.get("pod_value_bytes"):
         per = float(mem["per_object_kb_live"]) * 1024
@@ -142,9 +154,8 @@ def _memory_rows(results: dict[str, Any]) -> list[list[str]]:
             f"{fmt(per / size, 2)}x",
             per / size <= 2,
         ))
-    if not rows:
-        rows.append(_row("idle watcher ≤ 10 KB; cached object ≤ 2x", None, None,
-                         "--only kubelets"))
+    else:
+        rows.append(_row("a cached object ≤ 2x its encoded size", None, None, "--only kubelets"))
     return rows
 
 

@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench.cluster import ProxyProcess, _spawn, _stop, raise_fd_limit
+from bench.cluster import ProxyProcess, _spawn, _stop, exit_on_termination, raise_fd_limit
 from bench.managed_fields_cost import typical_pod
 from bench.write_profile import summarize
 from watchproxy.etcd.server import EtcdServer
@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     parser.add_argument("--json", type=Path, help="also write this checkout's medians here")
     args = parser.parse_args(argv)
+    exit_on_termination()
     args.verbs = [v for v in args.verbs.split(",") if v]
     if unknown := set(args.verbs) - set(VERBS):
         parser.error(f"unknown verbs: {sorted(unknown)}")

@@ -55,3 +55,27 @@ def test_ingest_takes_the_worst_rate() -> None:
     results["ingest"]["us_per_event"]["100"] = 90.0
     rows = [r for r in targets(results) if r[0].startswith("ingest")]
     assert rows[0][2] == "met"
+
+
+def test_saturation_is_the_controllers_stage_only() -> None:
+    """A `workers` run's one process, better but not saturated, does not stand in for the
+    `controllers` stage (review finding); without that stage the row says not measured."""
+    controllers = run("controllers", "throughput", deliveries_per_server_cpu_s=300_000.0)
+    workers = run("workers", "1 process", deliveries_per_server_cpu_s=600_000.0)
+    rows = [r for r in targets({"watch": [controllers, workers]}) if "saturation" in r[0]]
+    assert rows[0][2] == "**not met**" and rows[0][1].startswith("300,000 per CPU-s")
+    rows = [r for r in targets({"watch": [workers]}) if "saturation" in r[0]]
+    assert rows[0][2] == NOT_MEASURED
+
+
+def test_a_probe_that_did_not_run_says_so() -> None:
+    """The quick run probes idle watchers from a resourceVersion only: the WatchList row is
+    there, not measured, instead of missing."""
+    probe = {"mode": "watch from resourceVersion", "per_watcher_kb_marginal": 13.0,
+             "watchers": 500}  # fmt: skip
+    rows = targets({"watch": [], "memory_probe_resume": probe})
+    idle = {r[0]: r[2] for r in rows if r[0].startswith("idle watcher")}
+    assert idle == {
+        "idle watcher ≤ 10 KB (WatchList)": NOT_MEASURED,
+        "idle watcher ≤ 10 KB (watch from resourceVersion)": "**not met**",
+    }
