@@ -158,22 +158,43 @@ def test_deep_delete_options_is_400(api: httpx.Client, cluster: Cluster, depth: 
     assert api.get(VICTIM).status_code == 200
 
 
-@pytest.mark.parametrize("depth", [255, 500, 1023])
+# 3,000 and 20,000 are deeper than the interpreter's stack: the strict-field check (duplicate
+# fields, for Strict and Warn, kubectl's default being Strict) parsed them first and answered
+# 500 (review finding).
+PATCH_DEPTHS = [255, 500, 1023, 3000, 20000]
+VALIDATIONS = ["", "?fieldValidation=Strict", "?fieldValidation=Ignore"]
+
+
+@pytest.mark.parametrize("validation", VALIDATIONS, ids=["default", "strict", "ignore"])
+@pytest.mark.parametrize("depth", PATCH_DEPTHS)
 @pytest.mark.parametrize("headers", [MERGE, STRATEGIC], ids=["merge", "strategic"])
 def test_deep_merge_patch_is_400(
-    api: httpx.Client, cluster: Cluster, depth: int, headers: dict[str, str]
+    api: httpx.Client, cluster: Cluster, depth: int, headers: dict[str, str], validation: str
 ) -> None:
     body = '{"spec":{"x":' + nested(depth - 2) + "}}"
     with nothing_changes(cluster):
-        r = api.patch(VICTIM, content=body.encode(), headers=headers)
+        r = api.patch(VICTIM + validation, content=body.encode(), headers=headers)
     assert DEPTH_MESSAGE in status(r, 400, "BadRequest")["message"]
 
 
-@pytest.mark.parametrize("depth", [255, 500, 1023])
-def test_deep_json_patch_is_400(api: httpx.Client, cluster: Cluster, depth: int) -> None:
+@pytest.mark.parametrize("validation", VALIDATIONS, ids=["default", "strict", "ignore"])
+@pytest.mark.parametrize("depth", PATCH_DEPTHS)
+def test_deep_json_patch_is_400(
+    api: httpx.Client, cluster: Cluster, depth: int, validation: str
+) -> None:
     body = '[{"op":"add","path":"/spec/x","value":' + nested(depth - 2) + "}]"
     with nothing_changes(cluster):
-        r = api.patch(VICTIM, content=body.encode(), headers=JSON_PATCH)
+        r = api.patch(VICTIM + validation, content=body.encode(), headers=JSON_PATCH)
+    assert DEPTH_MESSAGE in status(r, 400, "BadRequest")["message"]
+
+
+@pytest.mark.parametrize("depth", [3000, 20000])
+def test_deep_status_patch_is_400(api: httpx.Client, cluster: Cluster, depth: int) -> None:
+    body = '{"status":{"x":' + nested(depth - 2) + "}}"
+    with nothing_changes(cluster):
+        r = api.patch(
+            VICTIM + "/status?fieldValidation=Strict", content=body.encode(), headers=MERGE
+        )
     assert DEPTH_MESSAGE in status(r, 400, "BadRequest")["message"]
 
 

@@ -89,6 +89,20 @@ def test_v1_to_v2_cpu_target_and_the_implicit_default() -> None:
     assert to_v2(v1)["spec"]["metrics"] == [cpu("Utilization", averageUtilization=80)]
 
 
+def test_an_annotation_nested_too_deep_is_ignored() -> None:
+    """Deeper than the interpreter's stack: read as no annotation, as Go's decoder's depth
+    error is, never an exception (a 500 on every read of the HPA)."""
+    deep = "[" * 20000 + "]" * 20000
+    v1: dict[str, Any] = {
+        "apiVersion": "autoscaling/v1",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h", "annotations": {METRICS: deep, BEHAVIOR: deep}},
+        "spec": {"scaleTargetRef": REF, "maxReplicas": 3, "targetCPUUtilizationPercentage": 50},
+    }
+    out = to_v2(v1)
+    assert out["spec"]["metrics"] == [cpu("Utilization", averageUtilization=50)]
+
+
 FULL_METRICS = [
     {
         "type": "Pods",

@@ -93,7 +93,10 @@ def json_duplicates(body: bytes) -> dict[str, list[str]]:
 
     try:
         tree = json.loads(body, object_pairs_hook=pairs_hook)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than the interpreter's stack (a few thousand levels);
+        # the depth-limited decode that follows refuses such a body with kube's 400 (review
+        # finding: it was a 500).
         return {}
     found: dict[str, list[str]] = {}
     if not marked:

@@ -65,9 +65,11 @@ def _dumps(value: Any) -> str:
 
 
 def _loads(text: Any) -> Any:
+    """An annotation's JSON, None when it is not (too deep for the interpreter included: Go's
+    decoder refuses past 10,000 levels, and conversion ignores an annotation it cannot read)."""
     try:
         return json.loads(text) if isinstance(text, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

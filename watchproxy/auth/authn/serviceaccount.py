@@ -210,7 +210,7 @@ def _unverified_issuer(token: str) -> str | None:
         return None
     try:
         payload = _b64url_json(parts[1])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a payload nested too deep
         return None
     if not isinstance(payload, dict):
         return None

@@ -371,6 +371,14 @@ def test_non_jwt_is_not_ours(cluster: Any, token: str) -> None:
     assert authenticator(cluster).authenticate_token(token) is None
 
 
+def test_a_payload_nested_too_deep_is_not_ours(cluster: Any) -> None:
+    """A bearer token whose payload nests deeper than the interpreter's stack: not a token of
+    ours (the next authenticator is asked), never an exception (a 500 for any request)."""
+    deep = ("[" * 20000 + "]" * 20000).encode()
+    token = ".".join([b64(b'{"alg":"RS256"}'), b64(deep), "c2ln"])
+    assert authenticator(cluster).authenticate_token(token) is None
+
+
 def test_wrong_audience_is_refused(cluster: Any) -> None:
     auth = authenticator(cluster)
     token = sign(bound_claims(aud=["vault"]))
