@@ -312,6 +312,7 @@ class ShardReflector(ShardProgress):
     async def run(self) -> None:
         backoff = INITIAL_BACKOFF
         while True:
+            heard = self.events + self.progress_notifications
             try:
                 if self.next_revision == 0:
                     await self.relist()
@@ -329,6 +330,10 @@ class ShardReflector(ShardProgress):
                 # Unavailable, or any other etcd error (no leader, resource exhausted...): the
                 # caches stay as they are and the watch resumes from next_revision after a pause.
                 self.etcd_error = str(exc) or type(exc).__name__
+                if self.events + self.progress_notifications != heard:
+                    # The watch had been up and streaming: this is a new outage, not the
+                    # previous one going on (review finding: the pause kept growing).
+                    backoff = INITIAL_BACKOFF
                 log.warning(
                     "shard %s: etcd error (%s); retrying in %.2fs", self.shard.name, exc, backoff
                 )

@@ -4,6 +4,7 @@ which responses prove freshness (docs/decisions/0007-one-watch-per-shard.md)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
@@ -158,3 +159,35 @@ def test_a_removed_route_stops_following_the_clock_without_going_back() -> None:
     refl.apply(WatchResponse(12, [put("/registry/leases/ns/l", 12, "l")]))
     assert configmaps.vector() == (11,)  # no longer fed: not proven beyond what it had
     assert caches["secrets"].vector() == (12,)
+
+
+async def test_the_retry_pause_starts_over_after_the_watch_streamed(monkeypatch: Any) -> None:
+    """Pauses double while etcd stays down (50 ms, 100 ms, ...); a watch that came back and
+    streamed before it broke again starts over at 50 ms (review finding: it went on at 2 s)."""
+    from watchproxy.etcd.client import EtcdUnavailable
+
+    refl, _ = reflector()
+    refl.next_revision = 5  # no relist: straight to the watch
+    script = ["down", "down", "down", "streamed", "down", "stop"]
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def watch_once() -> None:
+        step = script.pop(0)
+        if step == "stop":
+            raise asyncio.CancelledError
+        if step == "streamed":
+            refl.events += 3
+        raise EtcdUnavailable("etcd is down")
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(refl, "watch_once", watch_once)
+    monkeypatch.setattr("watchproxy.reflector.asyncio.sleep", sleep)
+    try:
+        await refl.run()
+    except asyncio.CancelledError:
+        pass
+    assert pauses == [0.05, 0.1, 0.2, 0.05, 0.1]
