@@ -1,6 +1,6 @@
 """LIST cost at scale (issue 10): a LIST of every pod through watchproxy against an etcd Range
 plus decode, for RV=0, consistent and `limit=500` paged LISTs -- the ratios of
-`bench.scenarios.run_list`, unchanged -- plus the proxy's CPU per LIST and gzip-compressed
+`bench.list_timing.run_list`, unchanged -- plus the proxy's CPU per LIST and gzip-compressed
 LISTs. Opt-in, not part of `make bench`:
 
     .venv/bin/python -m bench.list_cost [--pods 50000] [--repeats 3] [--page 500]
@@ -12,7 +12,7 @@ older commit with its generated modules, first; this checkout second), one `watc
 started on that store (PYTHONPATH puts the tree first), waited for until it caches every pod,
 and:
 
-1. `run_list` (bench/scenarios.py): every case `--repeats` times in rotating order, the client
+1. `run_list` (bench/list_timing.py): every case `--repeats` times in rotating order, the client
    reading each body whole on a fresh connection, wall time; ratios are etcd's median over the
    proxy's median. etcd cases run from this process over grpc.aio, `orjson.loads` of each value;
 2. CPU per LIST of each case, `--repeats` times, medians: the server's (the proxy's, or both
@@ -50,17 +50,19 @@ import grpc
 
 from bench import metrics
 from bench.cluster import Cluster, ProxyProcess, run_in_workdir
-from bench.model import Population
-from bench.relist_storm import seed, wait_cached
-from bench.runinfo import machine_info, run_header, save_results
-from bench.scenarios import (
-    Env,
+from bench.list_timing import (
     _count_pods,
+    _dechunk,
     _etcd_range_decode,
     _proxy_list,
     _proxy_paged,
+    get_head,
     run_list,
 )
+from bench.model import Population
+from bench.relist_storm import seed, wait_cached
+from bench.runinfo import machine_info, run_header, save_results
+from bench.scenarios import Env
 from watchproxy.etcd._generated import rpc_pb2_grpc
 from watchproxy.etcd.client import EtcdClient
 
@@ -72,29 +74,13 @@ async def fetch_gzip(port: int, path: str, decompress: bool) -> tuple[int, float
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.setblocking(False)
     try:
-        await loop.sock_connect(sock, ("127.0.0.1", port))
-        await loop.sock_sendall(
-            sock,
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
-            "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode(),
-        )
-        data = b""
-        while b"\r\n\r\n" not in data:
-            got = await loop.sock_recv(sock, 1 << 20)
-            if not got:
-                raise RuntimeError(f"GET {path}: connection closed before the headers")
-            data += got
-        head, _, body = data.partition(b"\r\n\r\n")
+        head, body = await get_head(sock, port, path, "Accept-Encoding: gzip\r\n")
         parts = [body]
         while chunk := await loop.sock_recv(sock, 1 << 20):
             parts.append(chunk)
         raw = b"".join(parts)
         if re.search(rb"(?i)\r\ntransfer-encoding:\s*chunked", head):
-            from bench.scenarios import _dechunk
-
             raw = _dechunk(raw)
         if int(head[9:12]) != 200:
             raise RuntimeError(f"GET {path}: {head[:200]!r}")

@@ -29,6 +29,7 @@ from typing import Any
 
 from bench import http2, ingest_cost, metrics, plots, report
 from bench.cluster import Cluster, exit_on_termination, raise_fd_limit
+from bench.list_timing import run_list
 from bench.model import Population
 from bench.runinfo import RESULTS, load_average, machine_info
 from bench.scenarios import (
@@ -36,7 +37,6 @@ from bench.scenarios import (
     Group,
     WatchRun,
     memory_probe,
-    run_list,
     run_watch,
     wait_cached,
 )
