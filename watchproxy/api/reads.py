@@ -32,10 +32,9 @@ from watchproxy.api.list_pages import (
     Page,
     bytes_array_chunks,
     decode_continue,
+    encode_continue,
     select_page,
 )
-from watchproxy.api.list_pages import FILTER_OBJECTS_PER_STEP as FILTER_OBJECTS_PER_STEP
-from watchproxy.api.list_pages import encode_continue as _encode_continue
 from watchproxy.api.params import EXACT, ListOptions, parse_list_options
 from watchproxy.api.printing import LIST_TAIL, Printing, list_encoding, render_object
 from watchproxy.api.status import (
@@ -149,7 +148,7 @@ async def serve_list(
     except ResourceExpired as exc:
         if opts.continue_token:
             _, start_after = decode_continue(opts.continue_token)
-            raise continue_expired(_encode_continue(CONTINUE_LATEST, start_after)) from exc
+            raise continue_expired(encode_continue(CONTINUE_LATEST, start_after)) from exc
         raise list_expired() from exc
 
 
@@ -313,7 +312,7 @@ def list_meta(proxy: Proxy, view: View, vector: Vector, page: Page) -> dict[str,
     rv_text = format_rv(proxy, view, vector)
     meta: dict[str, Any] = {"resourceVersion": rv_text}
     if page.more:
-        meta["continue"] = _encode_continue(rv_text, page.items[-1].key)
+        meta["continue"] = encode_continue(rv_text, page.items[-1].key)
         if page.remaining is not None:
             meta["remainingItemCount"] = page.remaining
     return meta

@@ -12,9 +12,10 @@ import orjson
 import pytest
 
 from tests.unit.api.recorder import Recorder
+from watchproxy.api.list_pages import FILTER_OBJECTS_PER_STEP, encode_continue
 from watchproxy.api.params import parse_list_options
 from watchproxy.api.printing import Printing
-from watchproxy.api.reads import FILTER_OBJECTS_PER_STEP, _encode_continue, serve_get, serve_list
+from watchproxy.api.reads import serve_get, serve_list
 from watchproxy.api.status import ApiError
 from watchproxy.api.streaming import CHUNK_BYTES, GZIP_THRESHOLD_BYTES
 from watchproxy.api.target import Target
@@ -130,7 +131,7 @@ async def test_limit_and_continue_walk_every_item_once_with_remaining_counts() -
         meta: dict[str, Any] = {}
         if len(seen) < len(ns_items):
             meta = {
-                "continue": _encode_continue("10000", page[-1].key),
+                "continue": encode_continue("10000", page[-1].key),
                 "remainingItemCount": len(ns_items) - len(seen),
             }
         assert send.body() == whole_body("10000", page, **meta)
@@ -149,7 +150,7 @@ async def test_selector_pages_have_a_continue_but_no_remaining_count() -> None:
     send = await list_(proxy, query, "globex-b")
     items = [o for o in web if o.namespace == "globex-b"]
     expected = whole_body(
-        "10000", items[:2500], **{"continue": _encode_continue("10000", items[2499].key)}
+        "10000", items[:2500], **{"continue": encode_continue("10000", items[2499].key)}
     )
     assert send.body() == expected
     last = orjson.loads(send.body())["metadata"]["continue"]
