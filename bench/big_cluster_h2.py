@@ -33,6 +33,7 @@ from bench.clients import (
     save_recording,
     serve_commands,
 )
+from bench.h2frames import each_frame, frame
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_WINDOW = 2**31 - 1
@@ -52,12 +53,6 @@ class H2WorkerSpec:
     connect_concurrency: int = 64
     ready_timeout: float = 300.0
     lifetime: float = 900.0  # the worker exits by itself after this
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes) -> bytes:
-    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream_id.to_bytes(
-        4, "big"
-    ) + payload
 
 
 class _Stream:
@@ -121,19 +116,10 @@ class H2Watches(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         t = time.time()
-        buf = self.buffer
-        buf += data
-        pos, end = 0, len(buf)
-        while end - pos >= 9:
-            length = int.from_bytes(buf[pos : pos + 3], "big")
-            if end - pos < 9 + length:
-                break
-            kind, flags = buf[pos + 3], buf[pos + 4]
-            sid = int.from_bytes(buf[pos + 5 : pos + 9], "big") & 0x7FFFFFFF
-            body = bytes(buf[pos + 9 : pos + 9 + length])
-            pos += 9 + length
-            self._frame(kind, flags, sid, body, t)
-        del buf[:pos]
+        self.buffer += data
+        each_frame(self.buffer, lambda kind, flags, sid, body: self._frame(
+            kind, flags, sid, bytes(body), t
+        ))
 
     def _frame(self, kind: int, flags: int, sid: int, body: bytes, t: float) -> None:
         s = self.streams.get(sid)

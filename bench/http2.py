@@ -51,6 +51,7 @@ import yaml
 from hpack import Encoder
 
 from bench.cluster import exit_on_termination, raise_fd_limit
+from bench.h2frames import each_frame, frame
 from watchproxy.etcd.client import EtcdClient
 from watchproxy.etcd.server import EtcdServer, free_port
 
@@ -270,43 +271,25 @@ class H2Watches(asyncio.Protocol):
         transport.write(b"".join(out))  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
-        buf = self.buffer
-        buf += data
-        pos, end = 0, len(buf)
-        while end - pos >= 9:
-            length = int.from_bytes(buf[pos : pos + 3], "big")
-            if end - pos < 9 + length:
-                break
-            kind, flags = buf[pos + 3], buf[pos + 4]
-            sid = int.from_bytes(buf[pos + 5 : pos + 9], "big") & 0x7FFFFFFF
-            body = memoryview(buf)[pos + 9 : pos + 9 + length]
-            if kind == 0x0:
-                self.by_stream[sid].feed(body)
-            elif kind == 0x1:
-                self.headers += 1
-                self.opened()
-            elif kind == 0x4 and not flags & 0x1:
-                self.write(frame(0x4, 0x1, 0, b""))
-            elif kind == 0x6 and not flags & 0x1:
-                self.write(frame(0x6, 0x1, 0, bytes(body)))
-            elif kind in (0x3, 0x7):
-                raise RuntimeError(f"frame type {kind} (RST_STREAM/GOAWAY) on stream {sid}")
-            body.release()
-            pos += 9 + length
-        del buf[:pos]
+        self.buffer += data
+        each_frame(self.buffer, self._on_frame)
+
+    def _on_frame(self, kind: int, flags: int, sid: int, body: memoryview) -> None:
+        if kind == 0x0:
+            self.by_stream[sid].feed(body)
+        elif kind == 0x1:
+            self.headers += 1
+            self.opened()
+        elif kind == 0x4 and not flags & 0x1:
+            self.write(frame(0x4, 0x1, 0, b""))
+        elif kind == 0x6 and not flags & 0x1:
+            self.write(frame(0x6, 0x1, 0, bytes(body)))
+        elif kind in (0x3, 0x7):
+            raise RuntimeError(f"frame type {kind} (RST_STREAM/GOAWAY) on stream {sid}")
 
     def write(self, data: bytes) -> None:
         assert self.transport is not None
         self.transport.write(data)
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes) -> bytes:
-    return (
-        len(payload).to_bytes(3, "big")
-        + bytes([kind, flags])
-        + stream_id.to_bytes(4, "big")
-        + payload
-    )
 
 
 # -- one run -------------------------------------------------------------------------------------

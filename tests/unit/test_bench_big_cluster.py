@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hpack import Encoder
 
-from bench.big_cluster_h2 import DATA, END_HEADERS, HEADERS, SETTINGS, H2Watches, frame
+from bench.big_cluster_h2 import DATA, END_HEADERS, HEADERS, SETTINGS, H2Watches
 from bench.big_cluster_plan import (
     LEASE_SHARD,
     OBJECT_KINDS,
@@ -27,6 +27,7 @@ from bench.big_cluster_plan import (
 )
 from bench.big_cluster_report import fits, reachable
 from bench.clients import Recorder, WatcherState
+from bench.h2frames import frame
 from bench.model import TENANTS
 
 SIZE = BigSize(nodes=7, pods_per_node=3, controllers=2)
