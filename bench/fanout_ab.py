@@ -20,18 +20,13 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bench import http2
-from bench.cluster import raise_fd_limit
-from watchproxy.etcd.server import EtcdServer
 
 STAMP = re.compile(rb'"bench/ts":"([0-9.]+)"')
 LATENCIES: list[float] = []
@@ -80,6 +75,7 @@ def windowed_proxy(window: float | None) -> type[http2.Proxy]:
 
 ORIGINAL_POD = http2.pod_value
 ORIGINAL_PROXY = http2.Proxy
+ORIGINAL_COUNTER = http2.Counter
 
 
 def variant_setup(name: str) -> None:
@@ -93,43 +89,35 @@ def variant_setup(name: str) -> None:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    raise_fd_limit()
     http2.pod_value = stamped_pod
     http2.Counter = TimingCounter  # type: ignore[misc]
-    workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    pki = http2.make_pki(workdir)
-    etcd = [EtcdServer(f"shard-{x}", workdir / f"shard-{x}") for x in "ab"]
     rows: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
-        for server in etcd:
-            server.data_dir.mkdir(parents=True, exist_ok=True)
-            server.start()
-        for run in range(args.runs):
-            for mode in args.modes:
-                for variant in args.variants:
-                    variant_setup(variant)
-                    LATENCIES.clear()
-                    r = await http2.run_once(mode, etcd, workdir, pki, args)
-                    lat = sorted(LATENCIES)
-                    row = {
-                        "us": r.cpu_us_per_delivery,
-                        "p50": lat[len(lat) // 2] * 1e3 if lat else float("nan"),
-                        "p99": lat[int(len(lat) * 0.99)] * 1e3 if lat else float("nan"),
-                        "complete": float(r.deliveries == r.expected),
-                    }
-                    rows.setdefault((mode, variant), []).append(row)
-                    print(
-                        f"run {run + 1} {mode:11s} {variant:5s} {row['us']:6.2f} us/delivery"
-                        f"  p50 {row['p50']:6.1f} p99 {row['p99']:6.1f} ms"
-                        f"  delivered {r.deliveries}/{r.expected}",
-                        flush=True,
-                    )
+        with http2.shards_and_pki("bench-fanout-") as (workdir, etcd, pki):
+            for run in range(args.runs):
+                for mode in args.modes:
+                    for variant in args.variants:
+                        variant_setup(variant)
+                        LATENCIES.clear()
+                        r = await http2.run_once(mode, etcd, workdir, pki, args)
+                        lat = sorted(LATENCIES)
+                        row = {
+                            "us": r.cpu_us_per_delivery,
+                            "p50": lat[len(lat) // 2] * 1e3 if lat else float("nan"),
+                            "p99": lat[int(len(lat) * 0.99)] * 1e3 if lat else float("nan"),
+                            "complete": float(r.deliveries == r.expected),
+                        }
+                        rows.setdefault((mode, variant), []).append(row)
+                        print(
+                            f"run {run + 1} {mode:11s} {variant:5s} {row['us']:6.2f} us/delivery"
+                            f"  p50 {row['p50']:6.1f} p99 {row['p99']:6.1f} ms"
+                            f"  delivered {r.deliveries}/{r.expected}",
+                            flush=True,
+                        )
     finally:
         http2.pod_value = ORIGINAL_POD
         http2.Proxy = ORIGINAL_PROXY  # type: ignore[misc]
-        for server in etcd:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        http2.Counter = ORIGINAL_COUNTER  # type: ignore[misc]
     out: dict[str, Any] = {}
     for (mode, variant), runs in rows.items():
         out[f"{mode} {variant}"] = {

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,24 @@ def make_pki(root: Path) -> tuple[Path, Path, Path]:
 
 # -- the proxy process ---------------------------------------------------------------------------
 
+
+
+@contextlib.contextmanager
+def shards_and_pki(prefix: str) -> Iterator[tuple[Path, list[EtcdServer], tuple[Path, Path, Path]]]:
+    """A fresh work dir with the two etcd shards started in it and the serving TLS pair
+    (make_pki); the shards stopped and the dir removed on the way out."""
+    raise_fd_limit()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    etcd = [EtcdServer(f"shard-{x}", workdir / f"shard-{x}") for x in "ab"]
+    try:
+        for server in etcd:
+            server.data_dir.mkdir(parents=True, exist_ok=True)
+            server.start()
+        yield workdir, etcd, make_pki(workdir)
+    finally:
+        for server in etcd:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 class Proxy:
     def __init__(self, workdir: Path, endpoints: list[str], tls: tuple[Path, Path] | None) -> None:
@@ -440,15 +458,8 @@ async def measure(args: argparse.Namespace, log: Callable[[str], None] = print) 
     shards: {"modes": {mode: {cpu_us_per_delivery (median), range, runs, delivered,
     expected, complete}}, "rate", "seconds", "controllers", "kubelets"}. Also what
     `python -m bench` runs as its "serving" stage."""
-    raise_fd_limit()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-http2-"))
-    pki = make_pki(workdir)
-    etcd = [EtcdServer(f"shard-{x}", workdir / f"shard-{x}") for x in "ab"]
     results: dict[str, list[Result]] = {m: [] for m in args.modes}
-    try:
-        for server in etcd:
-            server.data_dir.mkdir(parents=True, exist_ok=True)
-            server.start()
+    with shards_and_pki("bench-http2-") as (workdir, etcd, pki):
         for run in range(args.runs):
             for mode in args.modes:
                 result = await run_once(mode, etcd, workdir, pki, args)
@@ -458,10 +469,6 @@ async def measure(args: argparse.Namespace, log: Callable[[str], None] = print) 
                     f"  delivered {result.deliveries}/{result.expected}"
                     f"  in {result.seconds:.1f} s  serving={compact(result.serving)}"
                 )
-    finally:
-        for server in etcd:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     modes: dict[str, Any] = {}
     for mode, runs in results.items():
         figures = [r.cpu_us_per_delivery for r in runs]
@@ -484,21 +491,10 @@ async def measure(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
 async def main_async(args: argparse.Namespace) -> int:
     if args.profile:
-        raise_fd_limit()
-        workdir = Path(tempfile.mkdtemp(prefix="bench-http2-"))
-        etcd = [EtcdServer(f"shard-{x}", workdir / f"shard-{x}") for x in "ab"]
-        try:
-            for server in etcd:
-                server.data_dir.mkdir(parents=True, exist_ok=True)
-                server.start()
+        with shards_and_pki("bench-http2-") as (workdir, etcd, pki):
             out = workdir / "proxy.prof"
-            pki = make_pki(workdir)
             result = await run_once("h2-tls", etcd, workdir, pki, args, profile=out)
             print_profile(out, result)
-        finally:
-            for server in etcd:
-                server.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
         return 0
     measured = await measure(args, lambda line: print(line, flush=True))
     print()
