@@ -71,7 +71,7 @@ from bench.analysis import Expectation, WatcherPlan, analyse
 from bench.clients import HttpWatch, HttpWatcherDef, Recorder, WatcherState
 from bench.cluster import Cluster, ProxyProcess, run_in_workdir
 from bench.model import SHARD_NAMES, TENANTS, Population
-from bench.runinfo import load_average, machine_info, run_header, save_results
+from bench.runinfo import elapsed_log, load_average, machine_info, run_header, save_results
 from bench.writer import bulk_put, paced_writes
 from watchproxy.api.view import tenant_predicate
 from watchproxy.config import parse_settings
@@ -731,9 +731,7 @@ async def repeat(
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> int:
     started = time.monotonic()
-
-    def log(msg: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+    log = elapsed_log(started)
 
     info = machine_info()
     cluster = Cluster(workdir)

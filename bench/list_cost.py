@@ -61,7 +61,7 @@ from bench.list_timing import (
 )
 from bench.model import Population
 from bench.relist_storm import seed, wait_cached
-from bench.runinfo import machine_info, run_header, save_results
+from bench.runinfo import elapsed_log, machine_info, run_header, save_results
 from bench.scenarios import Env
 from watchproxy.etcd._generated import rpc_pb2_grpc
 from watchproxy.etcd.client import EtcdClient
@@ -248,9 +248,7 @@ def report(results: dict[str, dict[str, Any]], page: int) -> str:
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> int:
     started = time.monotonic()
-
-    def log(msg: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+    log = elapsed_log(started)
 
     info = machine_info()
     pop = Population(nodes=max(1, min(2000, args.pods // 25)), pods=args.pods)

@@ -54,7 +54,7 @@ from bench import metrics
 from bench.child import run_child
 from bench.cluster import Cluster, raise_fd_limit, run_in_workdir
 from bench.model import Population
-from bench.runinfo import machine_info, run_header, save_results
+from bench.runinfo import elapsed_log, machine_info, run_header, save_results
 from bench.writer import bulk_put
 from watchproxy.etcd.client import EtcdClient
 
@@ -295,9 +295,7 @@ def list_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> int:
     started = time.monotonic()
-
-    def log(msg: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+    log = elapsed_log(started)
 
     info = machine_info()
     pop = Population(nodes=max(1, min(1000, args.pods // 20)), pods=args.pods)

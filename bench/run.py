@@ -31,7 +31,7 @@ from bench import http2, ingest_cost, metrics, plots, report
 from bench.cluster import Cluster, exit_on_termination, raise_fd_limit
 from bench.list_timing import run_list
 from bench.model import Population
-from bench.runinfo import RESULTS, load_average, machine_info
+from bench.runinfo import RESULTS, elapsed_log, load_average, machine_info
 from bench.scenarios import (
     Env,
     Group,
@@ -414,9 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="watchproxy-bench-"))
     started = time.monotonic()
-
-    def log(msg: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+    log = elapsed_log(started)
 
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     log(f"bench --{sizes.name}: work dir {workdir}")

@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,12 @@ def machine_info() -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "load_avg_start": load_average(),
     }
+
+
+def elapsed_log(started: float) -> Callable[[str], None]:
+    """A progress printer: each line prefixed with the seconds since `started` (monotonic)."""
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)
+
+    return log
