@@ -20,7 +20,7 @@ from uvicorn.server import ServerState
 
 from tests.unit.core.test_flush import fresh_cache, settle
 from tests.unit.core.test_watcher import cm
-from tests.unit.core.watchers import watcher
+from tests.unit.core.watchers import start_writer, watcher
 from watchproxy.api.flow import FlowFilter
 from watchproxy.api.watches import _Expiry, bookmark_factory
 from watchproxy.core.bookmarks import BookmarkTicker
@@ -166,13 +166,7 @@ async def test_a_parked_writer_waits_on_a_future_made_for_the_wait() -> None:
         w = watcher(cache)
         cache.watch_now(w)
         assert w._waiter is None  # nothing allocated while nobody waits
-        got: list[bytes] = []
-
-        async def write() -> None:
-            while (chunk := await w.next_chunk(lambda: b"")) is not None:
-                got.append(chunk)
-
-        task = asyncio.create_task(write())
+        task, got = start_writer(w)
         await settle()
         assert w._waiter is not None and not w._waiter.done()
         cache.apply(0, "ns/a", cm("a", "ns", 11), 11)

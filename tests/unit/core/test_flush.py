@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from tests.unit.core.test_watcher import cm
-from tests.unit.core.watchers import expired, watcher
+from tests.unit.core.watchers import start_writer, watcher
 from watchproxy.core.watch_cache import ResourceCache
 from watchproxy.core.watcher import CacheWatcher, WatcherState
 
@@ -46,12 +46,7 @@ class Stream:
         self.sink = FakeSink()
         self.w.attach_sink(self.sink, cache.flusher, window)
         cache.watch_now(self.w)
-        self.by_writer: list[bytes] = []
-        self.task = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        while (chunk := await self.w.next_chunk(lambda: expired("gone"))) is not None:
-            self.by_writer.append(chunk)
+        self.task, self.by_writer = start_writer(self.w)
 
 
 def names(chunks: list[bytes]) -> list[str]:
@@ -233,13 +228,7 @@ async def test_without_a_sink_the_writer_sends_everything() -> None:
     async with fresh_cache() as cache:
         w = watcher(cache)
         cache.watch_now(w)
-        got: list[bytes] = []
-
-        async def write() -> None:
-            while (chunk := await w.next_chunk(lambda: b"")) is not None:
-                got.append(chunk)
-
-        task = asyncio.create_task(write())
+        task, got = start_writer(w)
         await settle()
         cache.apply(0, "ns/a", cm("a", "ns", 11), 11)
         await settle()

@@ -56,3 +56,16 @@ async def drain(w: CacheWatcher) -> list[dict[str, Any]]:
         if chunk is None:
             return out
         out.extend(orjson.loads(line) for line in chunk.splitlines() if line)
+
+
+def start_writer(w: CacheWatcher) -> tuple[asyncio.Task[None], list[bytes]]:
+    """A writer task doing with `w`'s chunks what api/watches.py does (collecting them in the
+    returned list) until the watch ends."""
+    got: list[bytes] = []
+
+    async def write() -> None:
+        while (chunk := await w.next_chunk(lambda: expired("gone"))) is not None:
+            got.append(chunk)
+
+    return asyncio.create_task(write()), got
+
