@@ -141,7 +141,8 @@ def main() -> int:
     args.variants = args.variants.split(",")
     args.modes = args.modes.split(",")
     result = asyncio.run(measure(args))
-    print(f"\n{args.rate:g} events/s x {args.seconds:g} s, {args.runs} runs: median (range)")
+    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
+    print(f"\n{args.rate:g} events/s x {args.seconds:g} s, {runs}: median (range)")
     print("| mode | variant | µs CPU / delivery | p50 ms | p99 ms | all delivered |")
     print("|---|---|---|---|---|---|")
     for key, m in result.items():

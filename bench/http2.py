@@ -501,7 +501,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(
         f"{args.rate:g} events/s x {args.seconds:g} s, {args.controllers} controller +"
         f" {NODES} kubelet watches ({args.controllers + 1} deliveries per event);"
-        f" {args.runs} runs, median (range)"
+        f" {args.runs} run{'s' if args.runs != 1 else ''}, median (range)"
     )
     print("| mode | µs CPU / delivery | all delivered |")
     print("|---|---|---|")

@@ -241,7 +241,7 @@ def report(results: dict[str, dict[str, Any]], page: int) -> str:
             )
         lines.append(
             f"| {label} | proxy RSS | {r['rss_mb']:.0f} MB -> {r['rss_after_mb']:.0f}"
-            " MB after the LISTs | | |"
+            " MB after the LISTs | | | | |"
         )
     return "\n".join(lines)
 

@@ -73,10 +73,16 @@ async def fetch_times(port: int, repeats: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.list_floor", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.list_floor",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--mb", type=float, default=90.0, help="body size in MB (10^6 bytes)")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help="fetches (at least 1)")
     args = parser.parse_args(argv)
+    if args.repeats < 1 or not 0 < args.mb <= 4000:
+        parser.error("--repeats must be at least 1 and --mb between 0 and 4000")
     size = int(args.mb * 1e6)
     ours, theirs = multiprocessing.Pipe()
     server = multiprocessing.Process(target=_serve, args=(size, theirs), daemon=True)
